@@ -1,0 +1,6 @@
+import { Command } from "commander";
+
+/** Every subcommand registers itself on the program. Add a module under ./commands and list it here. */
+export type RegisterCommand = (program: Command) => void;
+
+export const commands: RegisterCommand[] = [];
