@@ -3,4 +3,8 @@ import { Command } from "commander";
 /** Every subcommand registers itself on the program. Add a module under ./commands and list it here. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+import { register as toyworld } from "./commands/toyworld";
+
+export const commands: RegisterCommand[] = [
+  toyworld,
+];
