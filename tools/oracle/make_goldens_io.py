@@ -95,6 +95,123 @@ def make_entities():
     with open(os.path.join(ROOT, "src", "clip", "htmlEntities.json"), "w") as f:
         f.write(json.dumps(d, ensure_ascii=True, separators=(",", ":")) + "\n")
 
+# ---------------------------------------------------------------- preprocessing (PIL = the oracle of clip._transform)
+def pattern(w, h, seed):
+    """Gradients + blocky noise + hard black/white bars: exercises bicubic overshoot and 8-bit clamping."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    grad = np.stack([xx * 255.0 / max(w - 1, 1), yy * 255.0 / max(h - 1, 1), ((xx + 2 * yy) % 64) * 4.0], -1)
+    b = max(2, min(w, h) // 12)
+    noise = rng.integers(0, 256, (h // b + 1, w // b + 1, 3)).repeat(b, 0).repeat(b, 1)[:h, :w]
+    img = np.where((((xx // b) + (yy // b)) % 3 == 0)[..., None], noise, grad)
+    img[(xx % max(w // 5, 2)) < 2] = 255
+    img[(yy % max(h // 4, 2)) == 1] = 0
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def clip_transform_u8(im, n):
+    """torchvision Resize(n, BICUBIC) + CenterCrop(n) + convert('RGB') on a PIL image -> uint8 HxWx3."""
+    w, h = im.size
+    short, long = (w, h) if w <= h else (h, w)
+    new_short, new_long = n, int(n * long / short)
+    new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
+    if (new_w, new_h) != (w, h):
+        im = im.resize((new_w, new_h), Image.BICUBIC)
+    top = int(round((new_h - n) / 2.0))
+    left = int(round((new_w - n) / 2.0))
+    im = im.crop((left, top, left + n, top + n))
+    return np.asarray(im.convert("RGB"))
+
+
+def normalise(u8):
+    x = u8.astype(np.float32).transpose(2, 0, 1) / np.float32(255)
+    mean = np.array(MEAN, dtype=np.float32)[:, None, None]
+    std = np.array(STD, dtype=np.float32)[:, None, None]
+    return ((x - mean) / std).astype(np.float32)
+
+
+PREPROCESS_CASES = [
+    # name, width, height, mode, resolution
+    ("down_landscape", 640, 480, "RGB", 224),
+    ("up_nonsquare", 100, 60, "RGB", 224),
+    ("exact_square", 224, 224, "RGB", 224),
+    ("crop_only_227x224", 227, 224, "RGB", 224),
+    ("crop_half_225x224", 225, 224, "RGB", 224),
+    ("crop_tall_64x67", 64, 67, "RGB", 64),
+    ("portrait_big_factor", 333, 500, "RGB", 64),
+    ("odd_scale", 97, 131, "RGB", 48),
+    ("tiny_up", 3, 5, "RGB", 32),
+    ("rgba", 200, 150, "RGBA", 64),
+    ("gray", 120, 90, "L", 64),
+    ("gray_alpha", 90, 120, "LA", 64),
+    ("palette_up", 50, 40, "P", 64),
+    ("palette_down", 300, 200, "P", 64),
+    ("rgb16", 80, 60, "RGB16", 32),
+]
+
+
+def make_image(name, w, h, mode, seed):
+    rgb = pattern(w, h, seed)
+    if mode == "RGB":
+        return Image.fromarray(rgb, "RGB")
+    if mode in ("RGBA", "LA"):
+        yy, xx = np.mgrid[0:h, 0:w]
+        alpha = ((xx * 255) // max(w - 1, 1)).astype(np.uint8)
+        alpha[: h // 4] = 0          # fully transparent band
+        alpha[h // 4: h // 3] = 255  # opaque band
+        im = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
+        return im if mode == "RGBA" else im.convert("LA")
+    if mode == "L":
+        return Image.fromarray(rgb, "RGB").convert("L")
+    if mode == "P":
+        return Image.fromarray(rgb, "RGB").quantize(colors=37, method=Image.Quantize.MEDIANCUT)
+    raise ValueError(mode)
+
+
+def save_rgb16(path, rgb8, seed):
+    """16-bit RGB PNG written with the stdlib (PIL cannot write it); PIL reads it back as 8-bit RGB."""
+    import struct, zlib
+    rng = np.random.default_rng(seed)
+    v = rgb8.astype(np.uint16) * 257 + rng.integers(0, 200, rgb8.shape).astype(np.uint16)
+    h, w, _ = v.shape
+    raw = b"".join(b"\x00" + v[y].astype(">u2").tobytes() for y in range(h))
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)) + \
+        chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    open(path, "wb").write(png)
+
+
+def make_preprocess():
+    d = os.path.join(OUT, "preprocess")
+    os.makedirs(d, exist_ok=True)
+    cases = []
+    for i, (name, w, h, mode, res) in enumerate(PREPROCESS_CASES):
+        src = os.path.join(d, name + ".png")
+        if mode == "RGB16":
+            save_rgb16(src, pattern(w, h, 100 + i), i)
+        else:
+            make_image(name, w, h, mode, 100 + i).save(src, optimize=True)
+        im = Image.open(src)
+        out = clip_transform_u8(im, res)
+        Image.fromarray(out, "RGB").save(os.path.join(d, name + ".expected.png"), optimize=True)
+        cases.append({"name": name, "input": name + ".png", "expected": name + ".expected.png",
+                      "width": w, "height": h, "pilMode": im.mode, "resolution": res})
+    # float32 normalisation reference (small case): exact CHW mean/std output of ToTensor + Normalize
+    small = np.asarray(Image.open(os.path.join(d, "odd_scale.expected.png")).convert("RGB"))
+    np.save(os.path.join(d, "odd_scale.normalised.npy"), normalise(small))
+    # lossy / other formats: decode-only references (PIL's decoder)
+    base = Image.fromarray(pattern(96, 64, 7), "RGB")
+    base.save(os.path.join(d, "photo.jpg"), quality=90)
+    base.save(os.path.join(d, "photo.webp"), quality=80)
+    base.save(os.path.join(d, "photo_lossless.webp"), lossless=True)
+    for f in ("photo.jpg", "photo.webp", "photo_lossless.webp"):
+        Image.open(os.path.join(d, f)).convert("RGB").save(os.path.join(d, f + ".pil.png"))
+    with open(os.path.join(d, "corrupt.png"), "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + bytes(range(40)))
+    json.dump({"mean": MEAN, "std": STD, "cases": cases}, open(os.path.join(d, "cases.json"), "w"), indent=1)
+    print("preprocess goldens:", len(cases), "cases")
+
 
 if __name__ == "__main__":
     what = sys.argv[1:] or ["tokenizer", "entities", "preprocess"]

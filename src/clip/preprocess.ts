@@ -1,0 +1,130 @@
+import * as fs from "fs";
+import sharp from "sharp";
+import { ClipNadError } from "../errors";
+import { RawImage, pilResizeBicubic, pilResizeNearest } from "./pilResample";
+
+/**
+ * CLIP's image preprocessing (OpenAI `clip._transform(n_px)`): Resize(n_px, BICUBIC) of the shortest side,
+ * CenterCrop(n_px), convert("RGB"), ToTensor, Normalize — bit-exact with PIL 9.4 (see pilResample.ts).
+ * Decoding is sharp (libvips) without EXIF auto-rotation and ignoring ICC profiles, as PIL does.
+ */
+
+export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073];
+export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
+
+/** A decoded image in PIL's terms: L/LA/RGB/RGBA samples, plus whether PIL would open it as palette ("P"/"1"). */
+export interface DecodedImage extends RawImage {
+  /** PIL resizes palette and 1-bit images with NEAREST, whatever filter was asked for. */
+  nearestOnly: boolean;
+}
+
+/** Decode JPEG/PNG/WebP (anything sharp reads) to 8-bit samples with their original channel count. */
+export async function loadImage(path: string): Promise<DecodedImage> {
+  if (!fs.existsSync(path)) throw new ClipNadError("image file not found", { file: path });
+  if (fs.statSync(path).isDirectory()) throw new ClipNadError("expected an image file, got a directory", { file: path });
+  try {
+    const input = sharp(path, { ignoreIcc: true, failOn: "error", autoOrient: false });
+    const meta = await input.metadata();
+    const { data, info } = await input.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+    const channels = info.channels;
+    if (channels < 1 || channels > 4) throw new Error(`unsupported channel count ${channels}`);
+    const nearestOnly = meta.isPalette === true || (meta.format === "png" && meta.bitsPerSample === 1 && channels <= 2);
+    return {
+      width: info.width,
+      height: info.height,
+      channels,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      nearestOnly,
+    };
+  } catch (e) {
+    if (e instanceof ClipNadError) throw e;
+    throw new ClipNadError(`cannot decode image (${(e as Error).message.split("\n")[0]})`, { file: path, cause: e });
+  }
+}
+
+/** PIL `convert("RGB")`: replicate grey, drop alpha. */
+export function toRGB(img: RawImage): RawImage {
+  if (img.channels === 3) return img;
+  const n = img.width * img.height;
+  const out = new Uint8Array(n * 3);
+  const ch = img.channels;
+  for (let p = 0; p < n; p++) {
+    if (ch <= 2) {
+      const g = img.data[p * ch];
+      out[p * 3] = g;
+      out[p * 3 + 1] = g;
+      out[p * 3 + 2] = g;
+    } else {
+      out[p * 3] = img.data[p * ch];
+      out[p * 3 + 1] = img.data[p * ch + 1];
+      out[p * 3 + 2] = img.data[p * ch + 2];
+    }
+  }
+  return { width: img.width, height: img.height, channels: 3, data: out };
+}
+
+/** Decoded image as HWC RGB (the contract's `loadImageRGB`). */
+export async function loadImageRGB(path: string): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const rgb = toRGB(await loadImage(path));
+  return { width: rgb.width, height: rgb.height, data: rgb.data };
+}
+
+/** Python's round(): half to even. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** torchvision Resize(int) output size: shortest side → n, longest → int(n·long/short). */
+export function resizedSize(width: number, height: number, n: number): [number, number] {
+  const [short, long] = width <= height ? [width, height] : [height, width];
+  const newLong = Math.trunc((n * long) / short);
+  return width <= height ? [n, newLong] : [newLong, n];
+}
+
+/** Resize + CenterCrop + convert("RGB") → R×R×3 uint8 (the 8-bit image the network sees before /255). */
+export function resizeCropRGB(img: RawImage & { nearestOnly?: boolean }, resolution: number): RawImage {
+  const [w, h] = resizedSize(img.width, img.height, resolution);
+  const resized = img.nearestOnly ? pilResizeNearest(img, w, h) : pilResizeBicubic(img, w, h);
+  const top = Math.trunc(roundHalfEven((h - resolution) / 2));
+  const left = Math.trunc(roundHalfEven((w - resolution) / 2));
+  const ch = resized.channels;
+  const crop = new Uint8Array(resolution * resolution * ch);
+  for (let y = 0; y < resolution; y++) {
+    const s = ((y + top) * w + left) * ch;
+    crop.set(resized.data.subarray(s, s + resolution * ch), y * resolution * ch);
+  }
+  return toRGB({ width: resolution, height: resolution, channels: ch, data: crop });
+}
+
+/** ToTensor + Normalize in float32 (each op rounded to float32 like torch): HWC uint8 → CHW, written at `out[offset]`. */
+export function normaliseInto(rgb: Uint8Array, resolution: number, out: Float32Array, offset = 0): void {
+  const plane = resolution * resolution;
+  for (let c = 0; c < 3; c++) {
+    const mean = Math.fround(CLIP_MEAN[c]);
+    const std = Math.fround(CLIP_STD[c]);
+    for (let p = 0; p < plane; p++) {
+      const x = Math.fround(rgb[p * 3 + c] / 255);
+      out[offset + c * plane + p] = Math.fround(x - mean) / std;
+    }
+  }
+}
+
+/** Preprocess one decoded image (RGB HWC, or any DecodedImage) → 3×R×R float32. */
+export function preprocessRGB(img: { width: number; height: number; data: Uint8Array; channels?: number; nearestOnly?: boolean }, resolution: number): Float32Array {
+  const raw = { width: img.width, height: img.height, channels: img.channels ?? 3, data: img.data, nearestOnly: img.nearestOnly };
+  const out = new Float32Array(3 * resolution * resolution);
+  normaliseInto(resizeCropRGB(raw, resolution).data, resolution, out);
+  return out;
+}
+
+/** Decode and preprocess a batch of image files → B×3×R×R float32. */
+export async function preprocessImages(paths: string[], resolution: number): Promise<Float32Array> {
+  const size = 3 * resolution * resolution;
+  const out = new Float32Array(paths.length * size);
+  for (let i = 0; i < paths.length; i++) {
+    const img = await loadImage(paths[i]);
+    normaliseInto(resizeCropRGB(img, resolution).data, resolution, out, i * size);
+  }
+  return out;
+}
