@@ -1,0 +1,217 @@
+/**
+ * The kernel side's request handler, independent of comms: given a BrowserSource (pair directions, scores,
+ * top images, text encoder, vocabulary, thumbnails) it answers each view request with a JSON reply plus binary
+ * buffers. It never throws: a bad request or a failing source becomes an `error` reply.
+ */
+import {
+  BrowserReply, BrowserRequest, BrowserStateJSON, HeadNeuronRow, ImageRef, NeuronHeadColumn, OfflineIndex,
+  PairDetail, RankedPair,
+} from "./browserProtocol";
+import {
+  BrowserRequestError, headTopNeurons, matchWords, neuronMax, parseRequest, querySimilarity, rowNorms, topPairs,
+} from "./browserLogic";
+
+/** One ranked top image of a pair, as the collection knows it. */
+export interface SourceImage {
+  id: string;
+  path: string;
+  label: string;
+  value: number;
+}
+
+/** A named H × C score matrix (signed scores get a diverging colour map). */
+export interface NamedScore {
+  name: string;
+  signed: boolean;
+  values: Float32Array;
+}
+
+/** What the browser needs from a model + collection. Implemented by browserSource.ts (and by synthetic tests). */
+export interface BrowserSource {
+  title: string;
+  heads: number;
+  neurons: number;
+  dim: number;
+  /** Pair directions w, H × C × d (pair p = h·C + n). */
+  directions: Float32Array;
+  scores: NamedScore[];
+  topImages(head: number, neuron: number, offset: number, count: number): { total: number; images: SourceImage[] };
+  /** Text embeddings (T × d, any norm). */
+  encodeTexts(texts: string[]): Promise<Float32Array>;
+  /** Vocabulary words with unit-row embeddings (V × d); loaded lazily, cached by the source. */
+  vocabulary(): Promise<{ words: string[]; embeddings: Float32Array }>;
+  /** Small PNG thumbnail of an image file. */
+  thumbnail(path: string): Promise<Uint8Array>;
+}
+
+export interface BrowserOptions {
+  imagesPerPair?: number;
+  wordsPerSign?: number;
+  imagesPerHead?: number;
+  headRows?: number;
+  rankingSize?: number;
+}
+
+export interface Reply {
+  reply: BrowserReply;
+  buffers: Uint8Array[];
+}
+
+export class BrowserBackend {
+  readonly source: BrowserSource;
+  private readonly opts: Required<BrowserOptions>;
+  private readonly wNorms: Float32Array;
+  private readonly parent: { max: Float32Array; head: Int32Array };
+
+  constructor(source: BrowserSource, opts: BrowserOptions = {}) {
+    const { heads, neurons, dim } = source;
+    if (source.directions.length !== heads * neurons * dim) {
+      throw new Error(`pair directions have ${source.directions.length} values, expected ${heads}×${neurons}×${dim}`);
+    }
+    if (!source.scores.length) throw new Error("the browser needs at least one score");
+    for (const s of source.scores) {
+      if (s.values.length !== heads * neurons) throw new Error(`score '${s.name}' is not ${heads}×${neurons}`);
+    }
+    this.source = source;
+    this.opts = { imagesPerPair: 8, wordsPerSign: 6, imagesPerHead: 4, headRows: 12, rankingSize: 50, ...opts };
+    this.wNorms = rowNorms(source.directions, dim);
+    this.parent = neuronMax(source.scores[0].values, heads, neurons);
+  }
+
+  /** Initial synced state (JSON part) and the binary score matrices (names × H × C float32). */
+  initialState(offline: OfflineIndex): { state: BrowserStateJSON; scores: Float32Array } {
+    const { heads, neurons, scores } = this.source;
+    const all = new Float32Array(scores.length * heads * neurons);
+    scores.forEach((s, i) => all.set(s.values, i * heads * neurons));
+    const state: BrowserStateJSON = {
+      title: this.source.title, heads, neurons,
+      score_names: scores.map((s) => s.name), score_signed: scores.map((s) => s.signed),
+      score_name: scores[0].name, selected_head: -1, selected_neuron: -1, query: "",
+      ranking: topPairs(scores[0].values, neurons, this.opts.rankingSize), status: "ready", error: "", offline,
+    };
+    return { state, scores: all };
+  }
+
+  /** Answer one raw message from the view. Never throws. */
+  async handle(raw: unknown): Promise<Reply> {
+    let id = -1;
+    try {
+      const req = parseRequest(raw, this.source.heads, this.source.neurons);
+      id = req.id;
+      return await this.answer(req);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      return { reply: { kind: "error", id: e instanceof BrowserRequestError ? e.id : id, message }, buffers: [] };
+    }
+  }
+
+  private async answer(req: BrowserRequest): Promise<Reply> {
+    const buffers: Uint8Array[] = [];
+    switch (req.kind) {
+      case "select":
+        return { reply: { kind: "pair", id: req.id, detail: await this.pairDetail(req.head, req.neuron, buffers) }, buffers };
+      case "neuron":
+        return { reply: { kind: "neuron", id: req.id, neuron: req.neuron, heads: await this.neuronColumns(req.neuron, buffers) }, buffers };
+      case "head":
+        return { reply: { kind: "head", id: req.id, head: req.head, rows: await this.headRows(req.head, buffers) }, buffers };
+      case "images": {
+        const page = this.source.topImages(req.head, req.neuron, req.offset, req.count);
+        const images = await this.thumbnails(page.images, buffers);
+        return { reply: { kind: "images", id: req.id, head: req.head, neuron: req.neuron, offset: req.offset, total: page.total, images }, buffers };
+      }
+      case "query": {
+        const { top, matrix } = await this.rankQuery(req.text);
+        buffers.push(new Uint8Array(matrix.buffer, matrix.byteOffset, matrix.byteLength));
+        return { reply: { kind: "ranking", id: req.id, text: req.text, top, matrix: 0 }, buffers };
+      }
+    }
+  }
+
+  /** Cosine of every pair direction with the query's text embedding, and the best pairs. */
+  async rankQuery(text: string): Promise<{ top: RankedPair[]; matrix: Float32Array }> {
+    const t = await this.source.encodeTexts([text]);
+    const matrix = querySimilarity(this.source.directions, this.wNorms, this.source.dim, t.subarray(0, this.source.dim));
+    return { top: topPairs(matrix, this.source.neurons, this.opts.rankingSize), matrix };
+  }
+
+  private direction(h: number, n: number): Float32Array {
+    const d = this.source.dim;
+    const p = h * this.source.neurons + n;
+    return this.source.directions.subarray(p * d, (p + 1) * d);
+  }
+
+  async pairDetail(h: number, n: number, buffers: Uint8Array[]): Promise<PairDetail> {
+    const { neurons } = this.source;
+    const scores: Record<string, number> = {};
+    for (const s of this.source.scores) scores[s.name] = s.values[h * neurons + n];
+    const vocab = await this.source.vocabulary();
+    const words = matchWords(this.direction(h, n), vocab.embeddings, vocab.words, this.opts.wordsPerSign);
+    const page = this.source.topImages(h, n, 0, this.opts.imagesPerPair);
+    return {
+      head: h, neuron: n, scores,
+      parent: { neuron: n, maxScore: this.parent.max[n], bestHead: this.parent.head[n] },
+      words, images: await this.thumbnails(page.images, buffers), totalImages: page.total,
+    };
+  }
+
+  async neuronColumns(n: number, buffers: Uint8Array[]): Promise<NeuronHeadColumn[]> {
+    const { heads, neurons } = this.source;
+    const score = this.source.scores[0].values;
+    const cols: NeuronHeadColumn[] = [];
+    for (let h = 0; h < heads; h++) {
+      const page = this.source.topImages(h, n, 0, this.opts.imagesPerHead);
+      cols.push({ head: h, score: score[h * neurons + n], images: await this.thumbnails(page.images, buffers) });
+    }
+    return cols;
+  }
+
+  async headRows(h: number, buffers: Uint8Array[]): Promise<HeadNeuronRow[]> {
+    const top = headTopNeurons(this.source.scores[0].values, this.source.neurons, h, this.opts.headRows);
+    const rows: HeadNeuronRow[] = [];
+    for (const p of top) {
+      const page = this.source.topImages(h, p.neuron, 0, 3);
+      rows.push({ neuron: p.neuron, score: p.value, images: await this.thumbnails(page.images, buffers) });
+    }
+    return rows;
+  }
+
+  private async thumbnails(images: SourceImage[], buffers: Uint8Array[]): Promise<ImageRef[]> {
+    const out: ImageRef[] = [];
+    for (const im of images) {
+      let buffer = -1;
+      try {
+        buffers.push(await this.source.thumbnail(im.path));
+        buffer = buffers.length - 1;
+      } catch {
+        buffer = -1; // a missing/broken image file shows as an empty tile with its id, not a failed request
+      }
+      out.push({ id: im.id, label: im.label, value: im.value, buffer });
+    }
+    return out;
+  }
+
+  /**
+   * The read-only data of an exported page: details (with thumbnails) of the top `pairCap` pairs by the first
+   * score plus every head of the top `neuronCap` neurons, packed as one blob with byte spans.
+   */
+  async buildOffline(pairCap: number, neuronCap: number): Promise<{ index: OfflineIndex; blob: Uint8Array }> {
+    const { heads, neurons } = this.source;
+    const first = this.source.scores[0].values;
+    const keys = new Set<number>();
+    for (const p of topPairs(first, neurons, pairCap)) keys.add(p.head * neurons + p.neuron);
+    const topNeurons = topPairs(this.parent.max, neurons, neuronCap).map((p) => p.neuron);
+    for (const n of topNeurons) for (let h = 0; h < heads; h++) keys.add(h * neurons + n);
+    const buffers: Uint8Array[] = [];
+    const pairs: PairDetail[] = [];
+    for (const key of keys) pairs.push(await this.pairDetail(Math.floor(key / neurons), key % neurons, buffers));
+    const spans: [number, number][] = [];
+    let total = 0;
+    for (const b of buffers) { spans.push([total, b.length]); total += b.length; }
+    const blob = new Uint8Array(total);
+    buffers.forEach((b, i) => blob.set(b, spans[i][0]));
+    const note = `read-only page: ${pairs.length} of ${heads * neurons} pairs embedded ` +
+      `(top ${pairCap} by ${this.source.scores[0].name} and all heads of the top ${topNeurons.length} neurons); ` +
+      `text queries match the embedded pairs' words`;
+    return { index: { pairs, spans, note }, blob };
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The wire contract between the neuron-head browser's front end (widgets/neuron-head-browser) and its kernel
+ * side (kernel-ext/widgets). DOM-free and dependency-free so both sides import it.
+ *
+ * Synced model state holds small JSON plus one binary trait (`scores`, names × H × C float32). Everything bulky
+ * that the view asks for later (thumbnails, a query's H × C similarity matrix) travels as custom-message buffers:
+ * a reply's JSON refers to its buffers by index, never inlines numbers or bytes.
+ */
+
+export const BROWSER_MODULE = "clip-nad-widgets";
+export const BROWSER_MODEL = "NeuronHeadBrowserModel";
+export const BROWSER_VIEW = "NeuronHeadBrowserView";
+
+/** One (head, neuron) pair with a value (a score, a similarity). */
+export interface RankedPair {
+  head: number;
+  neuron: number;
+  value: number;
+}
+
+/** A vocabulary word matched to a pair direction: cosine of sign·w with the word's text embedding. */
+export interface WordMatch {
+  word: string;
+  sign: 1 | -1;
+  cosine: number;
+}
+
+/** One top image of a pair. `buffer` indexes the reply's buffers (PNG bytes), -1 when there is no thumbnail. */
+export interface ImageRef {
+  id: string;
+  label: string;
+  /** The pair coefficient s[h,n] of this image (what it was ranked by). */
+  value: number;
+  buffer: number;
+}
+
+/** Everything the detail panel shows for one selected pair. */
+export interface PairDetail {
+  head: number;
+  neuron: number;
+  /** Value of every score for this pair, by score name. */
+  scores: Record<string, number>;
+  /** The parent neuron's aggregate (max over heads) of the first score, and its best head. */
+  parent: { neuron: number; maxScore: number; bestHead: number };
+  words: WordMatch[];
+  images: ImageRef[];
+  totalImages: number;
+}
+
+/** One column of the neuron view: a head of the neuron with its top images (the paper's sub-concepts). */
+export interface NeuronHeadColumn {
+  head: number;
+  score: number;
+  images: ImageRef[];
+}
+
+/** One row of the head view: a top neuron of the head with a few images. */
+export interface HeadNeuronRow {
+  neuron: number;
+  score: number;
+  images: ImageRef[];
+}
+
+export type BrowserRequest =
+  | { kind: "select"; id: number; head: number; neuron: number }
+  | { kind: "neuron"; id: number; neuron: number }
+  | { kind: "head"; id: number; head: number }
+  | { kind: "query"; id: number; text: string }
+  | { kind: "images"; id: number; head: number; neuron: number; offset: number; count: number };
+
+export type BrowserReply =
+  /** `note` says why a detail is partial (e.g. a pair not embedded in a read-only page). */
+  | { kind: "pair"; id: number; detail: PairDetail; note?: string }
+  | { kind: "neuron"; id: number; neuron: number; heads: NeuronHeadColumn[] }
+  | { kind: "head"; id: number; head: number; rows: HeadNeuronRow[] }
+  /** `matrix` indexes the buffer holding the H × C float32 similarity of every pair to the query. */
+  | { kind: "ranking"; id: number; text: string; top: RankedPair[]; matrix: number; note?: string }
+  | { kind: "images"; id: number; head: number; neuron: number; offset: number; total: number; images: ImageRef[] }
+  | { kind: "error"; id: number; message: string };
+
+export type RequestKind = BrowserRequest["kind"];
+export const REQUEST_KINDS: readonly RequestKind[] = ["select", "neuron", "head", "query", "images"];
+
+/** Name of the query-similarity score (not part of the synced matrices; it arrives with a ranking reply). */
+export const QUERY_SCORE = "query similarity";
+
+/** The offline index: what a read-only page (no kernel) can still show. Thumbnails index `offline_blob` spans. */
+export interface OfflineIndex {
+  /** Pair details embedded for the top pairs (and all heads of the top neurons). */
+  pairs: PairDetail[];
+  /** Byte spans [start, length] of each thumbnail inside the offline blob; ImageRef.buffer indexes this list. */
+  spans: [number, number][];
+  /** Why some requests cannot be answered offline (shown in the status line). */
+  note: string;
+}
+
+/** The synced model state, as the kernel writes it (binary `scores` and `offline_blob` travel as buffers). */
+export interface BrowserStateJSON {
+  title: string;
+  heads: number;
+  neurons: number;
+  score_names: string[];
+  /** Per score: true when values are signed (diverging colour map). */
+  score_signed: boolean[];
+  score_name: string;
+  selected_head: number;
+  selected_neuron: number;
+  query: string;
+  ranking: RankedPair[];
+  status: string;
+  error: string;
+  offline: OfflineIndex;
+}

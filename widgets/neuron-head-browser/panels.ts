@@ -1,0 +1,127 @@
+/**
+ * DOM builders of the browser's panels: the top list, the selected pair's detail (score, parent neuron, words,
+ * top images), the neuron view (all heads of one neuron: sub-concepts) and the head view (its top neurons).
+ * Text goes through textContent only (see dom.ts).
+ */
+import { HeadNeuronRow, ImageRef, NeuronHeadColumn, PairDetail, RankedPair, WordMatch } from "../../kernel-ext/widgets/browserProtocol";
+import { ImageUrls, el } from "./dom";
+import { fmt } from "./heatmapLogic";
+
+export interface PanelActions {
+  pick(head: number, neuron: number): void;
+  neuronView(neuron: number): void;
+  headView(head: number): void;
+  moreImages(head: number, neuron: number, offset: number): void;
+}
+
+/** Thumbnails of images; an image without bytes becomes an empty tile that still names the image. */
+export function thumbnails(images: ImageRef[], buffers: Uint8Array[], urls: ImageUrls, cls = "nhb-thumbs"): HTMLDivElement {
+  const box = el("div", cls);
+  for (const im of images) {
+    const fig = el("figure", "nhb-thumb");
+    const bytes = im.buffer >= 0 ? buffers[im.buffer] : undefined;
+    if (bytes && bytes.length) {
+      const img = el("img", undefined, undefined, { alt: im.label || im.id, title: `${im.id} (s = ${fmt(im.value)})` });
+      img.src = urls.url(bytes);
+      fig.appendChild(img);
+    } else {
+      fig.appendChild(el("div", "nhb-noimg", "no image"));
+    }
+    fig.appendChild(el("figcaption", undefined, `${im.label || im.id} ${fmt(im.value)}`));
+    box.appendChild(fig);
+  }
+  return box;
+}
+
+function pairButton(p: { head: number; neuron: number }, text: string, actions: PanelActions): HTMLButtonElement {
+  const b = el("button", "nhb-link", text);
+  b.addEventListener("click", () => actions.pick(p.head, p.neuron));
+  return b;
+}
+
+/** The ranked list of best pairs (for the current score or query). */
+export function topList(title: string, list: RankedPair[], actions: PanelActions, limit = 25): HTMLDivElement {
+  const box = el("div", "nhb-toplist");
+  box.appendChild(el("div", "nhb-h", title));
+  const ol = el("ol");
+  for (const p of list.slice(0, limit)) {
+    const li = el("li");
+    li.appendChild(pairButton(p, `head ${p.head} · neuron ${p.neuron}`, actions));
+    li.appendChild(el("span", "nhb-val", ` ${fmt(p.value)}`));
+    ol.appendChild(li);
+  }
+  box.appendChild(ol);
+  return box;
+}
+
+function wordList(words: WordMatch[], sign: 1 | -1): HTMLDivElement {
+  const box = el("div", "nhb-words");
+  box.appendChild(el("div", "nhb-sub", sign > 0 ? "+w matches" : "−w matches"));
+  const ul = el("ul");
+  for (const w of words.filter((x) => x.sign === sign)) {
+    const li = el("li");
+    li.appendChild(el("span", "nhb-word", w.word));
+    li.appendChild(el("span", "nhb-val", ` ${fmt(w.cosine)}`));
+    ul.appendChild(li);
+  }
+  box.appendChild(ul);
+  return box;
+}
+
+/** The selected pair's detail. */
+export function pairDetail(d: PairDetail, buffers: Uint8Array[], urls: ImageUrls, actions: PanelActions): HTMLDivElement {
+  const box = el("div", "nhb-detail");
+  box.appendChild(el("div", "nhb-h", `Pair: head ${d.head} · neuron ${d.neuron}`));
+  const scores = el("div", "nhb-scores");
+  for (const [name, v] of Object.entries(d.scores)) scores.appendChild(el("span", "nhb-score", `${name}: ${fmt(v)}`));
+  box.appendChild(scores);
+  const parent = el("div", "nhb-parent");
+  parent.appendChild(el("span", undefined, `Parent neuron ${d.parent.neuron} (max ${fmt(d.parent.maxScore)} at head ${d.parent.bestHead}) `));
+  const nv = el("button", "nhb-btn nhb-neuron-btn", "neuron view");
+  nv.addEventListener("click", () => actions.neuronView(d.neuron));
+  const hv = el("button", "nhb-btn nhb-head-btn", "head view");
+  hv.addEventListener("click", () => actions.headView(d.head));
+  parent.append(nv, hv);
+  box.appendChild(parent);
+  if (d.words.length) {
+    const words = el("div", "nhb-wordcols");
+    words.append(wordList(d.words, 1), wordList(d.words, -1));
+    box.appendChild(words);
+  }
+  box.appendChild(el("div", "nhb-sub", `Top images (${d.images.length} of ${d.totalImages})`));
+  box.appendChild(thumbnails(d.images, buffers, urls));
+  if (d.totalImages > d.images.length) {
+    const more = el("button", "nhb-btn nhb-more", "more images");
+    more.addEventListener("click", () => actions.moreImages(d.head, d.neuron, d.images.length));
+    box.appendChild(more);
+  }
+  return box;
+}
+
+/** Neuron view: every head of one neuron, side by side, with its top images. */
+export function neuronView(neuron: number, cols: NeuronHeadColumn[], buffers: Uint8Array[], urls: ImageUrls, actions: PanelActions): HTMLDivElement {
+  const box = el("div", "nhb-neuronview");
+  box.appendChild(el("div", "nhb-h", `Neuron ${neuron}: all ${cols.length} heads (sub-concepts)`));
+  const row = el("div", "nhb-columns");
+  for (const c of cols) {
+    const col = el("div", "nhb-column");
+    col.appendChild(pairButton({ head: c.head, neuron }, `head ${c.head} · ${fmt(c.score)}`, actions));
+    col.appendChild(thumbnails(c.images, buffers, urls, "nhb-thumbs nhb-small"));
+    row.appendChild(col);
+  }
+  box.appendChild(row);
+  return box;
+}
+
+/** Head view: the head's top neurons by the first score, each with a few images. */
+export function headView(head: number, rows: HeadNeuronRow[], buffers: Uint8Array[], urls: ImageUrls, actions: PanelActions): HTMLDivElement {
+  const box = el("div", "nhb-headview");
+  box.appendChild(el("div", "nhb-h", `Head ${head}: top ${rows.length} neurons`));
+  for (const r of rows) {
+    const line = el("div", "nhb-headrow");
+    line.appendChild(pairButton({ head, neuron: r.neuron }, `neuron ${r.neuron} · ${fmt(r.score)}`, actions));
+    line.appendChild(thumbnails(r.images, buffers, urls, "nhb-thumbs nhb-small"));
+    box.appendChild(line);
+  }
+  return box;
+}
