@@ -1,0 +1,185 @@
+import * as fs from "fs";
+import * as path from "path";
+import { ClipNadError } from "../errors";
+import { AttentionPoolWeights } from "../decompose";
+import { CollectionManifest, FILES, readJson, readManifest } from "./manifest";
+import { RowNpyReader, readNpyArray } from "./npyFile";
+import { chunkRows, loadCollectionWeights } from "./finalize";
+
+/** Top-k rows of one unit, best first. `delta` (pairs only) is the signed s − s̄ of each row. */
+export interface TopKEntry { rows: Int32Array; values: Float32Array; delta?: Float32Array }
+
+/** Top-k table of a whole level: `indices`/`values` are units×k row-major. */
+export interface TopKTable { k: number; indices: Int32Array; values: Float32Array }
+
+export interface CoefficientChunk { start: number; count: number; /** count×H×C */ data: Float32Array }
+
+/**
+ * A finished collection folder, read lazily: the N×H×C coefficients stay on disk and are read by row or chunk;
+ * the small arrays (means, top-k, embeddings) are loaded on first use.
+ */
+export class Collection {
+  readonly manifest: CollectionManifest;
+  readonly H: number;
+  readonly C: number;
+  readonly d: number;
+  readonly N: number;
+  private reader: RowNpyReader | null = null;
+  private cache = new Map<string, unknown>();
+
+  constructor(readonly dir: string) {
+    this.manifest = readManifest(dir);
+    if (!this.manifest.complete || this.manifest.rows === null) {
+      throw new ClipNadError("collection is not finished (rerun the same `clip-nad collect` command to resume it)", { file: dir });
+    }
+    ({ H: this.H, C: this.C, d: this.d } = this.manifest.shape);
+    this.N = this.manifest.rows;
+  }
+
+  private file(name: string): string {
+    return path.join(this.dir, name);
+  }
+
+  private load<T>(key: string, make: () => T): T {
+    if (!this.cache.has(key)) this.cache.set(key, make());
+    return this.cache.get(key) as T;
+  }
+
+  private array(name: string, shape: number[]): Float32Array | Int32Array {
+    return this.load(name, () => {
+      const { data, shape: got } = readNpyArray(this.file(name));
+      if (got.length !== shape.length || got.some((v, i) => v !== shape[i])) {
+        throw new ClipNadError(`shape (${got}) does not match the manifest's (${shape})`, { file: this.file(name) });
+      }
+      return data as Float32Array | Int32Array;
+    });
+  }
+
+  /** Image id of every row. */
+  get ids(): string[] {
+    return this.load("ids", () => readJson<string[]>(this.file(FILES.ids)));
+  }
+
+  /** Index of every row's image in the full sorted image list (int32 N). */
+  get imageIndex(): Int32Array {
+    return this.array(FILES.imageIndex, [this.N]) as Int32Array;
+  }
+
+  /** Mean of s over the rows, H×C. */
+  get meanCoefficients(): Float32Array {
+    return this.array(FILES.means, [this.H, this.C]) as Float32Array;
+  }
+
+  get meanEmbedding(): Float32Array {
+    return this.array(FILES.meanEmbedding, [this.d]) as Float32Array;
+  }
+
+  /** All image embeddings, N×d (small: N·d floats). */
+  get embeddings(): Float32Array {
+    return this.array(FILES.embeddings, [this.N, this.d]) as Float32Array;
+  }
+
+  embeddingOf(i: number): Float32Array {
+    this.checkRow(i);
+    return this.embeddings.subarray(i * this.d, (i + 1) * this.d);
+  }
+
+  private coefficients(): RowNpyReader {
+    if (!this.reader) {
+      this.reader = new RowNpyReader(this.file(FILES.coefficients));
+      if (this.reader.rows !== this.N || this.reader.rowElems !== this.H * this.C) {
+        throw new ClipNadError(`coefficients shape (${this.reader.info.shape}) does not match the manifest (${this.N}, ${this.H}, ${this.C})`, { file: this.reader.path });
+      }
+    }
+    return this.reader;
+  }
+
+  private checkRow(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.N) throw new ClipNadError(`row ${i} out of range 0..${this.N - 1}`, { file: this.dir });
+  }
+
+  /** s of row i, H×C (h-major: s[h·C + n]). */
+  coefficientsOf(i: number): Float32Array {
+    this.checkRow(i);
+    return this.coefficients().readRows(i, 1) as Float32Array;
+  }
+
+  /** Rows [start, start+count) of s, count×H×C. */
+  coefficientRows(start: number, count: number): Float32Array {
+    return this.coefficients().readRows(start, count) as Float32Array;
+  }
+
+  /** Iterate over s in chunks of rows (default ≈ 32 MB per chunk). */
+  *chunks(rowsPerChunk = chunkRows(this.H, this.C)): IterableIterator<CoefficientChunk> {
+    for (let start = 0; start < this.N; start += rowsPerChunk) {
+      const count = Math.min(rowsPerChunk, this.N - start);
+      yield { start, count, data: this.coefficientRows(start, count) };
+    }
+  }
+
+  /** k actually stored (min(topK, N)). */
+  get k(): number {
+    return Math.min(this.manifest.options.topK, this.N);
+  }
+
+  /** Top-k by centred pair norm |s−s̄|·|w|: H×C×k. */
+  get pairTopK(): TopKTable & { delta: Float32Array } {
+    const shape = [this.H, this.C, this.k];
+    return {
+      k: this.k,
+      indices: this.array(FILES.pairTopIdx, shape) as Int32Array,
+      values: this.array(FILES.pairTopVal, shape) as Float32Array,
+      delta: this.array(FILES.pairTopDelta, shape) as Float32Array,
+    };
+  }
+
+  /** Top-k by centred neuron norm: C×k. */
+  get neuronTopK(): TopKTable {
+    const shape = [this.C, this.k];
+    return { k: this.k, indices: this.array(FILES.neuronTopIdx, shape) as Int32Array, values: this.array(FILES.neuronTopVal, shape) as Float32Array };
+  }
+
+  /** Top-k by centred head norm: H×k. */
+  get headTopK(): TopKTable {
+    const shape = [this.H, this.k];
+    return { k: this.k, indices: this.array(FILES.headTopIdx, shape) as Int32Array, values: this.array(FILES.headTopVal, shape) as Float32Array };
+  }
+
+  /** Top-k rows of pair (n, h). */
+  topPair(h: number, n: number): TopKEntry {
+    const t = this.pairTopK;
+    const o = (h * this.C + n) * t.k;
+    return { rows: t.indices.subarray(o, o + t.k), values: t.values.subarray(o, o + t.k), delta: t.delta.subarray(o, o + t.k) };
+  }
+
+  topNeuron(n: number): TopKEntry {
+    const t = this.neuronTopK;
+    return { rows: t.indices.subarray(n * t.k, (n + 1) * t.k), values: t.values.subarray(n * t.k, (n + 1) * t.k) };
+  }
+
+  topHead(h: number): TopKEntry {
+    const t = this.headTopK;
+    return { rows: t.indices.subarray(h * t.k, (h + 1) * t.k), values: t.values.subarray(h * t.k, (h + 1) * t.k) };
+  }
+
+  /** The attention-pool weights saved with the collection (for w, c without the checkpoint). */
+  get weights(): AttentionPoolWeights {
+    return this.load("weights", () => loadCollectionWeights(this.dir, this.manifest));
+  }
+
+  /** Total bytes of the folder's files. */
+  diskBytes(): number {
+    let total = 0;
+    for (const f of fs.readdirSync(this.dir)) total += fs.statSync(this.file(f)).size;
+    return total;
+  }
+
+  close(): void {
+    this.reader?.close();
+    this.reader = null;
+  }
+}
+
+export function openCollection(dir: string): Collection {
+  return new Collection(dir);
+}

@@ -1,0 +1,162 @@
+import * as fs from "fs";
+import * as path from "path";
+import { ClipNadError } from "../errors";
+import { readSafetensors } from "../weights/safetensors";
+import {
+  AttentionPoolWeights, HeadGram, NeuronGram, attentionPoolWeights, centredHeadNorms, centredNeuronNorms,
+  headGram, neuronGram, pairDirectionNorms, pairDirections,
+} from "../decompose";
+import { CollectProgress, CollectionManifest, FILES, FILE_DESCRIPTIONS, readJson, readManifest, writeJsonAtomic } from "./manifest";
+import { RowNpyReader, writeFileAtomic, writeNpyAtomic } from "./npyFile";
+import { TopKTracker } from "./topk";
+import { crashPoint } from "./hooks";
+
+/**
+ * Finalize a collection folder from its committed rows alone: means, top-k per pair / neuron / head, ids and
+ * the complete manifest. Everything is recomputed from the stored s in row order, so an interrupted run, a
+ * resumed run and a merge of shards give byte-identical files. Memory: H·C·k (top-k) + one chunk of rows.
+ */
+
+/** Weight-only quantities the centred norms need (|w| per pair, per-neuron and per-head Gram matrices). */
+export interface NormTables { apw: AttentionPoolWeights; wNorms: Float32Array; neuronGram: NeuronGram; headGram: HeadGram }
+
+export function loadCollectionWeights(dir: string, manifest: CollectionManifest): AttentionPoolWeights {
+  const file = path.join(dir, FILES.weights);
+  const ck = readSafetensors(file);
+  return attentionPoolWeights(ck.tensors, manifest.model.config, file);
+}
+
+export function normTables(apw: AttentionPoolWeights): NormTables {
+  const w = pairDirections(apw); // H×C×d, freed when this returns
+  return { apw, wNorms: pairDirectionNorms(w, apw.H, apw.C, apw.d), neuronGram: neuronGram(w, apw.H, apw.C, apw.d), headGram: headGram(apw) };
+}
+
+/** Rows per chunk so that one chunk of s stays around 32 MB. */
+export function chunkRows(H: number, C: number): number {
+  return Math.max(1, Math.floor((8 * 1024 * 1024) / (H * C)));
+}
+
+export interface FinalizeEvent { phase: "means" | "topk"; done: number; total: number }
+
+export function finalizeCollection(dir: string, onProgress?: (e: FinalizeEvent) => void): CollectionManifest {
+  const manifest = readManifest(dir);
+  const progress = readJson<CollectProgress>(path.join(dir, FILES.progress));
+  const { H, C, d } = manifest.shape;
+  const HC = H * C;
+  const coef = new RowNpyReader(path.join(dir, FILES.coefficients));
+  const emb = new RowNpyReader(path.join(dir, FILES.embeddings));
+  try {
+    const N = progress.rows;
+    if (coef.rows !== N || emb.rows !== N) {
+      throw new ClipNadError(`data files hold ${coef.rows}/${emb.rows} rows but progress.json commits ${N}`, { file: dir });
+    }
+    if (N === 0) throw new ClipNadError(`no readable images were collected (${progress.skipped.length} skipped)`, { file: manifest.images.root || dir });
+    const tables = normTables(loadCollectionWeights(dir, manifest));
+    const R = chunkRows(H, C);
+
+    // Pass 1: means in float64, in row order.
+    const sum = new Float64Array(HC);
+    const esum = new Float64Array(d);
+    for (let r0 = 0; r0 < N; r0 += R) {
+      const n = Math.min(R, N - r0);
+      const s = coef.readRows(r0, n) as Float32Array;
+      const e = emb.readRows(r0, n) as Float32Array;
+      for (let i = 0; i < n; i++) {
+        const o = i * HC;
+        for (let p = 0; p < HC; p++) sum[p] += s[o + p];
+        for (let j = 0; j < d; j++) esum[j] += e[i * d + j];
+      }
+      onProgress?.({ phase: "means", done: r0 + n, total: N });
+    }
+    const mean64 = new Float64Array(HC);
+    for (let p = 0; p < HC; p++) mean64[p] = sum[p] / N;
+    const mean = Float32Array.from(mean64);
+    const meanEmb = new Float32Array(d);
+    for (let j = 0; j < d; j++) meanEmb[j] = esum[j] / N;
+
+    // Pass 2: centred norms and top-k.
+    const k = manifest.options.topK;
+    const kOut = Math.min(k, N);
+    const pairTop = new TopKTracker(HC, k);
+    const neuronTop = new TopKTracker(C, k);
+    const headTop = new TopKTracker(H, k);
+    const delta = new Float64Array(HC);
+    for (let r0 = 0; r0 < N; r0 += R) {
+      const n = Math.min(R, N - r0);
+      const s = coef.readRows(r0, n) as Float32Array;
+      for (let i = 0; i < n; i++) {
+        const row = r0 + i;
+        const o = i * HC;
+        for (let p = 0; p < HC; p++) {
+          const dl = s[o + p] - mean64[p];
+          delta[p] = dl;
+          pairTop.offer(p, Math.abs(dl), row, dl);
+        }
+        const nn = centredNeuronNorms(delta, tables.neuronGram);
+        for (let u = 0; u < C; u++) neuronTop.offer(u, nn[u], row);
+        const hn = centredHeadNorms(delta, tables.apw, tables.headGram);
+        for (let u = 0; u < H; u++) headTop.offer(u, hn[u], row);
+      }
+      onProgress?.({ phase: "topk", done: r0 + n, total: N });
+    }
+
+    const pairs = pairTop.result(kOut, tables.wNorms);
+    const neurons = neuronTop.result(kOut);
+    const heads = headTop.result(kOut);
+    writeNpyAtomic(path.join(dir, FILES.means), mean, [H, C]);
+    writeNpyAtomic(path.join(dir, FILES.meanEmbedding), meanEmb, [d]);
+    writeNpyAtomic(path.join(dir, FILES.pairTopIdx), pairs.rows, [H, C, kOut]);
+    crashPoint("finalize-mid");
+    writeNpyAtomic(path.join(dir, FILES.pairTopVal), pairs.scores, [H, C, kOut]);
+    writeNpyAtomic(path.join(dir, FILES.pairTopDelta), pairs.aux, [H, C, kOut]);
+    writeNpyAtomic(path.join(dir, FILES.neuronTopIdx), neurons.rows, [C, kOut]);
+    writeNpyAtomic(path.join(dir, FILES.neuronTopVal), neurons.scores, [C, kOut]);
+    writeNpyAtomic(path.join(dir, FILES.headTopIdx), heads.rows, [H, kOut]);
+    writeNpyAtomic(path.join(dir, FILES.headTopVal), heads.scores, [H, kOut]);
+    writeFileAtomic(path.join(dir, FILES.ids), JSON.stringify(rowIds(dir, manifest, N)) + "\n");
+    crashPoint("finalize-before-manifest");
+
+    const done: CollectionManifest = {
+      ...manifest,
+      complete: true,
+      rows: N,
+      skipped: progress.skipped.slice().sort((a, b) => a.index - b.index),
+      files: FILE_DESCRIPTIONS,
+    };
+    writeJsonAtomic(path.join(dir, FILES.manifest), done);
+    return done;
+  } finally {
+    coef.close();
+    emb.close();
+  }
+}
+
+/** Ids of the stored rows, from image_index.npy and the id list written at the start (ids.all.json). */
+function rowIds(dir: string, manifest: CollectionManifest, N: number): string[] {
+  const all = readJson<string[]>(path.join(dir, ALL_IDS));
+  const idx = new RowNpyReader(path.join(dir, FILES.imageIndex));
+  try {
+    if (idx.rows !== N) throw new ClipNadError(`image_index.npy holds ${idx.rows} rows, expected ${N}`, { file: dir });
+    const rows = idx.readRows(0, N) as Int32Array;
+    const out: string[] = new Array(N);
+    for (let i = 0; i < N; i++) {
+      const id = all[rows[i]];
+      if (id === undefined) throw new ClipNadError(`row ${i} points at image ${rows[i]} outside the ${manifest.images.total} images`, { file: dir });
+      out[i] = id;
+    }
+    return out;
+  } finally {
+    idx.close();
+  }
+}
+
+/** The full sorted id list (all images before selection), written when a collection starts. */
+export const ALL_IDS = "ids.all.json";
+
+export function isComplete(dir: string): boolean {
+  try {
+    return readManifest(dir).complete === true && fs.existsSync(path.join(dir, FILES.ids));
+  } catch {
+    return false;
+  }
+}

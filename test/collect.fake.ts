@@ -1,0 +1,142 @@
+/**
+ * Test doubles for the collection tests: a deterministic fake ClipModel (small H, C, d; s derived from a hash of
+ * the pixels, embedding = Σ r^{n,h} so it is consistent with the decomposition) and tiny PNG folders.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import sharp from "sharp";
+import { ClipConfig } from "../src/clip/config";
+import { ClipModel, ImageForward } from "../src/clip/types";
+import { StateDict } from "../src/weights/types";
+import { attentionPoolWeights, coefficientsToEmbedding } from "../src/decompose";
+
+export const FAKE = { width: 2, heads: 4, embed: 8, grid: 2 } as const; // C = 64, H = 4, d = 8, R = 64
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randn(rand: () => number): number {
+  return Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
+}
+
+export function fakeConfig(): ClipConfig {
+  return {
+    visionLayers: [1, 1, 1, 1],
+    visionWidth: FAKE.width,
+    visionHeads: FAKE.heads,
+    imageResolution: FAKE.grid * 32,
+    grid: FAKE.grid,
+    embedDim: FAKE.embed,
+    contextLength: 77,
+    vocabSize: 49408,
+    transformerWidth: 64,
+    transformerHeads: 1,
+    transformerLayers: 1,
+  };
+}
+
+function fakeWeights(cfg: ClipConfig): StateDict {
+  const rand = mulberry32(1234);
+  const C = cfg.visionWidth * 32;
+  const K = cfg.grid * cfg.grid;
+  const t = (shape: number[], scale: number) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = randn(rand) * scale;
+    return { shape, data, storedDtype: "float32" };
+  };
+  return new Map([
+    ["visual.attnpool.v_proj.weight", t([C, C], 1 / Math.sqrt(C))],
+    ["visual.attnpool.v_proj.bias", t([C], 0.1)],
+    ["visual.attnpool.c_proj.weight", t([cfg.embedDim, C], 1 / Math.sqrt(C))],
+    ["visual.attnpool.c_proj.bias", t([cfg.embedDim], 0.1)],
+    ["visual.attnpool.positional_embedding", t([K + 1, C], 0.1)],
+  ]);
+}
+
+/** FNV-1a over the float bytes of one image: the seed of its fake coefficients. */
+function hashPixels(px: Float32Array): number {
+  const b = new Uint8Array(px.buffer, px.byteOffset, px.byteLength);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return h >>> 0;
+}
+
+/** s for one image's pixels: non-negative, heavy-tailed (like post-ReLU activations), deterministic. */
+export function fakeCoefficients(px: Float32Array, H: number, C: number): Float32Array {
+  const rand = mulberry32(hashPixels(px));
+  const s = new Float32Array(H * C);
+  for (let i = 0; i < s.length; i++) {
+    const g = randn(rand);
+    s[i] = Math.exp(0.8 * g) * (rand() < 0.3 ? 0 : 1);
+  }
+  return s;
+}
+
+export function fakeModel(): ClipModel {
+  const config = fakeConfig();
+  const weights = fakeWeights(config);
+  const apw = attentionPoolWeights(weights, config);
+  const { H, C, d, K } = apw;
+  const R = config.imageResolution;
+  return {
+    name: "fake",
+    path: "/fake/model.safetensors",
+    hash: "f".repeat(64),
+    config,
+    weights,
+    metadata: {},
+    async encodeImagePixels(pixels: Float32Array, batch: number): Promise<ImageForward> {
+      const per = 3 * R * R;
+      const coefficients = new Float32Array(batch * H * C);
+      const embedding = new Float32Array(batch * d);
+      for (let b = 0; b < batch; b++) {
+        const s = fakeCoefficients(pixels.subarray(b * per, (b + 1) * per), H, C);
+        coefficients.set(s, b * H * C);
+        embedding.set(coefficientsToEmbedding(apw, s), b * d);
+      }
+      return { batch, embedding, coefficients, features: new Float32Array(batch * C * K), attention: new Float32Array(batch * H * (K + 1)) };
+    },
+    async encodeTokens(): Promise<Float32Array> {
+      throw new Error("the fake model has no text tower");
+    },
+    async dispose() {},
+  };
+}
+
+/** Decode + resize to R×R + scale to [0,1], CHW float32: a stand-in for the CLIP transform. */
+export async function sharpLoader(file: string, resolution: number): Promise<Float32Array> {
+  const { data } = await sharp(file).removeAlpha().resize(resolution, resolution, { fit: "fill" }).raw().toBuffer({ resolveWithObject: true });
+  const out = new Float32Array(3 * resolution * resolution);
+  const hw = resolution * resolution;
+  for (let i = 0; i < hw; i++) for (let c = 0; c < 3; c++) out[c * hw + i] = data[i * 3 + c] / 255;
+  return out;
+}
+
+/** A folder of n tiny random PNGs (in a sub-folder too) plus `broken` unreadable .png files. */
+export async function writeImageFolder(dir: string, n: number, broken: string[] = [], seed = 7): Promise<string[]> {
+  fs.mkdirSync(path.join(dir, "sub"), { recursive: true });
+  const rand = mulberry32(seed);
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = i % 3 === 0 ? `sub/img${String(i).padStart(3, "0")}.png` : `img${String(i).padStart(3, "0")}.png`;
+    const raw = Buffer.alloc(8 * 8 * 3);
+    for (let j = 0; j < raw.length; j++) raw[j] = Math.floor(rand() * 256);
+    await sharp(raw, { raw: { width: 8, height: 8, channels: 3 } }).png().toFile(path.join(dir, id));
+    ids.push(id);
+  }
+  for (const b of broken) {
+    fs.writeFileSync(path.join(dir, b), "this is not a png");
+    ids.push(b);
+  }
+  fs.writeFileSync(path.join(dir, "notes.txt"), "not an image: ignored");
+  return ids.sort();
+}
