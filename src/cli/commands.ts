@@ -4,7 +4,9 @@ import { Command } from "commander";
 export type RegisterCommand = (program: Command) => void;
 
 import { register as toyworld } from "./commands/toyworld";
+import { register as kernel } from "./commands/kernel";
 
 export const commands: RegisterCommand[] = [
   toyworld,
+  kernel,
 ];
