@@ -1,0 +1,107 @@
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { ClipNadError } from "../errors";
+
+/** Progress callback shared with loadModel: a message and, when known, the fraction done (0..1). */
+export type ProgressFn = (msg: string, frac?: number) => void;
+
+/** sha256 (hex) of a file, streamed (checkpoints are up to 1.3 GB). */
+export async function sha256File(file: string): Promise<string> {
+  const hash = crypto.createHash("sha256");
+  await new Promise<void>((resolve, reject) => {
+    fs.createReadStream(file)
+      .on("data", (chunk) => hash.update(chunk))
+      .on("end", () => resolve())
+      .on("error", (e) => reject(new ClipNadError(`cannot read file (${e.message})`, { file, cause: e })));
+  });
+  return hash.digest("hex");
+}
+
+/**
+ * sha256 of a file, remembered in a sidecar `<file>.sha256` keyed by size and mtime so that re-verifying a
+ * 1.3 GB checkpoint on every run is skipped (a changed file changes size/mtime and is hashed again).
+ */
+export async function cachedSha256(file: string): Promise<string> {
+  const st = fs.statSync(file);
+  const stamp = `${st.size} ${Math.round(st.mtimeMs)}`;
+  const side = `${file}.sha256`;
+  try {
+    const [hash, ...rest] = fs.readFileSync(side, "utf8").trim().split(" ");
+    if (rest.join(" ") === stamp && /^[0-9a-f]{64}$/.test(hash)) return hash;
+  } catch {
+    // no sidecar yet
+  }
+  const hash = await sha256File(file);
+  try {
+    fs.writeFileSync(side, `${hash} ${stamp}\n`);
+  } catch {
+    // read-only location: fine, we just hash again next time
+  }
+  return hash;
+}
+
+export interface DownloadOptions {
+  /** Expected sha256 (hex); the file is deleted and an error thrown on mismatch. */
+  sha256: string;
+  onProgress?: ProgressFn;
+  /** Text appended to network errors (e.g. where to put the file by hand). */
+  offlineHint?: string;
+}
+
+function formatMB(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/**
+ * Stream `url` into `target` through a temp file in the same folder, hashing on the way; the temp file is
+ * renamed over `target` only when the sha256 matches (so an interrupted download never leaves a bad checkpoint).
+ */
+export async function downloadFile(url: string, target: string, opts: DownloadOptions): Promise<void> {
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = `${target}.part-${process.pid}-${Date.now()}`;
+  const hint = opts.offlineHint ? ` ${opts.offlineHint}` : "";
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    const cause = (e as { cause?: { message?: string } }).cause?.message ?? (e as Error).message;
+    throw new ClipNadError(`cannot download ${url} (${cause}).${hint}`, { file: target, cause: e });
+  }
+  if (!response.ok || !response.body) {
+    throw new ClipNadError(`cannot download ${url} (HTTP ${response.status} ${response.statusText}).${hint}`, { file: target });
+  }
+  const total = Number(response.headers.get("content-length") ?? 0);
+  const hash = crypto.createHash("sha256");
+  const out = fs.openSync(tmp, "w");
+  let done = 0;
+  let lastReport = 0;
+  try {
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done: end, value } = await reader.read();
+      if (end) break;
+      hash.update(value);
+      fs.writeSync(out, value);
+      done += value.length;
+      if (opts.onProgress && (done - lastReport > 1 << 20 || done === total)) {
+        lastReport = done;
+        opts.onProgress(`downloading ${path.basename(target)} ${formatMB(done)}${total ? ` / ${formatMB(total)}` : ""}`, total ? done / total : undefined);
+      }
+    }
+  } catch (e) {
+    fs.closeSync(out);
+    fs.rmSync(tmp, { force: true });
+    throw new ClipNadError(`download of ${url} was interrupted (${(e as Error).message}).${hint}`, { file: target, cause: e });
+  }
+  fs.closeSync(out);
+  const got = hash.digest("hex");
+  if (got !== opts.sha256.toLowerCase()) {
+    fs.rmSync(tmp, { force: true });
+    throw new ClipNadError(`downloaded file from ${url} has SHA256 ${got}, expected ${opts.sha256}; the file was deleted`, { file: target });
+  }
+  fs.renameSync(tmp, target);
+  const st = fs.statSync(target);
+  fs.writeFileSync(`${target}.sha256`, `${got} ${st.size} ${Math.round(st.mtimeMs)}\n`);
+  opts.onProgress?.(`downloaded ${path.basename(target)} (${formatMB(done)})`, 1);
+}
