@@ -1,0 +1,7 @@
+/** Paper analyses on collected coefficients s (N×H×C, streamed per image): PCA, zero-shot, reconstruction, sparsity. */
+export * from "./linalg";
+export * from "./rows";
+export * from "./pca";
+export * from "./zeroshot";
+export * from "./reconstruct";
+export * from "./sparsity";

@@ -1,0 +1,225 @@
+import { describe, expect, it } from "vitest";
+import {
+  ablationCurve,
+  coefficientRows,
+  empiricalPairPCs,
+  meanCoefficients,
+  meanTopNorms,
+  neuronPCA,
+  pairPCA,
+  pairPCDirections,
+  predictOne,
+  reconstructionAccuracy,
+  scoreHistogram,
+  scoreThreshold,
+  symmetricEigen,
+  topSingular,
+  TopK,
+} from "../src/analysis";
+import { coefficientsToEmbedding, neuronContribution, pairContribution } from "../src/decompose";
+import { accuracy } from "../src/analysis/zeroshot";
+import { collectReference, randomTask } from "./analysis-data";
+import { gaussian, rng } from "./decompose-reference";
+
+const { apw, dec, sets } = collectReference(42, 60);
+const { H, C, d } = apw;
+const HC = H * C;
+const train = sets(0, 60); // "collection" for PCA / means / scores
+const evalSet = sets(500, 45); // held-out "validation" images
+const trainRows = coefficientRows(train.S, train.N, H, C);
+const evalRows = coefficientRows(evalSet.S, evalSet.N, H, C);
+const pca = pairPCA(trainRows, dec.w, dec.wNorms, { topK: 50 });
+const { classifier, labels } = randomTask(dec, evalSet, 6, 7);
+
+const cos = (a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number, n: number) => {
+  let ab = 0, aa = 0, bb = 0;
+  for (let j = 0; j < n; j++) {
+    ab += a[ao + j] * b[bo + j];
+    aa += a[ao + j] ** 2;
+    bb += b[bo + j] ** 2;
+  }
+  return ab / Math.sqrt(aa * bb);
+};
+
+/** Dense route for one unit: contributions of every image (N×d) → centre → top-k by norm → SVD → majority sign. */
+function densePCs(contrib: (i: number) => Float32Array, N: number, k: number, m: number) {
+  const R = new Float64Array(N * d);
+  for (let i = 0; i < N; i++) R.set(contrib(i), i * d);
+  const mu = new Float64Array(d);
+  for (let i = 0; i < N; i++) for (let j = 0; j < d; j++) mu[j] += R[i * d + j] / N;
+  const norms = Array.from({ length: N }, (_, i) => {
+    let acc = 0;
+    for (let j = 0; j < d; j++) acc += (R[i * d + j] - mu[j]) ** 2;
+    return { i, n: Math.sqrt(acc) };
+  }).sort((a, b) => b.n - a.n || a.i - b.i);
+  const X = new Float64Array(k * d);
+  for (let j = 0; j < k; j++) for (let c = 0; c < d; c++) X[j * d + c] = R[norms[j].i * d + c] - mu[c];
+  const svd = topSingular(X, k, d, m);
+  const pcs = new Float64Array(m * d);
+  for (let p = 0; p < m; p++) {
+    let pos = 0;
+    for (let j = 0; j < k; j++) {
+      let pr = 0;
+      for (let c = 0; c < d; c++) pr += X[j * d + c] * svd.right[p * d + c];
+      if (pr > 0) pos++;
+    }
+    const sg = pos > k / 2 ? 1 : -1;
+    for (let c = 0; c < d; c++) pcs[p * d + c] = sg * svd.right[p * d + c];
+  }
+  return { pcs, singular: svd.singular, top: norms.slice(0, k) };
+}
+
+describe("linear algebra", () => {
+  it("Jacobi eigen-decomposition reconstructs a random symmetric matrix", () => {
+    const g = gaussian(rng(3));
+    const n = 12;
+    const B = Array.from({ length: n * n }, () => g());
+    const A = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) A[i * n + j] = B[i * n + j] + B[j * n + i];
+    const { values, vectors } = symmetricEigen(A, n);
+    for (let i = 1; i < n; i++) expect(values[i]).toBeLessThanOrEqual(values[i - 1]);
+    let err = 0;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        let acc = 0;
+        for (let k = 0; k < n; k++) acc += values[k] * vectors[k * n + i] * vectors[k * n + j];
+        err = Math.max(err, Math.abs(acc - A[i * n + j]));
+      }
+    expect(err).toBeLessThan(1e-10);
+  });
+
+  it("streaming top-k keeps the k largest values, earlier image on ties", () => {
+    const t = new TopK(2, 3);
+    [5, 1, 9, 5, 7, 2].forEach((v, i) => t.push(0, v, i));
+    [1, 1, 1, 1].forEach((v, i) => t.push(1, v, i));
+    const { values, images } = t.finish();
+    expect(Array.from(values.subarray(0, 3))).toEqual([9, 7, 5]);
+    expect(Array.from(images.subarray(0, 3))).toEqual([2, 4, 0]);
+    expect(Array.from(images.subarray(3, 6))).toEqual([0, 1, 2]);
+  });
+});
+
+describe("PCA (paper §A.4) on collected coefficients", () => {
+  it("the empirical first PC of every varying pair is ±w/|w| (|cos| ≥ 0.9999) and equals the analytic PC with its sign", () => {
+    const emp = empiricalPairPCs(trainRows, dec.w, pca);
+    const analytic = pairPCDirections(pca, dec.w, dec.wNorms);
+    let varying = 0;
+    for (let u = 0; u < HC; u++) {
+      if (pca.topNorms[u * pca.k] === 0) continue;
+      varying++;
+      expect(Math.abs(cos(emp.pcs, u * d, dec.w, u * d, d))).toBeGreaterThanOrEqual(0.9999);
+      expect(cos(emp.pcs, u * d, analytic, u * d, d)).toBeGreaterThanOrEqual(0.9999);
+    }
+    expect(varying).toBe(HC);
+  });
+
+  it("pair PCA matches the dense route (materialised r over images, centre, top-50, SVD, majority sign)", () => {
+    const analytic = pairPCDirections(pca, dec.w, dec.wNorms);
+    for (const u of [0, 17, 100, 255]) {
+      const h = Math.floor(u / C), n = u % C;
+      const dense = densePCs((i) => pairContribution(train.S.subarray(i * HC, (i + 1) * HC), dec.w, dec.c, h, n), train.N, 50, 2);
+      expect(cos(dense.pcs, 0, analytic, u * d, d)).toBeGreaterThan(0.9999);
+      expect(dense.singular[1] / dense.singular[0]).toBeLessThan(1e-5); // rank-1 by construction
+      expect(dense.top.map((t) => t.i)).toEqual(Array.from(pca.topImages.subarray(u * 50, u * 50 + 50)));
+      expect(pca.topNorms[u * 50]).toBeCloseTo(dense.top[0].n, 4);
+    }
+  });
+
+  it("neuron PCs 1–4 match the dense route, and a neuron is not rank-1", () => {
+    const npca = neuronPCA(trainRows, dec.w, dec.neuronGram, { topK: 50, pcs: 4 });
+    for (const n of [0, 9, 33, 63]) {
+      const dense = densePCs((i) => neuronContribution(train.S.subarray(i * HC, (i + 1) * HC), dec.w, dec.c, n), train.N, 50, 4);
+      expect(dense.top.map((t) => t.i)).toEqual(Array.from(npca.topImages.subarray(n * 50, n * 50 + 50)));
+      for (let p = 0; p < 4; p++) {
+        expect(npca.singular[n * 4 + p] / dense.singular[p]).toBeCloseTo(1, 5);
+        expect(cos(npca.pcs, (n * 4 + p) * d, dense.pcs, p * d, d)).toBeGreaterThan(0.9999);
+      }
+      expect(npca.singular[n * 4 + 1] / npca.singular[n * 4]).toBeGreaterThan(1e-3);
+    }
+  });
+});
+
+describe("reconstruction from PCs (paper §A.5)", () => {
+  const npca = neuronPCA(trainRows, dec.w, dec.neuronGram, { topK: 50, pcs: 4 });
+  const ctx = { apw, w: dec.w, sBar: pca.sBar, classifier, bias: dec.bias };
+
+  it("pairs with their empirical first PC reconstruct exactly: accuracy == unmodified", () => {
+    const emp = empiricalPairPCs(trainRows, dec.w, pca);
+    const res = reconstructionAccuracy(evalRows, labels, ctx, { pairDirections: emp.pcs, neuronPCs: npca });
+    expect(Array.from(res.predictions.pairs)).toEqual(Array.from(res.predictions.unmodified));
+    expect(res.pairs).toBe(res.unmodified);
+    const fast = reconstructionAccuracy(evalRows, labels, ctx, { pairPCA: pca });
+    expect(fast.pairs).toBe(res.unmodified);
+    // unmodified = the reference forward's own embeddings
+    const ref = Int32Array.from({ length: evalSet.N }, (_, i) => predictOne(evalSet.embeddings.subarray(i * d, (i + 1) * d), classifier));
+    expect(Array.from(res.predictions.unmodified)).toEqual(Array.from(ref));
+    expect(res.neurons.map((x) => x.pcs)).toEqual([1, 2, 4]);
+  });
+
+  it("neuron reconstruction with m PCs equals the dense formula μ + Σ_k ⟨Δ, pc_k⟩ pc_k", () => {
+    const res = reconstructionAccuracy(evalRows, labels, ctx, { neuronPCs: npca, neuronK: [1, 4] });
+    const muS = pca.sBar;
+    for (const [t, m] of [[0, 1], [1, 4]] as const) {
+      for (let i = 0; i < evalSet.N; i++) {
+        const s = evalSet.S.subarray(i * HC, (i + 1) * HC);
+        const M = new Float64Array(d);
+        for (let n = 0; n < C; n++) {
+          const r = neuronContribution(s, dec.w, dec.c, n);
+          const mu = neuronContribution(muS, dec.w, dec.c, n);
+          for (let j = 0; j < d; j++) M[j] += mu[j];
+          for (let p = 0; p < m; p++) {
+            const o = (n * 4 + p) * d;
+            let proj = 0;
+            for (let j = 0; j < d; j++) proj += (r[j] - mu[j]) * npca.pcs[o + j];
+            for (let j = 0; j < d; j++) M[j] += proj * npca.pcs[o + j];
+          }
+        }
+        expect(res.predictions.neurons[t][i]).toBe(predictOne(M, classifier));
+      }
+    }
+    // H = 4 PCs span all of a neuron's H directions: the reconstruction is then exact
+    expect(Array.from(res.predictions.neurons[1])).toEqual(Array.from(res.predictions.unmodified));
+  });
+});
+
+describe("sparsity and mean-ablation (paper §A.6)", () => {
+  const scores = meanTopNorms(pca.topNorms, pca.k);
+  const ctx = { apw, sBar: pca.sBar, classifier, bias: dec.bias };
+  const unmod = reconstructionAccuracy(evalRows, labels, { ...ctx, w: dec.w }).unmodified;
+  const meanPred = predictOne(coefficientsToEmbedding(apw, pca.sBar, dec.bias), classifier);
+  const allMeans = accuracy(new Int32Array(evalSet.N).fill(meanPred), labels);
+
+  it("the task separates the endpoints (unmodified ≠ all-means accuracy)", () => {
+    expect(unmod).not.toBe(allMeans);
+  });
+
+  it("pair score = mean of top-50 |s−s̄|·|w|", () => {
+    const u = 77;
+    const vals = Array.from({ length: train.N }, (_, i) => Math.abs(train.S[i * HC + u] - pca.sBar[u]) * dec.wNorms[u]).sort((a, b) => b - a);
+    expect(scores[u]).toBeCloseTo(vals.slice(0, 50).reduce((a, b) => a + b, 0) / 50, 5);
+  });
+
+  for (const unit of ["pair", "neuron"] as const) {
+    it(`${unit} curve: 100% kept == unmodified, 0% kept == all-means prediction, middle == direct masking`, () => {
+      const sc = unit === "pair" ? scores : meanTopNorms(neuronPCA(trainRows, dec.w, dec.neuronGram, { pcs: 1 }).topNorms, 50);
+      const curve = ablationCurve(evalRows, labels, ctx, { unit, scores: sc, percentKept: [100, 0, 20] });
+      expect(curve.points[0].accuracy).toBe(unmod);
+      expect(curve.points[1].accuracy).toBe(allMeans);
+      const thr = scoreThreshold(sc, 20);
+      const preds = Int32Array.from({ length: evalSet.N }, (_, i) => {
+        const s = evalSet.S.subarray(i * HC, (i + 1) * HC);
+        const st = Float32Array.from(s, (v, q) => ((unit === "pair" ? sc[q] : sc[q % C]) >= thr ? v : pca.sBar[q]));
+        return predictOne(coefficientsToEmbedding(apw, st, dec.bias), classifier);
+      });
+      expect(curve.points[2].kept).toBe(Math.round((unit === "pair" ? HC : C) * 0.2));
+      expect(curve.points[2].accuracy).toBe(accuracy(preds, labels));
+    });
+  }
+
+  it("histogram counts every score", () => {
+    const hist = scoreHistogram(scores, 20);
+    expect(hist.counts.reduce((a, b) => a + b, 0)).toBe(HC);
+    expect(hist.edges.length).toBe(21);
+    expect(meanCoefficients(trainRows)).toEqual(pca.sBar);
+  });
+});
