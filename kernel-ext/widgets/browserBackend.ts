@@ -204,11 +204,18 @@ export class BrowserBackend {
     const buffers: Uint8Array[] = [];
     const pairs: PairDetail[] = [];
     for (const key of keys) pairs.push(await this.pairDetail(Math.floor(key / neurons), key % neurons, buffers));
+    // Sources cache thumbnails by path, so one image shared by many pairs is the same array: store it once.
     const spans: [number, number][] = [];
+    const seen = new Map<Uint8Array, [number, number]>();
+    const unique: Uint8Array[] = [];
     let total = 0;
-    for (const b of buffers) { spans.push([total, b.length]); total += b.length; }
+    for (const b of buffers) {
+      let span = seen.get(b);
+      if (!span) { span = [total, b.length]; seen.set(b, span); unique.push(b); total += b.length; }
+      spans.push(span);
+    }
     const blob = new Uint8Array(total);
-    buffers.forEach((b, i) => blob.set(b, spans[i][0]));
+    for (const b of unique) blob.set(b, (seen.get(b) as [number, number])[0]);
     const note = `read-only page: ${pairs.length} of ${heads * neurons} pairs embedded ` +
       `(top ${pairCap} by ${this.source.scores[0].name} and all heads of the top ${topNeurons.length} neurons); ` +
       `text queries match the embedded pairs' words`;

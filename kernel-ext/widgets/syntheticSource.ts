@@ -1,0 +1,113 @@
+/**
+ * A deterministic synthetic BrowserSource: random pair directions, two scores, hash-based "text embeddings" and
+ * generated thumbnails. For tests of the browser and for RN50x16-sized (48 × 3072) latency measurements without
+ * a model; a real browser uses browserSource.ts.
+ */
+import sharp from "sharp";
+import { BrowserSource, SourceImage } from "./browserBackend";
+import { normalizeRows } from "./browserLogic";
+
+/** Mulberry32: small seeded PRNG. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function hashString(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/** Deterministic unit "embedding" of a text (the same text always maps to the same vector). */
+export function hashEmbedding(text: string, dim: number): Float32Array {
+  const r = rng(hashString(text.trim().toLowerCase()));
+  const v = new Float32Array(dim);
+  for (let j = 0; j < dim; j++) v[j] = r() * 2 - 1;
+  return normalizeRows(v, dim);
+}
+
+export const SYNTHETIC_WORDS = [
+  "yellow", "butterfly", "dog", "red", "circle", "stripes", "water", "<img src=x onerror=alert(1)>", "sky", "tree",
+  "car", "blue", "green", "cat", "star", "square", "&amp; ampersand", "night", "grass", "face",
+];
+
+export interface SyntheticOptions {
+  heads: number;
+  neurons: number;
+  dim: number;
+  seed?: number;
+  /** Number of distinct synthetic images. */
+  images?: number;
+  /** Top images listed per pair. */
+  topK?: number;
+  words?: string[];
+  title?: string;
+}
+
+export function syntheticSource(opts: SyntheticOptions): BrowserSource {
+  const { heads, neurons, dim } = opts;
+  const r = rng(opts.seed ?? 1);
+  const words = opts.words ?? SYNTHETIC_WORDS;
+  const nImages = opts.images ?? 40;
+  const topK = opts.topK ?? 16;
+  const directions = new Float32Array(heads * neurons * dim);
+  for (let i = 0; i < directions.length; i++) directions[i] = (r() * 2 - 1) * (0.2 + (i % 7) / 7);
+  // Plant the words' directions in a few pairs so a query finds them (pair p gets word p % words).
+  for (let p = 0; p < Math.min(words.length * 3, heads * neurons); p++) {
+    const e = hashEmbedding(words[p % words.length], dim);
+    for (let j = 0; j < dim; j++) directions[p * 7 % (heads * neurons) * dim + j] += 4 * e[j];
+  }
+  const norm = new Float32Array(heads * neurons);
+  const sparsity = new Float32Array(heads * neurons);
+  for (let p = 0; p < norm.length; p++) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += directions[p * dim + j] ** 2;
+    norm[p] = Math.sqrt(s) * r();
+    sparsity[p] = r() ** 3;
+  }
+  const vocab = normalizeRows(Float32Array.from(words.flatMap((w) => Array.from(hashEmbedding(w, dim)))), dim);
+  const thumbs = new Map<string, Promise<Uint8Array>>();
+  return {
+    title: opts.title ?? `synthetic ${heads} heads × ${neurons} neurons`,
+    heads, neurons, dim, directions,
+    scores: [
+      { name: "contribution norm", signed: false, values: norm },
+      { name: "sparsity score", signed: false, values: sparsity },
+    ],
+    topImages(h, n, offset, count) {
+      const images: SourceImage[] = [];
+      for (let i = offset; i < Math.min(topK, offset + count); i++) {
+        const k = (h * 131 + n * 31 + i * 7) % nImages;
+        images.push({ id: `img-${k}`, path: `synthetic:${k}`, label: `scene ${k}`, value: 1 / (1 + i) });
+      }
+      return { total: topK, images };
+    },
+    async encodeTexts(texts) {
+      const out = new Float32Array(texts.length * dim);
+      texts.forEach((t, i) => out.set(hashEmbedding(t, dim), i * dim));
+      return out;
+    },
+    async vocabulary() {
+      return { words, embeddings: vocab };
+    },
+    thumbnail(p) {
+      let t = thumbs.get(p);
+      if (!t) {
+        const k = Number(p.split(":")[1]);
+        const hue = (k * 47) % 360;
+        const c = (f: number) => Math.round(255 * (0.5 + 0.5 * Math.cos(((hue + f) * Math.PI) / 180)));
+        t = sharp({ create: { width: 32, height: 32, channels: 3, background: { r: c(0), g: c(120), b: c(240) } } })
+          .png().toBuffer().then((b) => new Uint8Array(b));
+        thumbs.set(p, t);
+      }
+      return t;
+    },
+  };
+}
