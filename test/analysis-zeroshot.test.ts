@@ -63,7 +63,9 @@ describe("zero-shot classifier (80 templates: normalise, mean, normalise)", () =
     const W = new Float32Array([1, 0, 0, 1]);
     const emb = new Float32Array([3, 1, 0.1, 5, -100, -200, 100, 200]);
     expect(Array.from(predict(emb, W, 2))).toEqual([0, 1, 0, 1]);
-    expect(Array.from(cosineLogits([3, 4], W))).toEqual([0.6, 0.8]);
+    const l = cosineLogits([3, 4], W);
+    expect(l[0]).toBeCloseTo(0.6, 12);
+    expect(l[1]).toBeCloseTo(0.8, 12);
     expect(accuracy([0, 1, 1], [0, 1, 0])).toBeCloseTo(2 / 3);
     expect(accuracy([0, 1, 1], [0, -1, -1])).toBe(1);
   });
