@@ -54,13 +54,13 @@ def write_bad_fixtures(d):
 
     # Missing tensor (torch.save zip, so validation runs after the zip/pickle path).
     torch.save({k: v for k, v in m.state_dict().items() if k != "visual.attnpool.v_proj.weight"}, p("missing_tensor.pt"))
-    expect["missing_tensor.pt"] = "visual.attnpool.v_proj.weight"
+    expect["missing_tensor.pt"] = "key 'visual.attnpool.v_proj.weight': missing tensor (expected shape [64,64])"
 
     # Mis-shaped tensor: c_proj.weight stored transposed ([C, d] = [64, 8] instead of [8, 64]).
     bad = dict(sd)
     bad["visual.attnpool.c_proj.weight"] = sd["visual.attnpool.c_proj.weight"].t().contiguous()
     write_safetensors(p("misshaped.safetensors"), bad, {"config": json.dumps(MICRO)})
-    expect["misshaped.safetensors"] = "visual.attnpool.c_proj.weight: expected [8,64], got [64,8]"
+    expect["misshaped.safetensors"] = "expected [8,64], got [64,8]"
 
     # A ViT-like CLIP state dict (visual.proj, class_embedding, transformer-style visual tower).
     vit = {"visual.class_embedding": torch.randn(16), "visual.positional_embedding": torch.randn(5, 16),
@@ -79,6 +79,25 @@ def write_bad_fixtures(d):
 
     with open(p("expected_errors.json"), "w") as f:
         json.dump(expect, f, indent=1)
+
+
+def write_pickle_goldens(d):
+    """Plain-Python pickles (protocols 2 and 4) exercising the opcodes torch files rarely use: LONG1 (big and
+    negative ints), BINFLOAT, SHORT_BINUNICODE/BINUNICODE, TUPLE1-3, EMPTY_LIST, APPENDS, SETITEMS, MEMOIZE ..."""
+    import pickle
+    os.makedirs(d, exist_ok=True)
+    obj = {"ints": [0, 1, -2, 255, 256, 65535, 65536, -70000, 2 ** 31 - 1, 2 ** 40, -(2 ** 70)],
+           "floats": [1.5, -0.0, 1e-300, 3.141592653589793],
+           "strings": ["", "abc", "h\u00e9llo \u6771\u4eac", "x" * 300],
+           "tuples": [(), (1,), (1, 2), (1, 2, 3), (1, 2, 3, 4)],
+           "flags": [True, False, None],
+           "nested": {"k": [[1], [2, [3]]]},
+           "shared": None}
+    shared = [7, 8]
+    obj["shared"] = [shared, shared]  # memo (BINPUT/BINGET or MEMOIZE)
+    for proto in (2, 4):
+        with open(os.path.join(d, f"mixed_p{proto}.pkl"), "wb") as f:
+            pickle.dump(obj, f, protocol=proto)
 
 
 def write_npy_goldens(d):

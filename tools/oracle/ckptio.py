@@ -18,7 +18,7 @@ def write_safetensors(path, arrays, metadata=None):
     if metadata:
         header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
     for k, a in arrays.items():
-        a = np.ascontiguousarray(a.detach().cpu().numpy() if torch.is_tensor(a) else a)
+        a = np.array(a.detach().cpu().numpy() if torch.is_tensor(a) else a, order="C")  # keeps 0-d shapes
         b = a.astype(a.dtype.newbyteorder("<")).tobytes()
         header[k] = {"dtype": ST_DTYPE[a.dtype], "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
         blobs.append(b)
