@@ -213,8 +213,71 @@ def make_preprocess():
     print("preprocess goldens:", len(cases), "cases")
 
 
+# ---------------------------------------------------------------- end-to-end on the tiny oracle model
+E2E_IMAGES = ["down_landscape.png", "rgba.png", "palette_down.png"]
+E2E_TEXTS = ["a photo of a cat", "A small RED circle on a striped background.", "",
+             "a very long caption that goes on and on well past the sixteen token context of the tiny model"]
+
+
+def read_safetensors(path):
+    import struct
+    import torch
+    buf = open(path, "rb").read()
+    n = struct.unpack("<Q", buf[:8])[0]
+    header = json.loads(buf[8:8 + n])
+    dt = {"F16": np.float16, "F32": np.float32, "I64": np.int64, "I32": np.int32}
+    out = {}
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        a, b = v["data_offsets"]
+        arr = np.frombuffer(buf[8 + n + a: 8 + n + b], dtype=dt[v["dtype"]]).reshape(v["shape"])
+        out[k] = torch.from_numpy(arr.astype(np.float32) if arr.dtype == np.float16 else arr.copy())
+    return out, header.get("__metadata__", {})
+
+
+def save32(path, a):
+    np.save(path, np.ascontiguousarray(np.asarray(a, dtype=np.float32)))
+
+
+def make_e2e():
+    """Image files -> PIL preprocessing -> torch oracle (clipmini) on the tiny fixture weights; and texts -> real
+    CLIP BPE -> text tower of the tiny weights with token_embedding tiled to 49408 rows (row i = row i % 512)."""
+    import torch
+    from clipmini import CLIP, image_intermediates
+    torch.set_num_threads(2)
+    d = os.path.join(OUT, "tiny_e2e")
+    os.makedirs(d, exist_ok=True)
+    sd, meta = read_safetensors(os.path.join(ROOT, "test", "fixtures", "tiny", "weights.safetensors"))
+    cfg = json.loads(meta["config"])
+    model = CLIP(cfg).eval()
+    model.load_state_dict(sd, strict=False)
+    R = cfg["image_resolution"]
+    pre = os.path.join(OUT, "preprocess")
+    images = torch.from_numpy(np.stack([normalise(clip_transform_u8(Image.open(os.path.join(pre, f)), R)) for f in E2E_IMAGES]))
+    out = image_intermediates(model, images)
+    save32(os.path.join(d, "image_embeddings.npy"), out["embedding"].numpy())
+    save32(os.path.join(d, "features0.npy"), out["Z"][0].reshape(out["Z"].shape[1], -1).numpy())
+    save32(os.path.join(d, "attention0.npy"), out["a"][0].numpy())
+    save32(os.path.join(d, "coefficients0.npy"), out["s"][0].numpy())
+    V = 49408
+    cfg49 = dict(cfg, vocab_size=V)
+    big = CLIP(cfg49).eval()
+    sd49 = dict(sd)
+    emb = sd["token_embedding.weight"]
+    sd49["token_embedding.weight"] = emb[torch.arange(V) % emb.shape[0]]
+    big.load_state_dict(sd49, strict=False)
+    ids = torch.from_numpy(tokenize(E2E_TEXTS, cfg["context_length"], truncate=True))
+    with torch.no_grad():
+        text = big.encode_text(ids)
+    save32(os.path.join(d, "text_embeddings.npy"), text.numpy())
+    json.dump({"images": E2E_IMAGES, "texts": E2E_TEXTS, "imagesDir": "../preprocess",
+               "tokenEmbeddingTiledTo": V, "config": cfg}, open(os.path.join(d, "cases.json"), "w"), indent=1)
+    print("e2e goldens: embeddings", tuple(out["embedding"].shape), "text", tuple(text.shape))
+
+
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["tokenizer", "entities", "preprocess"]
+    what = sys.argv[1:] or ["tokenizer", "entities", "preprocess", "e2e"]
     os.makedirs(OUT, exist_ok=True)
     for w in what:
         globals()["make_" + w]()
