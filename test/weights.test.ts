@@ -134,3 +134,35 @@ describe("sniffFormat", () => {
     expect(sniffFormat(Buffer.from("hello world"), 100)).toBe("unknown");
   });
 });
+
+describe("torch.save views: storage offsets, strides, shared storages, every storage dtype", () => {
+  it("gathers each view row-major with the right values", async () => {
+    const ck = await readCheckpoint(path.join(DIR, "pickle", "views.pt"));
+    const t = (k: string) => ck.tensors.get(k)!;
+    const vals = (k: string) => Array.from(t(k).data);
+    // t = arange(12).reshape(3, 4)
+    expect(t("t").shape).toEqual([4, 3]);
+    expect(vals("t")).toEqual([0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]);
+    expect(vals("row")).toEqual([4, 5, 6, 7]);
+    expect(vals("col")).toEqual([2, 6, 10]);
+    expect(t("block").shape).toEqual([2, 2]);
+    expect(vals("block")).toEqual([5, 6, 9, 10]);
+    expect(vals("whole")).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(vals("half_t")).toEqual(vals("t"));
+    expect(t("half_t").storedDtype).toBe("float16");
+    expect(vals("bf16_row")).toEqual([8, 9, 10, 11]);
+    expect(t("bf16_row").storedDtype).toBe("bfloat16");
+    expect(vals("f64")).toEqual([1, 2, 3]);
+    expect(t("f64").storedDtype).toBe("float64");
+    expect(vals("long_cols")).toEqual([1, 2, 4, 5]);
+    expect(t("long_cols").storedDtype).toBe("int64");
+    expect(vals("int32")).toEqual([-5, 6]);
+    expect(vals("u8")).toEqual([0, 200]);
+    expect(vals("bool")).toEqual([1, 0]);
+    expect(t("bool").storedDtype).toBe("bool");
+    expect(t("scalar").shape).toEqual([]);
+    expect(vals("scalar")).toEqual([3.5]);
+    expect(t("empty").shape).toEqual([0, 3]);
+    expect(t("empty").data.length).toBe(0);
+  });
+});

@@ -73,9 +73,13 @@ function readEntry(fd: number, e: ZipEntryInfo, file: string, length = e.size): 
 
 /** Decode `count` elements of a raw little-endian storage buffer into float32. */
 function decodeStorage(raw: Buffer, dtype: string, count: number): Float32Array {
-  const aligned = new Uint8Array(raw.length);
-  aligned.set(raw); // typed-array views need aligned offsets
-  const ab = aligned.buffer;
+  // Typed-array views need aligned offsets: Buffer.alloc gives a fresh, 0-offset ArrayBuffer, so copying is rare.
+  let bytes: Uint8Array = raw;
+  if (raw.byteOffset % 8 !== 0 || raw.byteLength !== raw.buffer.byteLength) {
+    bytes = new Uint8Array(raw.length);
+    bytes.set(raw);
+  }
+  const ab = bytes.buffer;
   switch (dtype) {
     case "float32": return new Float32Array(ab, 0, count);
     case "float16": return f16ToF32Array(new Uint16Array(ab, 0, count));
@@ -104,7 +108,7 @@ function gather(storage: Float32Array, offset: number, size: number[], stride: n
     if (size[d] !== 1 && stride[d] !== expect) contiguous = false;
     expect *= size[d];
   }
-  if (contiguous) return storage.slice(offset, offset + n);
+  if (contiguous) return offset === 0 && n === storage.length ? storage : storage.slice(offset, offset + n);
   const out = new Float32Array(n);
   const idx = new Array(size.length).fill(0);
   for (let i = 0; i < n; i++) {

@@ -100,6 +100,18 @@ def write_pickle_goldens(d):
             pickle.dump(obj, f, protocol=proto)
 
 
+def write_view_goldens(d):
+    """torch.save of tensors that are views (offsets, strides, shared storages) in several dtypes."""
+    os.makedirs(d, exist_ok=True)
+    t = torch.arange(12, dtype=torch.float32).reshape(3, 4)
+    views = {"t": t.t(), "row": t[1], "col": t[:, 2], "block": t[1:, 1:3], "whole": t,
+             "half_t": t.half().t(), "bf16_row": t.bfloat16()[2], "f64": t.double()[0, 1:],
+             "long_cols": torch.arange(6).reshape(2, 3)[:, 1:], "int32": torch.tensor([-5, 6], dtype=torch.int32),
+             "u8": torch.tensor([0, 200], dtype=torch.uint8), "bool": torch.tensor([True, False]),
+             "scalar": torch.tensor(3.5), "empty": torch.zeros(0, 3)}
+    torch.save(views, os.path.join(d, "views.pt"))
+
+
 def write_npy_goldens(d):
     """Arrays written by numpy itself; the TS writer must produce byte-identical files."""
     os.makedirs(d, exist_ok=True)

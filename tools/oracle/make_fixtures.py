@@ -18,7 +18,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clipmini import CLIP, explicit_pairs, image_intermediates  # noqa: E402
 from ckptio import rewrite_zip64, save_state_dict, save_torchscript, write_safetensors  # noqa: E402
-from bad_fixtures import write_bad_fixtures, write_npy_goldens, write_pickle_goldens  # noqa: E402
+from bad_fixtures import write_bad_fixtures, write_npy_goldens, write_pickle_goldens, write_view_goldens  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -189,6 +189,7 @@ def main():
         write_bad_fixtures(os.path.join(d, "bad"))
         write_npy_goldens(os.path.join(d, "npy"))
         write_pickle_goldens(os.path.join(d, "pickle"))
+        write_view_goldens(os.path.join(d, "pickle"))
     if args.rn50:
         build(RN50, os.path.join(ROOT, "fixtures-large", "rn50"), seed=50, n_images=2, tag="rn50")
 
