@@ -1,0 +1,173 @@
+import { describe, it, expect, beforeAll } from "vitest";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { collect, openCollection, mergeCollections, selectIndices, TopKTracker, readNpyArray } from "../src/collect";
+import { attentionPoolWeights, pairDirections } from "../src/decompose";
+import { ClipNadError } from "../src/errors";
+import { FAKE, fakeCoefficients, fakeModel, sharpLoader, writeImageFolder } from "./collect.fake";
+import { expectSameFolder, folderBytes } from "./collect.compare";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "clip-nad-collect-"));
+const images = path.join(tmp, "images");
+const model = fakeModel();
+const H = FAKE.heads, C = FAKE.width * 32, d = FAKE.embed, R = FAKE.grid * 32;
+let ids: string[];
+
+beforeAll(async () => {
+  ids = await writeImageFolder(images, 23, ["broken.png", "sub/zz-broken.png"]);
+});
+
+/** Brute-force ranking: rows sorted by score desc, row asc; first k. */
+function topRows(scores: number[], k: number): number[] {
+  return scores.map((s, r) => [s, r]).sort((x, y) => y[0] - x[0] || x[1] - y[1]).slice(0, k).map((x) => x[1]);
+}
+
+describe("collect with a fake model", () => {
+  const out = path.join(tmp, "single");
+
+  it("stores s, embeddings, ids and skips unreadable images", async () => {
+    const events: string[] = [];
+    const col = await collect({ model, images, outDir: out, batchSize: 4, topK: 5, loadPixels: sharpLoader, onProgress: (e) => events.push(e.phase) });
+    expect(col.N).toBe(23);
+    expect([col.H, col.C, col.d]).toEqual([H, C, d]);
+    expect(col.manifest.skipped.map((s) => s.id)).toEqual(["broken.png", "sub/zz-broken.png"]);
+    expect(events).toContain("collect");
+    expect(events).toContain("topk");
+    const readable = ids.filter((i) => !i.includes("broken"));
+    expect(col.ids).toEqual(readable);
+    for (let r = 0; r < col.N; r++) {
+      const px = await sharpLoader(path.join(images, col.ids[r]), R);
+      expect(Array.from(col.coefficientsOf(r))).toEqual(Array.from(fakeCoefficients(px, H, C)));
+      expect(col.imageIndex[r]).toBe(ids.indexOf(col.ids[r]));
+    }
+    const direct = await model.encodeImagePixels(await sharpLoader(path.join(images, col.ids[3]), R), 1);
+    expect(Array.from(col.embeddingOf(3))).toEqual(Array.from(direct.embedding));
+  });
+
+  it("means, pair/neuron/head top-k equal brute force", () => {
+    const col = openCollection(out);
+    const N = col.N;
+    const S: Float32Array[] = [];
+    for (let r = 0; r < N; r++) S.push(col.coefficientsOf(r));
+    const mean = new Float64Array(H * C);
+    for (const s of S) for (let p = 0; p < H * C; p++) mean[p] += s[p];
+    for (let p = 0; p < H * C; p++) mean[p] /= N;
+    expect(Array.from(col.meanCoefficients)).toEqual(Array.from(Float32Array.from(mean)));
+
+    const apw = attentionPoolWeights(model.weights, model.config);
+    const w = pairDirections(apw);
+    const k = 5;
+    // pairs
+    for (let p = 0; p < H * C; p++) {
+      let wn = 0;
+      for (let j = 0; j < d; j++) wn += w[p * d + j] ** 2;
+      wn = Math.sqrt(wn);
+      const sc = S.map((s) => Math.abs(s[p] - mean[p]));
+      const want = topRows(sc, k);
+      const t = col.topPair(Math.floor(p / C), p % C);
+      expect(Array.from(t.rows)).toEqual(want);
+      want.forEach((r, j) => {
+        expect(t.values[j]).toBeCloseTo(sc[r] * wn, 5);
+        expect(t.delta![j]).toBeCloseTo(S[r][p] - mean[p], 5);
+      });
+    }
+    // neurons and heads: explicit d-dimensional centred contributions
+    const neuronScores: number[][] = Array.from({ length: C }, () => []);
+    const headScores: number[][] = Array.from({ length: H }, () => []);
+    for (const s of S) {
+      const rn = new Float64Array(C * d), rh = new Float64Array(H * d);
+      for (let h = 0; h < H; h++) for (let n = 0; n < C; n++) {
+        const dl = s[h * C + n] - mean[h * C + n];
+        for (let j = 0; j < d; j++) {
+          const v = dl * w[(h * C + n) * d + j];
+          rn[n * d + j] += v;
+          rh[h * d + j] += v;
+        }
+      }
+      const norm = (a: Float64Array, u: number) => Math.sqrt(Array.from(a.subarray(u * d, (u + 1) * d)).reduce((x, y) => x + y * y, 0));
+      for (let n = 0; n < C; n++) neuronScores[n].push(norm(rn, n));
+      for (let h = 0; h < H; h++) headScores[h].push(norm(rh, h));
+    }
+    for (let n = 0; n < C; n++) {
+      const t = col.topNeuron(n);
+      expect(Array.from(t.rows)).toEqual(topRows(neuronScores[n], k));
+      expect(t.values[0]).toBeCloseTo(Math.max(...neuronScores[n]), 4);
+    }
+    for (let h = 0; h < H; h++) {
+      const t = col.topHead(h);
+      expect(Array.from(t.rows)).toEqual(topRows(headScores[h], k));
+      expect(t.values[0]).toBeCloseTo(Math.max(...headScores[h]), 4);
+    }
+  });
+
+  it("writes numpy-format headers and chunked iteration covers all rows", () => {
+    const col = openCollection(out);
+    const raw = fs.readFileSync(path.join(out, "coefficients.npy"));
+    expect(raw.subarray(0, 6).toString("latin1")).toBe("\x93NUMPY");
+    expect(raw.subarray(10, 128).toString("latin1")).toContain(`'shape': (23, ${H}, ${C})`);
+    expect(raw.length).toBe(128 + 23 * H * C * 4);
+    const means = readNpyArray(path.join(out, "mean_coefficients.npy"));
+    expect(means.shape).toEqual([H, C]);
+    let rows = 0;
+    for (const ch of col.chunks(7)) {
+      expect(Array.from(ch.data.subarray(0, H * C))).toEqual(Array.from(col.coefficientsOf(ch.start)));
+      rows += ch.count;
+    }
+    expect(rows).toBe(23);
+  });
+
+  it("a rerun of a finished collection returns it; different options are refused with a clear error", async () => {
+    const before = folderBytes(out);
+    const again = await collect({ model, images, outDir: out, batchSize: 4, topK: 5, loadPixels: sharpLoader });
+    expect(again.N).toBe(23);
+    expect(folderBytes(out)).toEqual(before);
+    await expect(collect({ model, images, outDir: out, batchSize: 4, topK: 7, loadPixels: sharpLoader })).rejects.toThrow(/--topk differs/);
+    await expect(collect({ model, images, outDir: out, batchSize: 4, topK: 5, stride: 2, loadPixels: sharpLoader })).rejects.toThrow(/manifest\.json.*--stride differs/);
+  });
+
+  it("shards 0/2 + 1/2 merge byte-identically to the single run", async () => {
+    const a = path.join(tmp, "shard0"), b = path.join(tmp, "shard1"), m = path.join(tmp, "merged");
+    const s1 = await collect({ model, images, outDir: b, batchSize: 4, topK: 5, shard: { index: 1, count: 2 }, loadPixels: sharpLoader });
+    const s0 = await collect({ model, images, outDir: a, batchSize: 4, topK: 5, shard: { index: 0, count: 2 }, loadPixels: sharpLoader });
+    expect(s0.N + s1.N).toBe(23);
+    mergeCollections([b, a], m);
+    expectSameFolder(out, m);
+    expect(() => mergeCollections([a], path.join(tmp, "merged-bad"))).toThrow(/shard 1\/2 is missing/);
+  });
+
+  it("stride, limit and shard select as documented", () => {
+    expect(selectIndices(10, { stride: 3 })).toEqual([0, 3, 6, 9]);
+    expect(selectIndices(10, { stride: 2, limit: 3 })).toEqual([0, 2, 4]);
+    expect(selectIndices(10, { stride: 2, limit: 4, shard: { index: 1, count: 2 } })).toEqual([2, 6]);
+    expect(() => selectIndices(10, { shard: { index: 2, count: 2 } })).toThrow(ClipNadError);
+  });
+
+  it("empty or missing folders and all-unreadable folders fail with the folder named", async () => {
+    const empty = path.join(tmp, "empty");
+    fs.mkdirSync(empty);
+    fs.writeFileSync(path.join(empty, "readme.txt"), "no images");
+    await expect(collect({ model, images: empty, outDir: path.join(tmp, "o1") })).rejects.toThrow(new RegExp(`${empty}: no images found`));
+    await expect(collect({ model, images: path.join(tmp, "nope"), outDir: path.join(tmp, "o2") })).rejects.toThrow(/nope: image folder cannot be read/);
+    const bad = path.join(tmp, "bad");
+    fs.mkdirSync(bad);
+    fs.writeFileSync(path.join(bad, "a.png"), "garbage");
+    await expect(collect({ model, images: bad, outDir: path.join(tmp, "o3"), loadPixels: sharpLoader })).rejects.toThrow(new RegExp(`${bad}: none of the 1 selected images could be read`));
+    expect(() => openCollection(path.join(tmp, "o3"))).toThrow(/not finished/);
+  });
+});
+
+describe("TopKTracker", () => {
+  it("matches a full sort for random scores with ties, in any feeding order", () => {
+    let seed = 5;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const N = 200, units = 7, k = 9;
+    const scores = Array.from({ length: units }, () => Array.from({ length: N }, () => Math.floor(rand() * 20)));
+    const fwd = new TopKTracker(units, k), rev = new TopKTracker(units, k);
+    for (let r = 0; r < N; r++) for (let u = 0; u < units; u++) fwd.offer(u, scores[u][r], r);
+    for (let r = N - 1; r >= 0; r--) for (let u = 0; u < units; u++) rev.offer(u, scores[u][r], r);
+    const a = fwd.result(k), b = rev.result(k);
+    for (let u = 0; u < units; u++) expect(Array.from(a.rows.subarray(u * k, (u + 1) * k))).toEqual(topRows(scores[u], k));
+    expect(Array.from(b.rows)).toEqual(Array.from(a.rows));
+  });
+});
