@@ -5,6 +5,7 @@
  *   (`<cacheDir>/graphs/<sha256>-{image,text}.onnx`, built only when absent) → image session from the path.
  * The text session is created on the first encodeTokens call.
  */
+import * as fs from "fs";
 import * as ort from "onnxruntime-node";
 import { ClipNadError } from "../errors";
 import { Checkpoint, StateDict } from "../weights/types";
@@ -13,8 +14,8 @@ import { buildImageGraph, IMAGE_INPUT } from "./imageGraph";
 import { buildTextGraph, TEXT_INPUT, TEXT_OUTPUT } from "./textGraph";
 import { ClipModel, ImageForward } from "./types";
 import { SerialSession, copyFloat, createSession, ensureGraphFile, graphPath, resolveCacheDir, sha256File } from "./session";
-import * as fs from "fs";
-import { readSafetensors } from "../weights/safetensors";
+import { readCheckpoint, validateClipWeights } from "../weights";
+import { resolveModel } from "./resolve";
 
 export interface LoadModelOptions {
   /** Graph cache root (default $CLIP_NAD_CACHE or ~/.cache/clip-nad). */
@@ -28,11 +29,11 @@ export interface LoadModelOptions {
 export async function loadModel(nameOrPath: string, opts: LoadModelOptions = {}): Promise<ClipModel> {
   const progress = opts.onProgress ?? (() => undefined);
   progress("resolving model", 0);
-  const file = await resolveCheckpointPath(nameOrPath);
+  const file = await resolveModel(nameOrPath, { onProgress: opts.onProgress });
   progress("hashing checkpoint", 0.05);
   const hash = await sha256File(file);
   progress("reading checkpoint", 0.15);
-  const ck = await loadCheckpoint(file);
+  const ck = await readCheckpoint(file);
   return modelFromCheckpoint(nameOrPath, ck, hash, opts);
 }
 
@@ -41,7 +42,7 @@ export async function modelFromCheckpoint(name: string, ck: Checkpoint, hash: st
   const progress = opts.onProgress ?? (() => undefined);
   const file = ck.path;
   const config = inferConfig(ck.tensors, file, ck.metadata);
-  validateWeights(ck.tensors, config, file);
+  validateClipWeights(ck.tensors, config, file);
   const cacheDir = resolveCacheDir(opts.cacheDir);
   const imageFile = graphPath(cacheDir, hash, "image");
   const textFile = graphPath(cacheDir, hash, "text");
@@ -54,19 +55,6 @@ export async function modelFromCheckpoint(name: string, ck: Checkpoint, hash: st
   const image = new SerialSession(await openOrRebuild(imageFile, file, opts.threads, () => buildImageGraph(ck.tensors, config, file)), file, "image tower");
   progress("model ready", 1);
   return new OrtClipModel(name, file, hash, config, ck.tensors, ck.metadata, image, textFile, opts.threads);
-}
-
-// Interim hooks until src/clip/resolve.ts (resolveModel) and src/weights/index.ts (readCheckpoint,
-// validateClipWeights) land; then these three become plain calls to those functions.
-async function resolveCheckpointPath(nameOrPath: string): Promise<string> {
-  if (!fs.existsSync(nameOrPath)) throw new ClipNadError("no such checkpoint file", { file: nameOrPath });
-  return nameOrPath;
-}
-async function loadCheckpoint(file: string): Promise<Checkpoint> {
-  return readSafetensors(file);
-}
-function validateWeights(sd: StateDict, cfg: ClipConfig, file: string): void {
-  void sd; void cfg; void file;
 }
 
 /** Open a cached graph; if the cached file is unreadable (e.g. from another version), rebuild it once. */
