@@ -166,3 +166,11 @@ describe("torch.save views: storage offsets, strides, shared storages, every sto
     expect(t("empty").data.length).toBe(0);
   });
 });
+
+describe("training-checkpoint wrappers", () => {
+  it("unwraps {state_dict: ...} and strips a DataParallel 'module.' prefix", async () => {
+    const ck = await readCheckpoint(path.join(DIR, "pickle", "wrapped.pt"));
+    expect([...ck.tensors.keys()].sort()).toEqual(["logit_scale", "visual.proj_like"]);
+    expect(Array.from(ck.tensors.get("visual.proj_like")!.data)).toEqual([1, 2]);
+  });
+});

@@ -188,8 +188,12 @@ export async function readTorchZip(path: string): Promise<Checkpoint> {
 
     const program = readEntry(fd, pkl, path);
     const root = unpickle(program, path, { persistentLoad, reduce });
-    const tensors: StateDict = new Map();
+    let tensors: StateDict = new Map();
     collectTensors(root, "", tensors, new Set());
+    // Checkpoints saved from DataParallel/DDP prefix every key with "module.".
+    if (tensors.size && [...tensors.keys()].every((k) => k.startsWith("module."))) {
+      tensors = new Map([...tensors].map(([k, t]) => [k.slice("module.".length), t]));
+    }
     return { path, format: isScript ? "torchscript" : "torch-zip", tensors, metadata: {} };
   } finally {
     fs.closeSync(fd);

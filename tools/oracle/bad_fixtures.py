@@ -110,6 +110,9 @@ def write_view_goldens(d):
              "u8": torch.tensor([0, 200], dtype=torch.uint8), "bool": torch.tensor([True, False]),
              "scalar": torch.tensor(3.5), "empty": torch.zeros(0, 3)}
     torch.save(views, os.path.join(d, "views.pt"))
+    # A training checkpoint: {"epoch", "state_dict": {"module.<key>": ...}} (DataParallel prefix, wrapper dict).
+    torch.save({"epoch": 3, "state_dict": {"module.visual.proj_like": torch.tensor([1.0, 2.0]),
+                                           "module.logit_scale": torch.tensor(4.0)}}, os.path.join(d, "wrapped.pt"))
 
 
 def write_npy_goldens(d):
