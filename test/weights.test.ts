@@ -13,7 +13,9 @@ const TINY_CONFIG = {
 // Every weight file holds the same fp16-exact values (tools/oracle/make_fixtures.py), so all must agree bit for bit.
 const FORMATS: Array<{ file: string; format: string; convDtype: string; bnDtype: string }> = [
   { file: "clip_jit_fp16.pt", format: "torchscript", convDtype: "float16", bnDtype: "float32" },
+  { file: "clip_jit_fp32.pt", format: "torchscript", convDtype: "float32", bnDtype: "float32" },
   { file: "open_clip_pytorch_model.bin", format: "torch-zip", convDtype: "float32", bnDtype: "float32" },
+  { file: "state_dict_fp16.pt", format: "torch-zip", convDtype: "float16", bnDtype: "float16" },
   { file: "state_dict_fp16_zip64.pt", format: "torch-zip", convDtype: "float16", bnDtype: "float16" },
 ];
 

@@ -185,7 +185,7 @@ def main():
     torch.set_num_threads(2)
     if args.tiny:
         d = os.path.join(ROOT, "test", "fixtures", "tiny")
-        build(TINY, d, seed=1234, n_images=2, tag="tiny", jit_fp32=False, sd_fp16=False)
+        build(TINY, d, seed=1234, n_images=2, tag="tiny")
         write_bad_fixtures(os.path.join(d, "bad"))
         write_npy_goldens(os.path.join(d, "npy"))
         write_pickle_goldens(os.path.join(d, "pickle"))
