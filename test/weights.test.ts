@@ -170,9 +170,11 @@ describe("torch.save views: storage offsets, strides, shared storages, every sto
 });
 
 describe("training-checkpoint wrappers", () => {
-  it("unwraps {state_dict: ...} and strips a DataParallel 'module.' prefix", async () => {
+  it("unwraps {state_dict: ...}, strips a DataParallel 'module.' prefix, keeps tied weights", async () => {
     const ck = await readCheckpoint(path.join(DIR, "pickle", "wrapped.pt"));
-    expect([...ck.tensors.keys()].sort()).toEqual(["logit_scale", "visual.proj_like"]);
+    expect([...ck.tensors.keys()].sort()).toEqual(["logit_scale", "tied", "visual.proj_like"]);
     expect(Array.from(ck.tensors.get("visual.proj_like")!.data)).toEqual([1, 2]);
+    // A tensor pickled once and referenced twice (tied weights) appears under both names.
+    expect(Array.from(ck.tensors.get("tied")!.data)).toEqual([1, 2]);
   });
 });

@@ -202,12 +202,14 @@ export async function readTorchZip(path: string): Promise<Checkpoint> {
 
 /** Walk dicts (state dicts) and TorchScript module objects (attribute dicts set by BUILD), joining names with ".". */
 function collectTensors(v: PickleValue, prefix: string, out: StateDict, seen: Set<unknown>): void {
-  if (v === null || typeof v !== "object" || seen.has(v)) return;
-  seen.add(v);
+  if (v === null || typeof v !== "object") return;
   if ((v as { kind?: string }).kind === "tensor") {
+    // A tensor shared under several names (tied weights) is emitted under each of them.
     if (prefix && !out.has(prefix)) out.set(prefix, (v as TensorRef).tensor);
     return;
   }
+  if (seen.has(v)) return; // containers: guard against cycles
+  seen.add(v);
   const join = (k: string) => (prefix ? `${prefix}.${k}` : k);
   if (v instanceof Map) {
     // Common wrappers: {"state_dict": {...}} / {"model": {...}} are unwrapped without adding a name.

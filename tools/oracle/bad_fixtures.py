@@ -111,8 +111,10 @@ def write_view_goldens(d):
              "scalar": torch.tensor(3.5), "empty": torch.zeros(0, 3)}
     torch.save(views, os.path.join(d, "views.pt"))
     # A training checkpoint: {"epoch", "state_dict": {"module.<key>": ...}} (DataParallel prefix, wrapper dict).
-    torch.save({"epoch": 3, "state_dict": {"module.visual.proj_like": torch.tensor([1.0, 2.0]),
-                                           "module.logit_scale": torch.tensor(4.0)}}, os.path.join(d, "wrapped.pt"))
+    # "module.tied" is the same tensor object as "module.visual.proj_like" (pickled once, then a memo BINGET).
+    w = torch.tensor([1.0, 2.0])
+    torch.save({"epoch": 3, "state_dict": {"module.visual.proj_like": w, "module.logit_scale": torch.tensor(4.0),
+                                           "module.tied": w}}, os.path.join(d, "wrapped.pt"))
 
 
 def write_npy_goldens(d):
