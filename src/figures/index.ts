@@ -1,0 +1,4 @@
+/** One function per paper figure, each returning a pure plotly spec (no DOM). Export to PNG/SVG: ./export. */
+export * from "./types";
+export * from "./reconstruction";
+export * from "./sparsity";

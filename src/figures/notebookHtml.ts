@@ -1,0 +1,134 @@
+/**
+ * Executed .ipynb → one standalone HTML page that renders offline: markdown cells, code, streams, errors,
+ * images, HTML/table outputs and plotly figures (drawn from their application/vnd.plotly.v1+json data with the
+ * plotly.js source inlined ONCE in <head>, never from a CDN). Our own renderer, so no nbconvert template
+ * pulls require.js/MathJax from the network.
+ */
+import * as fs from "fs";
+import { ClipNadError } from "../errors";
+import { escapeHtml, markdownToHtml } from "./markdown";
+
+const PLOTLY_MIME = "application/vnd.plotly.v1+json";
+const WIDGET_MIME = "application/vnd.jupyter.widget-view+json";
+
+type MimeBundle = { [mime: string]: unknown };
+interface NbOutput {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  data?: MimeBundle;
+  ename?: string;
+  evalue?: string;
+  traceback?: string[];
+}
+interface NbCell {
+  cell_type: string;
+  source: string | string[];
+  outputs?: NbOutput[];
+  execution_count?: number | null;
+}
+export interface Notebook {
+  cells: NbCell[];
+  metadata?: { [key: string]: unknown };
+  nbformat?: number;
+}
+
+const joinText = (t: string | string[] | undefined): string => (Array.isArray(t) ? t.join("") : t ?? "");
+const stripAnsi = (s: string): string => s.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "");
+/** JSON safe inside <script>. */
+const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+
+export function readNotebook(file: string): Notebook {
+  let nb: Notebook;
+  try {
+    nb = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new ClipNadError(`cannot read notebook: ${(e as Error).message}`, { file });
+  }
+  if (!nb || !Array.isArray(nb.cells)) throw new ClipNadError("not a Jupyter notebook (no 'cells' array)", { file, key: "cells" });
+  return nb;
+}
+
+class Renderer {
+  figures = 0;
+
+  output(o: NbOutput): string {
+    if (o.output_type === "stream") {
+      return `<pre class="output stream ${o.name === "stderr" ? "stderr" : "stdout"}">${escapeHtml(stripAnsi(joinText(o.text)))}</pre>`;
+    }
+    if (o.output_type === "error") {
+      const tb = (o.traceback ?? []).map(stripAnsi).join("\n");
+      return `<pre class="output error">${escapeHtml(`${o.ename ?? "Error"}: ${o.evalue ?? ""}\n${tb}`)}</pre>`;
+    }
+    if (o.output_type === "display_data" || o.output_type === "execute_result") return this.bundle(o.data ?? {});
+    return "";
+  }
+
+  /** Richest representation we can render offline. */
+  bundle(data: MimeBundle): string {
+    if (data[PLOTLY_MIME] && typeof data[PLOTLY_MIME] === "object") {
+      const fig = data[PLOTLY_MIME] as { data?: unknown[]; layout?: { [k: string]: unknown }; config?: unknown };
+      const id = `nb-plot-${this.figures++}`;
+      const h = typeof fig.layout?.height === "number" ? fig.layout.height : 450;
+      return (
+        `<div class="output plotly"><div id="${id}" class="nb-plotly" style="min-height:${h}px"></div>` +
+        `<script>(function(){var f=${scriptJson(fig)};Plotly.newPlot(${JSON.stringify(id)},f.data||[],f.layout||{},f.config||{responsive:true});})();</script></div>`
+      );
+    }
+    if (typeof data["image/png"] === "string") return `<div class="output"><img src="data:image/png;base64,${(data["image/png"] as string).replace(/\s/g, "")}"></div>`;
+    if (typeof data["image/jpeg"] === "string") return `<div class="output"><img src="data:image/jpeg;base64,${(data["image/jpeg"] as string).replace(/\s/g, "")}"></div>`;
+    if (data["image/svg+xml"] !== undefined && !data[WIDGET_MIME]) return `<div class="output">${joinText(data["image/svg+xml"] as string | string[])}</div>`;
+    if (data["text/html"] !== undefined && !data[WIDGET_MIME]) return `<div class="output html">${joinText(data["text/html"] as string | string[])}</div>`;
+    if (data["text/markdown"] !== undefined) return `<div class="output markdown">${markdownToHtml(joinText(data["text/markdown"] as string | string[]))}</div>`;
+    if (data["text/plain"] !== undefined) return `<pre class="output">${escapeHtml(stripAnsi(joinText(data["text/plain"] as string | string[])))}</pre>`;
+    return "";
+  }
+
+  cell(c: NbCell): string {
+    const src = joinText(c.source);
+    if (c.cell_type === "markdown") return `<section class="cell markdown">${markdownToHtml(src)}</section>`;
+    if (c.cell_type === "raw") return `<section class="cell raw"><pre>${escapeHtml(src)}</pre></section>`;
+    const n = c.execution_count ?? " ";
+    const outs = (c.outputs ?? []).map((o) => this.output(o)).join("\n");
+    return (
+      `<section class="cell code"><div class="prompt">In [${n}]:</div><pre class="input"><code>${escapeHtml(src)}</code></pre>` +
+      `${outs ? `\n<div class="outputs">${outs}</div>` : ""}</section>`
+    );
+  }
+}
+
+const CSS = `
+body{font-family:"DejaVu Sans",Arial,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+.cell{margin:1.2em 0}.prompt{color:#888;font-size:12px;font-family:monospace}
+pre{background:#f6f8fa;border:1px solid #e1e4e8;border-radius:4px;padding:.6em .8em;overflow-x:auto;font-size:13px}
+pre.output{background:#fff;border-color:#eee}pre.stderr{background:#fff4f4}pre.error{background:#ffecec;color:#900}
+table{border-collapse:collapse;margin:.6em 0}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}th{background:#f0f0f0}
+code{font-family:"DejaVu Sans Mono",monospace}img{max-width:100%}`;
+
+export interface NotebookHtmlOptions {
+  title?: string;
+  /** plotly.js source to inline (default: read from plotly.js-dist-min). */
+  plotlySource?: string;
+}
+
+/** The whole page as a string. plotly.js is inlined once, only when the notebook has plotly outputs. */
+export function notebookToHtml(nb: Notebook, opts: NotebookHtmlOptions = {}): string {
+  const r = new Renderer();
+  const body = nb.cells.map((c) => r.cell(c)).join("\n");
+  const plotly = r.figures > 0 ? opts.plotlySource ?? fs.readFileSync(require.resolve("plotly.js-dist-min/plotly.min.js"), "utf8") : "";
+  const title = escapeHtml(opts.title ?? "notebook");
+  return (
+    `<!doctype html>\n<html><head><meta charset="utf-8"><title>${title}</title>\n<style>${CSS}</style>\n` +
+    (plotly ? `<script>${plotly}</script>\n` : "") +
+    `</head><body>\n${body}\n</body></html>\n`
+  );
+}
+
+/** Read an executed notebook and write the standalone page. Returns the number of plotly figures. */
+export function exportNotebookHtml(inFile: string, outFile: string): { figures: number; bytes: number } {
+  const nb = readNotebook(inFile);
+  const title = inFile.split(/[\\/]/).pop()!.replace(/\.ipynb$/, "");
+  const html = notebookToHtml(nb, { title });
+  fs.writeFileSync(outFile, html);
+  return { figures: (html.match(/class="nb-plotly"/g) || []).length, bytes: Buffer.byteLength(html) };
+}

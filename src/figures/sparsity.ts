@@ -1,0 +1,75 @@
+import { ClipNadError } from "../errors";
+import { BASE_LAYOUT, COLORS, PlotlyFigure, PlotlyTrace, pct } from "./types";
+
+/**
+ * Figure "sparsity" (paper.md §A.6): zero-shot accuracy vs the percentage of units kept (the rest mean-ablated),
+ * neuron-head pairs vs neurons. Input = src/analysis/sparsity.ts's AblationCurve per unit kind.
+ */
+export interface SparsityCurve {
+  unit: "pair" | "neuron";
+  units: number;
+  images: number;
+  points: { percentKept: number; kept: number; accuracy: number }[];
+}
+
+export interface SparsityFigureOptions {
+  title?: string;
+  label?: string;
+  /** Accuracy of the unmodified model (fraction), drawn as a dashed line. */
+  unmodified?: number;
+}
+
+function checkCurve(c: SparsityCurve, unit: "pair" | "neuron"): void {
+  if (c === null || typeof c !== "object" || !Array.isArray(c.points) || c.points.length === 0) {
+    throw new ClipNadError(`sparsityFigure: the ${unit} curve has no points`, { key: unit });
+  }
+  if (c.unit !== unit) throw new ClipNadError(`sparsityFigure: expected a '${unit}' curve, got '${c.unit}'`, { key: unit });
+  for (const p of c.points) {
+    if (!(p.percentKept >= 0 && p.percentKept <= 100) || !(p.accuracy >= 0 && p.accuracy <= 1)) {
+      throw new ClipNadError(`sparsityFigure: bad ${unit} point ${JSON.stringify(p)}`, { key: unit });
+    }
+  }
+}
+
+function curveTrace(c: SparsityCurve, name: string, color: string, symbol: string): PlotlyTrace {
+  const pts = [...c.points].sort((a, b) => a.percentKept - b.percentKept);
+  return {
+    type: "scatter",
+    mode: "lines+markers",
+    name: `${name} (${c.units})`,
+    x: pts.map((p) => p.percentKept),
+    y: pts.map((p) => pct(p.accuracy)),
+    customdata: pts.map((p) => p.kept),
+    line: { color, width: 2 },
+    marker: { color, symbol, size: 7 },
+    hovertemplate: `${name}: %{x}% kept (%{customdata} units) → %{y:.2f}%<extra></extra>`,
+  };
+}
+
+export function sparsityFigure(pairs: SparsityCurve, neurons: SparsityCurve, opts: SparsityFigureOptions = {}): PlotlyFigure {
+  checkCurve(pairs, "pair");
+  checkCurve(neurons, "neuron");
+  const data: PlotlyTrace[] = [curveTrace(neurons, "neurons", COLORS.neurons, "circle"), curveTrace(pairs, "neuron-head pairs", COLORS.pairs, "square")];
+  if (opts.unmodified !== undefined) {
+    if (!(opts.unmodified >= 0 && opts.unmodified <= 1)) throw new ClipNadError("sparsityFigure: unmodified must be in [0, 1]", { key: "unmodified" });
+    data.push({
+      type: "scatter",
+      mode: "lines",
+      name: `unmodified model (${pct(opts.unmodified).toFixed(1)}%)`,
+      x: [0, 100],
+      y: [pct(opts.unmodified), pct(opts.unmodified)],
+      line: { color: COLORS.baseline, dash: "dash", width: 2 },
+      hoverinfo: "skip",
+    });
+  }
+  const title = opts.title ?? `Mean-ablation sparsity${opts.label ? ` — ${opts.label}` : ""} (${pairs.images} images)`;
+  return {
+    data,
+    layout: {
+      ...BASE_LAYOUT,
+      title: { text: title },
+      xaxis: { title: { text: "units kept (%), rest mean-ablated" }, range: [0, 100], gridcolor: "#e5e5e5" },
+      yaxis: { title: { text: "zero-shot top-1 accuracy (%)" }, rangemode: "tozero", gridcolor: "#e5e5e5" },
+    },
+  };
+}
