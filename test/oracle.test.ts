@@ -13,6 +13,7 @@ import { graphPath } from "../src/clip/session";
 import { ClipModel } from "../src/clip/types";
 import { ClipNadError } from "../src/errors";
 import { readSafetensors } from "../src/weights/safetensors";
+import { DataType, GraphBuilder } from "../src/onnx/graph";
 
 const TINY = path.join(__dirname, "fixtures", "tiny");
 const io = readSafetensors(path.join(TINY, "io.safetensors")).tensors;
@@ -106,6 +107,32 @@ describe("ClipModel behaviour", () => {
       expect(Array.from(t2)).toEqual(Array.from(t1));
       // no temp files left behind by the atomic writes
       expect(fs.readdirSync(path.join(dir, "graphs")).sort()).toEqual([`${hash}-image.onnx`, `${hash}-text.onnx`]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("replaces a corrupt or foreign cached graph instead of failing", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "clip-nad-stale-"));
+    try {
+      const hash = crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+      fs.mkdirSync(path.join(dir, "graphs"));
+      fs.writeFileSync(graphPath(dir, hash, "image"), "not an onnx graph");
+      const foreign = new GraphBuilder("other");
+      foreign.input("tokens", DataType.INT64);
+      foreign.node("Identity", ["tokens"], {}, "y");
+      foreign.output("y", DataType.INT64);
+      foreign.writeFile(graphPath(dir, hash, "text"));
+      const m = await loadModel(file, { cacheDir: dir, threads: 1 });
+      try {
+        const images = get("images");
+        const out = await m.encodeImagePixels(images.data, images.shape[0]);
+        expect(relErr(out.embedding, get("embedding").data)).toBeLessThanOrEqual(1e-4);
+        const ids = get("text_ids");
+        expect(relErr(await m.encodeTokens(Int32Array.from(ids.data)), get("text_embedding").data)).toBeLessThanOrEqual(1e-4);
+      } finally {
+        await m.dispose();
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -10,7 +10,7 @@ import * as ort from "onnxruntime-node";
 import { ClipNadError } from "../errors";
 import { Checkpoint, StateDict } from "../weights/types";
 import { ClipConfig, inferConfig, neuronsOf, tokensOf } from "./config";
-import { buildImageGraph, IMAGE_INPUT } from "./imageGraph";
+import { buildImageGraph, IMAGE_INPUT, IMAGE_OUTPUTS } from "./imageGraph";
 import { buildTextGraph, TEXT_INPUT, TEXT_OUTPUT } from "./textGraph";
 import { ClipModel, ImageForward } from "./types";
 import { SerialSession, copyFloat, createSession, ensureGraphFile, graphPath, resolveCacheDir, sha256File } from "./session";
@@ -52,20 +52,32 @@ export async function modelFromCheckpoint(name: string, ck: Checkpoint, hash: st
   progress("building text graph", 0.6);
   ensureGraphFile(textFile, () => buildTextGraph(ck.tensors, config, file), file);
   progress("creating image session", 0.75);
-  const image = new SerialSession(await openOrRebuild(imageFile, file, opts.threads, () => buildImageGraph(ck.tensors, config, file)), file, "image tower");
+  const image = new SerialSession(await openOrRebuild(imageFile, file, opts.threads, IMAGE_OUTPUTS, () => buildImageGraph(ck.tensors, config, file)), file, "image tower");
   progress("model ready", 1);
   return new OrtClipModel(name, file, hash, config, ck.tensors, ck.metadata, image, textFile, opts.threads);
 }
 
-/** Open a cached graph; if the cached file is unreadable (e.g. from another version), rebuild it once. */
-async function openOrRebuild(graphFile: string, checkpoint: string, threads: number | undefined, build: () => ReturnType<typeof buildImageGraph>): Promise<ort.InferenceSession> {
+/**
+ * Open a cached graph. If the cached file is unreadable or lacks the outputs this version expects (a graph
+ * written by another clip-nad version), delete it and rebuild once.
+ */
+async function openOrRebuild(graphFile: string, checkpoint: string, threads: number | undefined, outputs: readonly string[],
+  build: () => ReturnType<typeof buildImageGraph>): Promise<ort.InferenceSession> {
+  let failure: unknown;
   try {
-    return await createSession(graphFile, checkpoint, threads);
+    const session = await createSession(graphFile, checkpoint, threads);
+    if (outputs.every((o) => session.outputNames.includes(o))) return session;
+    await session.release();
   } catch (e) {
-    try { fs.unlinkSync(graphFile); } catch { return Promise.reject(e); }
-    ensureGraphFile(graphFile, build, checkpoint);
-    return createSession(graphFile, checkpoint, threads);
+    failure = e;
   }
+  try {
+    fs.unlinkSync(graphFile);
+  } catch {
+    throw failure ?? new ClipNadError(`cannot replace stale graph ${graphFile}`, { file: checkpoint });
+  }
+  ensureGraphFile(graphFile, build, checkpoint);
+  return createSession(graphFile, checkpoint, threads);
 }
 
 class OrtClipModel implements ClipModel {
@@ -152,7 +164,7 @@ class OrtClipModel implements ClipModel {
       const build = () => buildTextGraph(this.weights, this.config, this.path);
       this.text = (async () => {
         ensureGraphFile(this.textFile, build, this.path); // in case the cache was cleaned meanwhile
-        return new SerialSession(await openOrRebuild(this.textFile, this.path, this.threads, build), this.path, "text tower");
+        return new SerialSession(await openOrRebuild(this.textFile, this.path, this.threads, [TEXT_OUTPUT], build), this.path, "text tower");
       })();
       this.text.catch(() => { this.text = undefined; });
     }
