@@ -1,0 +1,114 @@
+import { Presets, SingleBar } from "cli-progress";
+
+/**
+ * Progress reporting for CLI commands, on stderr (stdout stays clean for data):
+ *  - on a TTY, a cli-progress bar with ETA; multi-item work shows it at once, single-step work (loading a
+ *    model) only once it has taken longer than `delayMs`, so fast commands print no bar at all;
+ *  - not a TTY (pipes, CI, logs): silent except one final line when the work ends.
+ */
+
+export interface ProgressStream {
+  isTTY?: boolean;
+  write(chunk: string): boolean;
+}
+
+export interface ProgressOptions {
+  /** Total units of work (items); omit for fraction-based work (0..1 reported through `message`). */
+  total?: number;
+  /** Unit name for the final line, e.g. "images". */
+  unit?: string;
+  stream?: ProgressStream;
+  /** Print nothing at all. */
+  quiet?: boolean;
+  /** Milliseconds before a bar appears for single-step work (default 2000). */
+  delayMs?: number;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+export class Progress {
+  private bar?: SingleBar;
+  private readonly start: number;
+  private readonly stream: ProgressStream;
+  private readonly fractional: boolean;
+  private total: number;
+  private value = 0;
+  private msg = "";
+  private stopped = false;
+
+  constructor(private readonly label: string, private readonly opts: ProgressOptions = {}) {
+    this.stream = opts.stream ?? process.stderr;
+    this.fractional = opts.total === undefined;
+    this.total = opts.total ?? 100;
+    this.start = this.now();
+    if (!this.fractional && this.total > 1) this.showBar(); // multi-item work: always a bar (on a TTY)
+  }
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  private get live(): boolean {
+    return !this.opts.quiet && this.stream.isTTY === true;
+  }
+
+  private showBar(): void {
+    if (this.bar || !this.live || this.stopped) return;
+    this.bar = new SingleBar(
+      {
+        format: `${this.label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted} | {msg}`,
+        stream: this.stream as NodeJS.WritableStream,
+        hideCursor: true,
+        clearOnComplete: false,
+        etaBuffer: 20,
+      },
+      Presets.shades_classic,
+    );
+    this.bar.start(this.total, this.value, { msg: this.msg });
+  }
+
+  /** Items done so far (item-based work). */
+  update(done: number, total?: number): void {
+    if (total !== undefined && total !== this.total) {
+      this.total = total;
+      this.bar?.setTotal(total);
+    }
+    this.value = done;
+    this.tick();
+  }
+
+  /** A phase message and, when known, the fraction done (fraction-based work, e.g. loadModel's onProgress). */
+  message(msg: string, frac?: number): void {
+    this.msg = msg;
+    if (frac !== undefined && this.fractional) this.value = Math.round(Math.max(0, Math.min(1, frac)) * this.total);
+    this.tick();
+  }
+
+  private tick(): void {
+    if (!this.bar && this.now() - this.start >= (this.opts.delayMs ?? 2000)) this.showBar();
+    this.bar?.update(this.value, { msg: this.msg });
+  }
+
+  /** Elapsed seconds since the start. */
+  elapsed(): number {
+    return (this.now() - this.start) / 1000;
+  }
+
+  /** End the bar after an error: "<label>: failed after X s". */
+  fail(): void {
+    this.stop(`${this.label}: failed after ${this.elapsed().toFixed(1)} s`);
+  }
+
+  /** End the bar; prints `final` (default "<label>: done in X s") unless quiet. */
+  stop(final?: string): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.bar) {
+      this.bar.update(this.fractional ? this.total : this.value, { msg: this.msg });
+      this.bar.stop();
+    }
+    if (this.opts.quiet) return;
+    const unit = this.fractional ? "" : ` ${this.value} ${this.opts.unit ?? "items"}`;
+    this.stream.write(`${final ?? `${this.label}: done${unit} in ${this.elapsed().toFixed(1)} s`}\n`);
+  }
+}
