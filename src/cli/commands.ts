@@ -7,10 +7,18 @@ import { register as toyworld } from "./commands/toyworld";
 import { register as kernel } from "./commands/kernel";
 import { register as exportFigure } from "./commands/exportFigure";
 import { register as exportNotebook } from "./commands/exportNotebook";
+import { register as info } from "./commands/info";
+import { register as embed } from "./commands/embed";
+import { register as embedText } from "./commands/embedText";
+import { register as decompose } from "./commands/decompose";
 
 export const commands: RegisterCommand[] = [
   toyworld,
   kernel,
   exportFigure,
   exportNotebook,
+  info,
+  embed,
+  embedText,
+  decompose,
 ];
