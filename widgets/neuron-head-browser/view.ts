@@ -77,7 +77,8 @@ export class NeuronHeadBrowserView extends DOMWidgetView {
     this.showScore(m.typed("score_name") || m.typed("score_names")[0] || "", false);
     this.syncWindowInputs();
     this.showStatus();
-    this.listenTo(m, "change:status change:error", () => this.showStatus());
+    this.listenTo(m, "change:error", () => { if (m.typed("error")) this.showStatus(); });
+    this.listenTo(m, "change:status", () => this.showStatus());
     this.listenTo(m, "change:scores change:score_names", () => { this.fillScoreSelect(); this.showScore(this.scoreSelect.value, false); });
     this.listenTo(m, "change:title", () => { title.textContent = m.typed("title"); });
     if (!this.responder.live && m.typed("offline").note) this.setStatus(m.typed("offline").note, false);

@@ -1,0 +1,233 @@
+// @vitest-environment jsdom
+/**
+ * jsdom tests of the neuron-head browser's front end: rendering from saved state with html-manager (no kernel →
+ * LocalResponder), heat-map clicks, detail panel, neuron/head views, escaping of vocabulary words, offline
+ * queries, the live path through a fake comm answered by the real kernel-side backend, and kernel errors in the
+ * status line.
+ */
+import { describe, it, expect, beforeAll } from "vitest";
+import { syntheticSource } from "../../kernel-ext/widgets/syntheticSource";
+import { BrowserBackend } from "../../kernel-ext/widgets/browserBackend";
+import { browserWidgetState, savedStateDocument } from "../../kernel-ext/widgets/browserState";
+
+// jsdom lacks these; @lumino/dragdrop and @jupyterlab/ui-components touch them at import time (toolchain.md §6).
+const g = globalThis as Record<string, unknown>;
+if (!g.DragEvent) g.DragEvent = class DragEvent extends (g.MouseEvent as typeof MouseEvent) {};
+if (!window.matchMedia) {
+  (window as unknown as Record<string, unknown>).matchMedia = (q: string) => ({
+    matches: false, media: q, onchange: null, addListener() {}, removeListener() {}, addEventListener() {}, removeEventListener() {}, dispatchEvent: () => false,
+  });
+}
+
+type Mod = typeof import(".");
+let browser: Mod;
+// A minimal saved-state widget manager (ManagerBase, as html-manager is, minus rendermime/ui-components, which
+// pull @jupyter/web-components and its un-hoisted tslib into the test). The real html-manager page is covered by
+// the Chromium test (test/browser-offline.test.ts).
+let Manager: new () => {
+  set_state(s: unknown): Promise<unknown[]>;
+  create_view(m: unknown): Promise<unknown>;
+};
+
+beforeAll(async () => {
+  browser = await import(".");
+  const { ManagerBase } = await import("@jupyter-widgets/base-manager");
+  class TestManager extends ManagerBase {
+    protected async loadClass(className: string, moduleName: string): Promise<never> {
+      if (moduleName !== browser.MODULE_NAME) throw new Error(`unknown module ${moduleName}`);
+      return (browser as unknown as Record<string, never>)[className];
+    }
+    protected async _create_comm(): Promise<never> { throw new Error("no kernel"); }
+    protected async _get_comm_info(): Promise<{}> { return {}; }
+  }
+  Manager = TestManager as unknown as typeof Manager;
+}, 120_000);
+
+const H = 6, C = 40, D = 16;
+
+async function savedBrowser(pairs = 60, neurons = 3) {
+  const backend = new BrowserBackend(syntheticSource({ heads: H, neurons: C, dim: D }));
+  const off = await backend.buildOffline(pairs, neurons);
+  return { backend, doc: savedStateDocument("model-1", browserWidgetState(backend, off)) };
+}
+
+async function render(doc: Record<string, unknown>, setup?: (model: InstanceType<Mod["NeuronHeadBrowserModel"]>) => void) {
+  const manager = new Manager();
+  const models = await manager.set_state(doc);
+  const model = models[0] as InstanceType<Mod["NeuronHeadBrowserModel"]>;
+  setup?.(model);
+  const host = document.createElement("div");
+  document.body.appendChild(host);
+  const view = (await manager.create_view(model)) as { el: HTMLElement };
+  host.appendChild(view.el);
+  return { host, model, view: view as InstanceType<Mod["NeuronHeadBrowserView"]> };
+}
+
+/** Wait until no request is pending and `cond` holds. */
+async function until(host: HTMLElement, cond: () => boolean, ms = 5000) {
+  const t0 = Date.now();
+  for (;;) {
+    const root = host.querySelector(".nhb-root") as HTMLElement | null;
+    if (root && (root.dataset.busy ?? "0") === "0" && cond()) return;
+    if (Date.now() - t0 > ms) throw new Error(`timed out; page text: ${host.textContent?.slice(0, 400)}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function clickCanvas(host: HTMLElement, x: number, y: number) {
+  const canvas = host.querySelector("canvas") as HTMLCanvasElement;
+  const e = new MouseEvent("click", { bubbles: true });
+  Object.defineProperty(e, "offsetX", { value: x });
+  Object.defineProperty(e, "offsetY", { value: y });
+  canvas.dispatchEvent(e);
+}
+
+describe("NeuronHeadBrowser front end (jsdom)", () => {
+  it("decodes binary state: score matrices as Float32Array, names, offline data", async () => {
+    const { backend, doc } = await savedBrowser();
+    const { model } = await render(doc);
+    expect(model.typed("heads")).toBe(H);
+    expect(model.typed("scores")).toBeInstanceOf(Float32Array);
+    expect(model.typed("scores").length).toBe(2 * H * C);
+    const sp = model.scoreMatrix("sparsity score")!;
+    expect(Array.from(sp)).toEqual(Array.from(backend.source.scores[1].values));
+    expect(model.typed("offline").pairs.length).toBeGreaterThan(50);
+    expect(model.typed("offline_blob").length).toBeGreaterThan(0);
+  });
+
+  it("clicking a heat-map cell selects that pair and shows its detail with thumbnails and words", async () => {
+    const { doc } = await savedBrowser(H * C, 0); // every pair embedded
+    const { host, model } = await render(doc);
+    const canvas = host.querySelector("canvas") as HTMLCanvasElement;
+    expect([canvas.width, canvas.height]).toEqual([C, H]); // one pixel per pair at this size
+    clickCanvas(host, 7.5, 2.5); // jsdom has no layout: CSS size = canvas size
+    await until(host, () => !!host.querySelector(".nhb-detail"));
+    expect([model.get("selected_head"), model.get("selected_neuron")]).toEqual([2, 7]);
+    expect(host.querySelector(".nhb-detail .nhb-h")!.textContent).toBe("Pair: head 2 · neuron 7");
+    const imgs = host.querySelectorAll(".nhb-detail img");
+    expect(imgs.length).toBe(8);
+    expect((imgs[0] as HTMLImageElement).src).toMatch(/^(blob:|data:image\/png;base64,iVBORw0KGgo)/);
+    expect(host.querySelectorAll(".nhb-word").length).toBe(12);
+    expect(host.querySelector(".nhb-parent")!.textContent).toContain("Parent neuron 7");
+  });
+
+  it("renders a vocabulary word like <img onerror> as text, never as markup", async () => {
+    const { doc } = await savedBrowser(H * C, 0);
+    const { host } = await render(doc);
+    const evil = "<img src=x onerror=alert(1)>";
+    // Find a pair whose words include it, through the offline query (substring match on embedded words).
+    const input = host.querySelector(".nhb-query") as HTMLInputElement;
+    input.value = "onerror";
+    (host.querySelector(".nhb-rank") as HTMLButtonElement).click();
+    await until(host, () => host.querySelectorAll(".nhb-toplist li").length > 0);
+    (host.querySelector(".nhb-toplist .nhb-link") as HTMLButtonElement).click();
+    await until(host, () => !!host.querySelector(".nhb-detail"));
+    const words = Array.from(host.querySelectorAll(".nhb-word")).map((w) => w.textContent);
+    expect(words).toContain(evil);
+    expect(host.querySelectorAll("img[onerror]").length).toBe(0);
+    expect(host.innerHTML).toContain("&lt;img src=x onerror=alert(1)&gt;");
+    for (const img of Array.from(host.querySelectorAll("img"))) expect(img.getAttribute("src")).toMatch(/^(blob:|data:image\/png)/);
+  });
+
+  it("an offline query ranks embedded pairs by matching words and switches the heat map to a signed score", async () => {
+    const { doc } = await savedBrowser(H * C, 0);
+    const { host } = await render(doc);
+    const input = host.querySelector(".nhb-query") as HTMLInputElement;
+    input.value = "yellow";
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter" }));
+    await until(host, () => (host.querySelector(".nhb-score-select") as HTMLSelectElement).value === "query similarity");
+    expect(host.querySelector(".nhb-toplist .nhb-h")!.textContent).toBe('Best pairs for "yellow"');
+    expect(host.querySelector(".nhb-status")!.textContent).toMatch(/offline: \d+ embedded pair\(s\) have a word matching "yellow"/);
+    const values = Array.from(host.querySelectorAll(".nhb-toplist .nhb-val")).map((v) => Number(v.textContent));
+    expect(values.length).toBeGreaterThan(0);
+    expect([...values].sort((a, b) => b - a)).toEqual(values);
+  });
+
+  it("a pair not embedded in a read-only page still shows its scores and says why images are missing", async () => {
+    const { doc } = await savedBrowser(5, 0);
+    const { host, model } = await render(doc);
+    const emb = new Set(model.typed("offline").pairs.map((p) => p.head * C + p.neuron));
+    let key = 0;
+    while (emb.has(key)) key++;
+    clickCanvas(host, (key % C) + 0.5, Math.floor(key / C) + 0.5);
+    await until(host, () => !!host.querySelector(".nhb-detail"));
+    expect(host.querySelector(".nhb-status")!.textContent).toMatch(/^pair not embedded — read-only page: \d+ of 240 pairs embedded/);
+    expect(host.querySelector(".nhb-scores")!.textContent).toContain("sparsity score:");
+    expect(host.querySelectorAll(".nhb-detail img").length).toBe(0);
+  });
+
+  it("zoom and sort change the drawn window and keep clicks mapped to the right neuron", async () => {
+    const { doc } = await savedBrowser(H * C, 0);
+    const { host, model } = await render(doc);
+    const from = host.querySelector(".nhb-from") as HTMLInputElement, to = host.querySelector(".nhb-to") as HTMLInputElement;
+    from.value = "10"; to.value = "20";
+    from.dispatchEvent(new Event("change"));
+    const canvas = host.querySelector("canvas") as HTMLCanvasElement;
+    expect(canvas.width).toBe(10);
+    expect(host.querySelector(".nhb-axis")!.textContent).toContain("neurons 10–19 of 40");
+    clickCanvas(host, 3.5, 0.5);
+    await until(host, () => model.get("selected_neuron") === 13);
+    const sort = host.querySelector(".nhb-sort") as HTMLInputElement;
+    sort.checked = true;
+    sort.dispatchEvent(new Event("change"));
+    (host.querySelector(".nhb-reset") as HTMLButtonElement).click();
+    expect(canvas.width).toBe(C);
+    const first = model.scoreMatrix("contribution norm")!;
+    const maxOf = (n: number) => Math.max(...Array.from({ length: H }, (_, h) => first[h * C + n]));
+    let best = 0;
+    for (let n = 1; n < C; n++) if (maxOf(n) > maxOf(best)) best = n;
+    clickCanvas(host, 0.5, 0.5); // column 0 = neuron with the largest max
+    await until(host, () => model.get("selected_neuron") === best);
+  });
+
+  it("neuron view shows every head of the neuron; head view lists its top neurons", async () => {
+    const { doc } = await savedBrowser(H * C, 0);
+    const { host } = await render(doc);
+    clickCanvas(host, 3.5, 1.5);
+    await until(host, () => !!host.querySelector(".nhb-neuron-btn"));
+    (host.querySelector(".nhb-neuron-btn") as HTMLButtonElement).click();
+    await until(host, () => !!host.querySelector(".nhb-neuronview"));
+    expect(host.querySelectorAll(".nhb-column").length).toBe(H);
+    expect(host.querySelector(".nhb-neuronview .nhb-h")!.textContent).toBe(`Neuron 3: all ${H} heads (sub-concepts)`);
+    expect(host.querySelectorAll(".nhb-neuronview img").length).toBe(H * 4);
+    (host.querySelector(".nhb-head-btn") as HTMLButtonElement).click();
+    await until(host, () => !!host.querySelector(".nhb-headview"));
+    expect(host.querySelectorAll(".nhb-headrow").length).toBe(12);
+  });
+
+  it("live: requests go over the comm with ids, replies come back with buffers; kernel errors show in the status line", async () => {
+    const { backend, doc } = await savedBrowser(0, 0);
+    const sent: unknown[] = [];
+    const { host, model, view } = await render(doc, (m) => {
+      // A stand-in comm: the real kernel-side backend answers each custom message asynchronously.
+      Object.defineProperty(m, "comm_live", { get: () => true });
+      (m as unknown as { send: (c: unknown) => void }).send = (content: unknown) => {
+        sent.push(content);
+        void backend.handle(content).then(({ reply, buffers }) => {
+          const views = buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength));
+          m.trigger("msg:custom", reply, views);
+        });
+      };
+      (m as unknown as { save_changes: () => void }).save_changes = () => undefined;
+    });
+    clickCanvas(host, 5.5, 4.5);
+    await until(host, () => !!host.querySelector(".nhb-detail"));
+    expect(sent[0]).toEqual({ kind: "select", head: 4, neuron: 5, id: 1 });
+    expect(host.querySelectorAll(".nhb-detail img").length).toBe(8);
+
+    const input = host.querySelector(".nhb-query") as HTMLInputElement;
+    input.value = "butterfly";
+    (host.querySelector(".nhb-rank") as HTMLButtonElement).click();
+    await until(host, () => model.get("query") === "butterfly");
+    const { top, matrix } = await backend.rankQuery("butterfly");
+    const shown = Array.from(host.querySelectorAll(".nhb-toplist .nhb-link")).map((b) => b.textContent);
+    expect(shown.slice(0, 3)).toEqual(top.slice(0, 3).map((p) => `head ${p.head} · neuron ${p.neuron}`));
+    expect(matrix.length).toBe(H * C);
+
+    // The kernel rejects an out-of-range pair: the error reply reaches the status line.
+    void view.selectAsync(H + 3, 0);
+    await until(host, () => host.querySelector(".nhb-status")!.classList.contains("nhb-error"));
+    expect(host.querySelector(".nhb-status")!.textContent).toBe(`error: head ${H + 3} is out of range: head index must be in [0, ${H - 1}]`);
+  });
+});
+
