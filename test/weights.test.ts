@@ -178,3 +178,37 @@ describe("training-checkpoint wrappers", () => {
     expect(Array.from(ck.tensors.get("tied")!.data)).toEqual([1, 2]);
   });
 });
+
+describe("expectedClipShapes matches OpenAI's key counts (model.md §2.1, without num_batches_tracked)", () => {
+  const cfg = (visionLayers: number[], visionWidth: number, res: number, embedDim: number, W: number) => ({
+    visionLayers, visionWidth, visionHeads: (visionWidth * 32) / 64, imageResolution: res, grid: res / 32, embedDim,
+    contextLength: 77, vocabSize: 49408, transformerWidth: W, transformerHeads: W / 64, transformerLayers: 12,
+  }) as never;
+  // total keys in the doc minus one num_batches_tracked per BN (3 stem + 3 per block + 4 downsample)
+  it.each([
+    ["RN50", cfg([3, 4, 6, 3], 64, 224, 1024, 512), 489, 16],
+    ["RN101", cfg([3, 4, 23, 3], 64, 224, 512, 512), 795, 33],
+    ["RN50x4", cfg([4, 6, 10, 6], 80, 288, 640, 640), 669, 26],
+    ["RN50x16", cfg([6, 8, 18, 8], 96, 384, 768, 768), 921, 40],
+    ["RN50x64", cfg([3, 15, 36, 10], 128, 448, 1024, 1024), 1353, 64],
+  ])("%s", (_name, c, total, blocks) => {
+    expect(expectedClipShapes(c).size).toBe(total - (3 + 3 * blocks + 4));
+  });
+
+  it("RN50 shapes from the table", () => {
+    const s = expectedClipShapes(cfg([3, 4, 6, 3], 64, 224, 1024, 512));
+    expect(s.get("visual.conv1.weight")).toEqual([32, 3, 3, 3]);
+    expect(s.get("visual.conv3.weight")).toEqual([64, 32, 3, 3]);
+    expect(s.get("visual.layer1.0.conv1.weight")).toEqual([64, 64, 1, 1]);
+    expect(s.get("visual.layer1.0.conv3.weight")).toEqual([256, 64, 1, 1]);
+    expect(s.get("visual.layer1.0.downsample.0.weight")).toEqual([256, 64, 1, 1]);
+    expect(s.has("visual.layer1.1.downsample.0.weight")).toBe(false);
+    expect(s.get("visual.attnpool.positional_embedding")).toEqual([50, 2048]);
+    expect(s.get("visual.attnpool.c_proj.weight")).toEqual([1024, 2048]);
+    expect(s.get("token_embedding.weight")).toEqual([49408, 512]);
+    expect(s.get("transformer.resblocks.11.attn.in_proj_weight")).toEqual([1536, 512]);
+    expect(s.get("transformer.resblocks.0.mlp.c_fc.weight")).toEqual([2048, 512]);
+    expect(s.get("text_projection")).toEqual([512, 1024]);
+    expect(s.get("logit_scale")).toEqual([]);
+  });
+});
