@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { Progress, ProgressStream } from "../src/cli/progress";
+
+/** A fake stderr: records writes; `isTTY` switches between the bar and the final-line-only modes. */
+function fakeStream(isTTY: boolean): ProgressStream & { text: () => string; columns: number } {
+  const chunks: string[] = [];
+  return {
+    isTTY,
+    columns: 120,
+    write(chunk: string) {
+      chunks.push(String(chunk));
+      return true;
+    },
+    text: () => chunks.join(""),
+  } as ProgressStream & { text: () => string; columns: number };
+}
+
+function clock(start = 1000) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => void (t += ms) };
+}
+
+describe("CLI progress", () => {
+  it("is silent on a non-TTY except for one final line", () => {
+    const s = fakeStream(false);
+    const c = clock();
+    const p = new Progress("embedding images", { total: 5, unit: "images", stream: s, now: c.now });
+    for (let i = 1; i <= 5; i++) {
+      c.advance(1500);
+      p.update(i);
+    }
+    expect(s.text()).toBe("");
+    p.stop();
+    expect(s.text()).toBe("embedding images: done 5 images in 7.5 s\n");
+  });
+
+  it("shows a bar with ETA at once for multi-item work on a TTY", () => {
+    const s = fakeStream(true);
+    const c = clock();
+    const p = new Progress("embedding images", { total: 4, unit: "images", stream: s, now: c.now });
+    c.advance(500);
+    p.update(2);
+    p.stop();
+    const out = s.text();
+    expect(out).toContain("embedding images [");
+    expect(out).toContain("ETA");
+    expect(out).toContain("/4");
+    expect(out.trimEnd().endsWith("embedding images: done 2 images in 0.5 s")).toBe(true);
+  });
+
+  it("shows a bar for single-step work only after the delay", () => {
+    const s = fakeStream(true);
+    const c = clock();
+    const p = new Progress("loading RN50", { stream: s, now: c.now, delayMs: 2000 });
+    p.message("reading checkpoint", 0.2);
+    expect(s.text()).toBe("");
+    c.advance(2500);
+    p.message("building image graph", 0.5);
+    expect(s.text()).toContain("loading RN50 [");
+    expect(s.text()).toContain("building image graph");
+    p.stop("loaded RN50");
+    expect(s.text().trimEnd().endsWith("loaded RN50")).toBe(true);
+  });
+
+  it("prints nothing when quiet, and a failure line on fail()", () => {
+    const quiet = fakeStream(true);
+    const q = new Progress("x", { total: 3, stream: quiet, quiet: true });
+    q.update(3);
+    q.stop();
+    expect(quiet.text()).toBe("");
+    const s = fakeStream(false);
+    const c = clock();
+    const p = new Progress("embedding texts", { total: 2, stream: s, now: c.now });
+    c.advance(1200);
+    p.fail();
+    p.stop(); // a second stop is ignored
+    expect(s.text()).toBe("embedding texts: failed after 1.2 s\n");
+  });
+});
