@@ -74,15 +74,16 @@ export function parseRequest(raw: unknown, heads: number, neurons: number): Brow
  * 147,456 pairs of RN50x16 stays a few milliseconds.
  */
 export function topIndices(values: ArrayLike<number>, k: number): number[] {
-  const heap: number[] = []; // indices, min-heap by value
-  const v = (i: number) => values[heap[i]];
+  // Min-heap on "worse": lower value, or equal value and higher index (ties keep the lower index).
+  const heap: number[] = [];
+  const worse = (a: number, b: number) => values[a] < values[b] || (values[a] === values[b] && a > b);
   const swap = (a: number, b: number) => { const t = heap[a]; heap[a] = heap[b]; heap[b] = t; };
   const down = (i: number) => {
     for (;;) {
       const l = 2 * i + 1, r = l + 1;
       let m = i;
-      if (l < heap.length && v(l) < v(m)) m = l;
-      if (r < heap.length && v(r) < v(m)) m = r;
+      if (l < heap.length && worse(heap[l], heap[m])) m = l;
+      if (r < heap.length && worse(heap[r], heap[m])) m = r;
       if (m === i) return;
       swap(i, m); i = m;
     }
@@ -95,11 +96,11 @@ export function topIndices(values: ArrayLike<number>, k: number): number[] {
       heap.push(i);
       for (let j = heap.length - 1; j > 0;) {
         const p = (j - 1) >> 1;
-        if (v(p) <= v(j)) break;
+        if (!worse(heap[j], heap[p])) break;
         swap(p, j); j = p;
       }
     } else if (x > values[heap[0]]) {
-      heap[0] = i; down(0);
+      heap[0] = i; down(0); // equal values never replace: earlier (lower) indices win ties
     }
   }
   return heap.sort((a, b) => values[b] - values[a] || a - b);
