@@ -17,7 +17,7 @@ import {
   TopK,
   canonicalSign,
 } from "../src/analysis";
-import { coefficientsToEmbedding, neuronContribution, pairContribution } from "../src/decompose";
+import { coefficientsToEmbedding, neuronContribution, neuronGram, pairContribution } from "../src/decompose";
 import { accuracy } from "../src/analysis/zeroshot";
 import { collectReference, randomTask } from "./analysis-data";
 import { gaussian, rng } from "./decompose-reference";
@@ -128,16 +128,34 @@ describe("PCA (paper §A.4) on collected coefficients", () => {
     }
   });
 
-  it("neuron PCs 1–4 match the dense route, and a neuron is not rank-1", () => {
-    const npca = neuronPCA(trainRows, dec.w, dec.neuronGram, { topK: 50, pcs: 4 });
-    for (let n = 0; n < C; n += 3) {
-      const dense = densePCs((i) => neuronContribution(train.S.subarray(i * HC, (i + 1) * HC), dec.w, dec.c, n), train.N, 50, 4);
-      expect(dense.top.map((t) => t.i)).toEqual(Array.from(npca.topImages.subarray(n * 50, n * 50 + 50)));
-      for (let p = 0; p < 4; p++) {
+  for (const [k, m] of [[50, 4], [3, 3]] as const) {
+    it(`neuron PCs 1–${m} (top-${k} images; ${k > H ? "r×r head" : "k×k image"} route) match the dense route; a neuron is not rank-1`, () => {
+      const npca = neuronPCA(trainRows, dec.w, dec.neuronGram, { topK: k, pcs: m });
+      for (let n = 0; n < C; n += 3) {
+        const dense = densePCs((i) => neuronContribution(train.S.subarray(i * HC, (i + 1) * HC), dec.w, dec.c, n), train.N, k, m);
+        expect(dense.top.map((t) => t.i)).toEqual(Array.from(npca.topImages.subarray(n * k, n * k + k)));
+        for (let p = 0; p < m; p++) {
+          expect(npca.singular[n * m + p] / dense.singular[p]).toBeCloseTo(1, 5);
+          expect(cos(npca.pcs, (n * m + p) * d, dense.pcs, p * d, d)).toBeGreaterThan(0.9999);
+        }
+        expect(npca.singular[n * m + 1] / npca.singular[n * m]).toBeGreaterThan(1e-3);
+      }
+    });
+  }
+
+  it("neuron PCs stay exact when a neuron's Gram is singular (a head that never reads it)", () => {
+    const w2 = dec.w.slice();
+    for (const n of [0, 1]) w2.fill(0, (1 * C + n) * d, (1 * C + n + 1) * d); // w^{n,h=1} = 0
+    w2.fill(0, (2 * C + 1) * d, (2 * C + 2) * d); // neuron 1 loses heads 1 and 2
+    const g2 = neuronGram(w2, H, C, d);
+    const npca = neuronPCA(trainRows, w2, g2, { topK: 50, pcs: 4 });
+    for (const [n, rank] of [[0, 3], [1, 2]] as const) {
+      const dense = densePCs((i) => neuronContribution(train.S.subarray(i * HC, (i + 1) * HC), w2, dec.c, n), train.N, 50, 4);
+      for (let p = 0; p < rank; p++) {
         expect(npca.singular[n * 4 + p] / dense.singular[p]).toBeCloseTo(1, 5);
         expect(cos(npca.pcs, (n * 4 + p) * d, dense.pcs, p * d, d)).toBeGreaterThan(0.9999);
       }
-      expect(npca.singular[n * 4 + 1] / npca.singular[n * 4]).toBeGreaterThan(1e-3);
+      for (let p = rank; p < 4; p++) expect(npca.singular[n * 4 + p]).toBe(0);
     }
   });
 });

@@ -5,3 +5,4 @@ export * from "./pca";
 export * from "./zeroshot";
 export * from "./reconstruct";
 export * from "./sparsity";
+export * from "./neuronSvd";

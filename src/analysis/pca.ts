@@ -1,6 +1,7 @@
 import { ClipNadError } from "../errors";
 import { NeuronGram, centredNeuronNorms } from "../decompose";
-import { canonicalSign, firstRightSingular, singularFromGram } from "./linalg";
+import { canonicalSign, firstRightSingular } from "./linalg";
+import { neuronSVD } from "./neuronSvd";
 import { CoefficientRows, TopK, meanCoefficients } from "./rows";
 
 /**
@@ -8,7 +9,7 @@ import { CoefficientRows, TopK, meanCoefficients } from "./rows";
  * norm, SVD of that k×d matrix without re-centring, sign by majority (> k/2 positive projections).
  * Pairs: Δ^{n,h}(I) = (s − s̄) w^{n,h} is rank-1, so PC1 = ±w/|w| (pairPCA, O(N·H·C·log k)); the empirical
  * SVD on the materialised k×d matrices (empiricalPairPCs) checks that on data.
- * Neurons: Δ^n = Σ_h δ^{n,h} w^{n,h}; PCs 1..m via the k×k Gram D G Dᵀ (G = per-neuron H×H Gram of w).
+ * Neurons: Δ^n = Σ_h δ^{n,h} w^{n,h}; PCs 1..m by an exact SVD that never forms the k×d matrix (neuronSvd.ts).
  * Before the majority rule, SVD vectors are put in a canonical sign (largest component positive) so the
  * empirical and analytic routes agree even on 25/25 ties.
  */
@@ -191,36 +192,8 @@ export function neuronPCA(
   }
   const pcs = new Float32Array(C * m * d);
   const singular = new Float32Array(C * m);
-  const Gk = new Float64Array(k * k);
-  const DG = new Float64Array(k * H);
-  const coef = new Float64Array(H);
   for (let n = 0; n < C; n++) {
-    const g = n * H * H;
-    const Dn = n * k * H;
-    for (let j = 0; j < k; j++) {
-      for (let h = 0; h < H; h++) {
-        let acc = 0;
-        for (let h2 = 0; h2 < H; h2++) acc += D[Dn + j * H + h2] * gram.data[g + h2 * H + h];
-        DG[j * H + h] = acc;
-      }
-    }
-    for (let a = 0; a < k; a++) {
-      for (let b = a; b < k; b++) {
-        let acc = 0;
-        for (let h = 0; h < H; h++) acc += DG[a * H + h] * D[Dn + b * H + h];
-        Gk[a * k + b] = acc;
-        Gk[b * k + a] = acc;
-      }
-    }
-    // Xᵀu = Σ_h (Σ_j u_j δ_j^{n,h}) w^{n,h}
-    const svd = singularFromGram(Gk, k, m, (u, out) => {
-      coef.fill(0);
-      for (let j = 0; j < k; j++) for (let h = 0; h < H; h++) coef[h] += u[j] * D[Dn + j * H + h];
-      for (let h = 0; h < H; h++) {
-        const o = (h * C + n) * d;
-        for (let c = 0; c < d; c++) out[c] += coef[h] * w[o + c];
-      }
-    }, d);
+    const svd = neuronSVD(D, n * k * H, k, H, gram.data, n * H * H, w, C, n, d, m);
     for (let p = 0; p < m; p++) {
       const sig = svd.singular[p];
       singular[n * m + p] = sig;
