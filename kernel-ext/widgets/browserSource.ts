@@ -146,7 +146,7 @@ export function browserSourceFrom(model: ClipModel | null, collection: Collectio
           const v = opts.vocabulary ?? DEFAULT_VOCABULARY;
           let words = typeof v === "string" ? readWordList(v) : v.slice();
           if (opts.vocabularySize !== undefined) words = words.slice(0, opts.vocabularySize);
-          const embeddings = await vocabularyEmbeddings(modelHash, d, words, needEncoder(), opts.cacheDir ?? defaultCacheDir(), opts.onProgress);
+          const embeddings = await vocabularyEmbeddings(modelHash, d, words, (t) => needEncoder()(t), opts.cacheDir ?? defaultCacheDir(), opts.onProgress);
           return { words, embeddings };
         })();
         vocab.catch(() => { vocab = null; }); // a failure is retried by the next request

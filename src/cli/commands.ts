@@ -22,3 +22,4 @@ export const commands: RegisterCommand[] = [
   embedText,
   decompose,
 ];
+import { register as exportBrowser } from "./commands/exportBrowser"; commands.push(exportBrowser); // neuron-head browser page (widgets owner)

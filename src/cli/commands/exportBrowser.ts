@@ -1,0 +1,60 @@
+import * as fs from "fs";
+import * as path from "path";
+import { Command } from "commander";
+import { ClipNadError } from "../../errors";
+import { openCollection } from "../../collect";
+import { openModel, positiveInt } from "../modelOption";
+import { Progress } from "../progress";
+import { BrowserBackend } from "../../../kernel-ext/widgets/browserBackend";
+import { browserPageHtml, browserWidgetState } from "../../../kernel-ext/widgets/browserState";
+import { browserSourceFrom } from "../../../kernel-ext/widgets/browserSource";
+import { ensureStandaloneBundle } from "../../../kernel-ext/widgets/bundle";
+
+/**
+ * `clip-nad export-browser`: the neuron-head browser as ONE self-contained offline HTML page (saved widget
+ * state + the standalone html-manager bundle inlined; no CDN, works from file://). Read-only: all score heat maps,
+ * and details/thumbnails/words for the top pairs and all heads of the top neurons.
+ */
+export function register(program: Command): void {
+  program
+    .command("export-browser")
+    .description("write the neuron-head browser of a collection as a single offline HTML page (read-only, no kernel)")
+    .requiredOption("--collection <dir>", "collection folder from `clip-nad collect`")
+    .requiredOption("--out <page.html>", "HTML file to write")
+    .option("--model <name|path>", "model for the best-matching words (default: the collection's)")
+    .option("--pairs <n>", "embed details of the top N pairs (by contribution norm)", "200")
+    .option("--neurons <n>", "and of all heads of the top N neurons (neuron views)", "10")
+    .option("--vocabulary <file>", "word list for best-matching words (default assets/text/words_30k.txt)")
+    .option("--vocab-size <n>", "use only the first N words")
+    .option("--no-words", "no best-matching words (no text tower needed)")
+    .option("--thumbnail <px>", "thumbnail size", "64")
+    .option("--quiet", "no progress output")
+    .action(async (o) => {
+      if (!String(o.out).toLowerCase().endsWith(".html")) throw new ClipNadError("--out must name an .html file", { file: o.out });
+      const collection = openCollection(o.collection);
+      const model = o.words ? (await openModel(o.model ?? collection.manifest.model.name, o.quiet)).model : null;
+      const progress = new Progress("export-browser", { quiet: o.quiet });
+      try {
+        const source = browserSourceFrom(model, collection, {
+          vocabulary: o.words ? o.vocabulary : [],
+          vocabularySize: o.vocabSize === undefined ? undefined : positiveInt("vocab-size", o.vocabSize),
+          thumbnailSize: positiveInt("thumbnail", o.thumbnail),
+          onProgress: (msg, frac) => progress.message(msg, frac),
+        });
+        const backend = new BrowserBackend(source);
+        progress.message("embedding pair details and thumbnails");
+        const offline = await backend.buildOffline(positiveInt("pairs", o.pairs), positiveInt("neurons", o.neurons));
+        const bundleJs = fs.readFileSync(ensureStandaloneBundle(), "utf8");
+        const html = browserPageHtml({ title: `clip-nad neuron-head browser — ${source.title}`, modelId: "clip-nad-browser", state: browserWidgetState(backend, offline), bundleJs });
+        fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
+        fs.writeFileSync(o.out, html);
+        progress.stop(`wrote ${o.out} (${(html.length / 1e6).toFixed(1)} MB, ${offline.index.pairs.length} pairs embedded)`);
+      } catch (e) {
+        progress.fail();
+        throw e;
+      } finally {
+        await model?.dispose();
+        collection.close();
+      }
+    });
+}
