@@ -11,6 +11,9 @@ import { register as info } from "./commands/info";
 import { register as embed } from "./commands/embed";
 import { register as embedText } from "./commands/embedText";
 import { register as decompose } from "./commands/decompose";
+import { register as collect } from "./commands/collect";
+import { register as merge } from "./commands/merge";
+import { register as analyze } from "./commands/analyze";
 
 export const commands: RegisterCommand[] = [
   toyworld,
@@ -21,5 +24,8 @@ export const commands: RegisterCommand[] = [
   embed,
   embedText,
   decompose,
+  collect,
+  merge,
+  analyze,
 ];
 import { register as exportBrowser } from "./commands/exportBrowser"; commands.push(exportBrowser); // neuron-head browser page (widgets owner)

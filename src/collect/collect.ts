@@ -3,6 +3,7 @@ import * as path from "path";
 import { ClipNadError } from "../errors";
 import { ClipModel } from "../clip/types";
 import { tokensOf } from "../clip/config";
+import { loadImageRGB, preprocessRGB } from "../clip/preprocess";
 import { writeSafetensors } from "../weights/safetensors";
 import { Tensor } from "../weights/types";
 import { attentionPoolWeights } from "../decompose";
@@ -88,7 +89,7 @@ export async function collect(opts: CollectOptions): Promise<Collection> {
     RowNpyWriter.open(path.join(outDir, FILES.imageIndex), "<i4", [], progress.rows),
   ];
   const [coefW, embW, idxW] = writers;
-  const load = opts.loadPixels ?? (await defaultPixelLoader());
+  const load = opts.loadPixels ?? clipPixelLoader;
   const R = model.config.imageResolution;
   const report = (done: number) => opts.onProgress?.({ phase: "collect", done, total: selected.length, skipped: progress.skipped.length });
   try {
@@ -174,12 +175,6 @@ function openOrStart(outDir: string, wanted: CollectionManifest, model: ClipMode
   return fresh;
 }
 
-interface RGBImage { width: number; height: number; data: Uint8Array }
-interface PreprocessModule {
-  loadImageRGB(file: string): Promise<RGBImage>;
-  preprocessRGB(img: RGBImage, resolution: number): Float32Array;
-}
-
 interface LoadedBatch { pixels: Float32Array; ok: number[]; skipped: SkippedImage[] }
 
 async function loadImages(indices: number[], items: ImageItem[], R: number, load: PixelLoader): Promise<LoadedBatch> {
@@ -206,9 +201,5 @@ async function loadImages(indices: number[], items: ImageItem[], R: number, load
   return { pixels, ok, skipped };
 }
 
-/** The io module's decode + CLIP preprocessing (loaded lazily: only needed when no loader is given). */
-async function defaultPixelLoader(): Promise<PixelLoader> {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const pre = require("../clip/preprocess") as PreprocessModule;
-  return async (file, resolution) => pre.preprocessRGB(await pre.loadImageRGB(file), resolution);
-}
+/** The io module's decode + CLIP preprocessing (bicubic shortest side, centre crop, mean/std; PIL-exact). */
+export const clipPixelLoader: PixelLoader = async (file, resolution) => preprocessRGB(await loadImageRGB(file), resolution);

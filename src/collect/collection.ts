@@ -16,7 +16,8 @@ export interface CoefficientChunk { start: number; count: number; /** count×H×
 
 /**
  * A finished collection folder, read lazily: the N×H×C coefficients stay on disk and are read by row or chunk;
- * the small arrays (means, top-k, embeddings) are loaded on first use.
+ * the small arrays (means, top-k, embeddings) are loaded on first use. Implements src/analysis `CoefficientRows`
+ * ({N, H, C, row(i)}), so every analysis streams over a collection directly.
  */
 export class Collection {
   readonly manifest: CollectionManifest;
@@ -104,6 +105,26 @@ export class Collection {
     return this.coefficients().readRows(i, 1) as Float32Array;
   }
 
+  private rowCache: CoefficientChunk | null = null;
+
+  /**
+   * s of row i as a view into a cached chunk (the analyses' CoefficientRows interface: sequential passes read
+   * each chunk once). Do not keep the view across calls; copy it or use coefficientsOf.
+   */
+  row(i: number): Float32Array {
+    const c = this.rowCache;
+    if (!c || i < c.start || i >= c.start + c.count) {
+      this.checkRow(i);
+      const R = Math.max(1, Math.floor(chunkRows(this.H, this.C) / 4));
+      const start = i - (i % R);
+      const count = Math.min(R, this.N - start);
+      this.rowCache = { start, count, data: this.coefficientRows(start, count) };
+    }
+    const k = i - this.rowCache!.start;
+    const HC = this.H * this.C;
+    return this.rowCache!.data.subarray(k * HC, (k + 1) * HC);
+  }
+
   /** Rows [start, start+count) of s, count×H×C. */
   coefficientRows(start: number, count: number): Float32Array {
     return this.coefficients().readRows(start, count) as Float32Array;
@@ -175,6 +196,7 @@ export class Collection {
   }
 
   close(): void {
+    this.rowCache = null;
     this.reader?.close();
     this.reader = null;
   }

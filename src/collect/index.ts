@@ -2,7 +2,8 @@
  * Dataset-scale collection of the neuron-attention decomposition: per image s (H×C) + embedding on disk,
  * means and top-k images per pair / neuron / head, resumable, shardable, numpy-readable (paper.md §A.4, §D).
  */
-export { collect, CollectOptions, CollectEvent, PixelLoader } from "./collect";
+export { collect, clipPixelLoader, CollectOptions, CollectEvent, PixelLoader } from "./collect";
+export { loadLabelledImages, LabelledImages } from "./labelled";
 export { Collection, openCollection, TopKEntry, TopKTable, CoefficientChunk } from "./collection";
 export { mergeCollections } from "./merge";
 export { finalizeCollection, FinalizeEvent, normTables, NormTables } from "./finalize";

@@ -1,0 +1,101 @@
+import * as fs from "fs";
+import * as path from "path";
+import { Command } from "commander";
+import { ClipNadError } from "../../errors";
+import { loadLabelledImages, openCollection, readNpyArray } from "../../collect";
+import { DEFAULT_PERCENT_KEPT, EvaluationInputs, ablateReport, reconstructReport } from "../../collect/analyze";
+import { openModel, positiveInt } from "../modelOption";
+import { Progress } from "../progress";
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+function parsePercents(text: string): number[] {
+  const v = text.split(",").map((t) => Number(t.trim()));
+  if (v.length === 0 || v.some((x) => !(x >= 0 && x <= 100))) throw new ClipNadError(`--percent must be a comma list of numbers in [0, 100], got '${text}'`);
+  return v;
+}
+
+function jsonOutPath(out: string): string {
+  if (!out.toLowerCase().endsWith(".json")) throw new ClipNadError("--out must name a .json file", { file: out });
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  return out;
+}
+
+/**
+ * `clip-nad analyze reconstruct|ablate`: the paper's "reconstruction from PCs" and mean-ablation experiments on a
+ * collection (means, PCs, scores) and a labelled image folder (class sub-folders, or a toy-world dataset with
+ * --classes toy:<attribute>). Prints the numbers and writes them as JSON for figures.
+ */
+export function register(program: Command): void {
+  program
+    .command("analyze")
+    .description("zero-shot analyses on a collection: `reconstruct` (pairs with 1 PC vs neurons with 1/2/4 PCs) or `ablate` (accuracy vs % of pairs / neurons kept, the rest mean-ablated)")
+    .argument("<analysis>", "reconstruct | ablate")
+    .requiredOption("--collection <dir>", "collection folder from `clip-nad collect` (means, PCs, scores)")
+    .requiredOption("--images <dir>", "labelled images: class sub-folders, or a toy-world dataset folder with --classes toy:<attribute>")
+    .requiredOption("--out <file.json>", "where to write the numbers")
+    .option("--classes <file|toy:attr>", "class names, one per line (default: the sub-folder names), or toy:shape, toy:colour, …")
+    .option("--class-embeddings <file.npy>", "use these class embeddings (classes × d, numpy) instead of embedding the class names with the 80 templates")
+    .option("--model <name|path>", "model (default: the collection's; must be the same checkpoint)")
+    .option("--eval-dir <dir>", "collection folder for the evaluation images (default: <out>.eval; rerun resumes)")
+    .option("--limit <n>", "at most this many evaluation images (after --stride)")
+    .option("--stride <s>", "every S-th evaluation image", "1")
+    .option("--batch <b>", "images per forward pass", "8")
+    .option("--percent <list>", "percent of units kept (ablate)", DEFAULT_PERCENT_KEPT.join(","))
+    .option("--quiet", "no progress output")
+    .action(async (analysis: string, o) => {
+      if (analysis !== "reconstruct" && analysis !== "ablate") throw new ClipNadError(`unknown analysis '${analysis}' (use reconstruct or ablate)`);
+      const out = jsonOutPath(o.out);
+      const collection = openCollection(o.collection);
+      const labelled = loadLabelledImages(o.images, o.classes);
+      const { model } = await openModel(o.model ?? collection.manifest.model.name, o.quiet);
+      let classEmbeddings: Float32Array | undefined;
+      if (o.classEmbeddings) {
+        const arr = readNpyArray(o.classEmbeddings);
+        if (!(arr.data instanceof Float32Array) && !(arr.data instanceof Float64Array)) throw new ClipNadError("class embeddings must be float32 or float64", { file: o.classEmbeddings });
+        classEmbeddings = Float32Array.from(arr.data);
+      }
+      let progress: Progress | undefined;
+      let phase = "";
+      const inputs: EvaluationInputs = {
+        collection,
+        model,
+        labelled,
+        classEmbeddings,
+        evalDir: o.evalDir ?? out.replace(/\.json$/i, ".eval"),
+        limit: o.limit === undefined ? undefined : positiveInt("limit", o.limit),
+        stride: positiveInt("stride", o.stride),
+        batchSize: positiveInt("batch", o.batch),
+        onProgress: (p, done, total) => {
+          if (p !== phase) {
+            progress?.stop();
+            phase = p;
+            progress = new Progress(p, { total, quiet: o.quiet });
+          }
+          progress!.update(done, total);
+        },
+      };
+      try {
+        const report = analysis === "reconstruct" ? await reconstructReport(inputs) : await ablateReport(inputs, parsePercents(o.percent));
+        progress?.stop();
+        fs.writeFileSync(out, JSON.stringify(report, null, 1) + "\n");
+        console.log(`${analysis}: ${report.evaluation.images} evaluation images, ${report.classes.length} classes; PCA collection ${report.pcaImages} images, top-${report.topK}`);
+        if (report.analysis === "reconstruct") {
+          const a = report.accuracy;
+          console.log(`  unmodified model         ${pct(a.unmodified)}`);
+          console.log(`  pairs, mean + 1 PC       ${pct(a.pairs)}  (${report.varyingPairs}/${report.pairs} pairs vary)`);
+          for (const n of a.neurons) console.log(`  neurons, mean + ${n.pcs} PC${n.pcs > 1 ? "s" : " "}    ${pct(n.accuracy)}`);
+        } else {
+          console.log("  % kept    pairs      neurons");
+          report.curves.pair.points.forEach((p, i) => {
+            console.log(`  ${String(p.percentKept).padStart(6)}  ${pct(p.accuracy).padStart(8)}  ${pct(report.curves.neuron.points[i].accuracy).padStart(8)}`);
+          });
+        }
+        console.log(`wrote ${out}`);
+      } finally {
+        progress?.stop();
+        collection.close();
+        await model.dispose();
+      }
+    });
+}
