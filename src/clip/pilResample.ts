@@ -129,7 +129,7 @@ function bicubicPlanar(img: RawImage, outW: number, outH: number): RawImage {
 }
 
 /** MULDIV255 from Pillow: round(a·b/255) in integers. */
-function mulDiv255(a: number, b: number): number {
+export function mulDiv255(a: number, b: number): number {
   const tmp = a * b + 128;
   return ((tmp >> 8) + tmp) >> 8;
 }
@@ -162,12 +162,12 @@ function unpremultiply(img: RawImage): RawImage {
 }
 
 /**
- * PIL `Image.resize(size, BICUBIC)` for modes L, LA, RGB, RGBA (`channels` 1–4; 2 and 4 carry alpha last).
- * Same size → copy; alpha modes are resampled premultiplied, as Pillow does.
+ * PIL `Image.resize(size, BICUBIC)` for modes L, LA, RGB, RGBA, CMYK (`channels` 1–4). Same size → copy;
+ * LA/RGBA (alpha last) are resampled premultiplied, as Pillow does; pass hasAlpha=false for CMYK.
  */
-export function pilResizeBicubic(img: RawImage, outW: number, outH: number): RawImage {
+export function pilResizeBicubic(img: RawImage, outW: number, outH: number, hasAlpha = img.channels === 2 || img.channels === 4): RawImage {
   if (outW === img.width && outH === img.height) return { ...img, data: img.data.slice() };
-  if (img.channels === 2 || img.channels === 4) return unpremultiply(bicubicPlanar(premultiply(img), outW, outH));
+  if (hasAlpha) return unpremultiply(bicubicPlanar(premultiply(img), outW, outH));
   return bicubicPlanar(img, outW, outH);
 }
 

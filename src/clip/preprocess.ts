@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import sharp from "sharp";
 import { ClipNadError } from "../errors";
-import { RawImage, pilResizeBicubic, pilResizeNearest } from "./pilResample";
+import { RawImage, mulDiv255, pilResizeBicubic, pilResizeNearest } from "./pilResample";
 
 /**
  * CLIP's image preprocessing (OpenAI `clip._transform(n_px)`): Resize(n_px, BICUBIC) of the shortest side,
@@ -16,7 +16,11 @@ export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
 export interface DecodedImage extends RawImage {
   /** PIL resizes palette and 1-bit images with NEAREST, whatever filter was asked for. */
   nearestOnly: boolean;
+  /** 4 channels are C, M, Y, K (PIL mode "CMYK", e.g. Adobe JPEGs), not RGBA. */
+  cmyk?: boolean;
 }
+
+type AnyImage = RawImage & { nearestOnly?: boolean; cmyk?: boolean };
 
 /** Decode JPEG/PNG/WebP (anything sharp reads) to 8-bit samples with their original channel count. */
 export async function loadImage(path: string): Promise<DecodedImage> {
@@ -25,7 +29,11 @@ export async function loadImage(path: string): Promise<DecodedImage> {
   try {
     const input = sharp(path, { ignoreIcc: true, failOn: "error", autoOrient: false });
     const meta = await input.metadata();
-    const { data, info } = await input.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+    // CMYK: keep the raw C, M, Y, K samples (PIL resizes them as 4 planes and converts to RGB afterwards).
+    const cmyk = meta.space === "cmyk";
+    const pipeline = cmyk ? input.pipelineColourspace("cmyk").toColourspace("cmyk") : input;
+    const { data, info } = await pipeline.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+    if (cmyk && info.channels !== 4) throw new Error(`CMYK image decoded to ${info.channels} channels`);
     const channels = info.channels;
     if (channels < 1 || channels > 4) throw new Error(`unsupported channel count ${channels}`);
     const nearestOnly = meta.isPalette === true || (meta.format === "png" && meta.bitsPerSample === 1 && channels <= 2);
@@ -35,6 +43,7 @@ export async function loadImage(path: string): Promise<DecodedImage> {
       channels,
       data: new Uint8Array(data.buffer, data.byteOffset, data.length),
       nearestOnly,
+      cmyk,
     };
   } catch (e) {
     if (e instanceof ClipNadError) throw e;
@@ -42,8 +51,20 @@ export async function loadImage(path: string): Promise<DecodedImage> {
   }
 }
 
-/** PIL `convert("RGB")`: replicate grey, drop alpha. */
-export function toRGB(img: RawImage): RawImage {
+/** PIL's cmyk2rgb (Pillow 9.4): nk = 255 − K; channel = clip(nk − MULDIV255(C, nk)). */
+function cmykToRGB(img: RawImage): RawImage {
+  const n = img.width * img.height;
+  const out = new Uint8Array(n * 3);
+  for (let p = 0; p < n; p++) {
+    const nk = 255 - img.data[p * 4 + 3];
+    for (let b = 0; b < 3; b++) out[p * 3 + b] = Math.max(0, nk - mulDiv255(img.data[p * 4 + b], nk));
+  }
+  return { width: img.width, height: img.height, channels: 3, data: out };
+}
+
+/** PIL `convert("RGB")`: replicate grey, drop alpha, CMYK → RGB. */
+export function toRGB(img: AnyImage): RawImage {
+  if (img.cmyk) return cmykToRGB(img);
   if (img.channels === 3) return img;
   const n = img.width * img.height;
   const out = new Uint8Array(n * 3);
@@ -83,9 +104,9 @@ export function resizedSize(width: number, height: number, n: number): [number, 
 }
 
 /** Resize + CenterCrop + convert("RGB") → R×R×3 uint8 (the 8-bit image the network sees before /255). */
-export function resizeCropRGB(img: RawImage & { nearestOnly?: boolean }, resolution: number): RawImage {
+export function resizeCropRGB(img: AnyImage, resolution: number): RawImage {
   const [w, h] = resizedSize(img.width, img.height, resolution);
-  const resized = img.nearestOnly ? pilResizeNearest(img, w, h) : pilResizeBicubic(img, w, h);
+  const resized = img.nearestOnly ? pilResizeNearest(img, w, h) : pilResizeBicubic(img, w, h, !img.cmyk && (img.channels === 2 || img.channels === 4));
   const top = Math.trunc(roundHalfEven((h - resolution) / 2));
   const left = Math.trunc(roundHalfEven((w - resolution) / 2));
   const ch = resized.channels;
@@ -94,7 +115,7 @@ export function resizeCropRGB(img: RawImage & { nearestOnly?: boolean }, resolut
     const s = ((y + top) * w + left) * ch;
     crop.set(resized.data.subarray(s, s + resolution * ch), y * resolution * ch);
   }
-  return toRGB({ width: resolution, height: resolution, channels: ch, data: crop });
+  return toRGB({ width: resolution, height: resolution, channels: ch, data: crop, cmyk: img.cmyk });
 }
 
 /** ToTensor + Normalize in float32 (each op rounded to float32 like torch): HWC uint8 → CHW, written at `out[offset]`. */
@@ -111,8 +132,11 @@ export function normaliseInto(rgb: Uint8Array, resolution: number, out: Float32A
 }
 
 /** Preprocess one decoded image (RGB HWC, or any DecodedImage) → 3×R×R float32. */
-export function preprocessRGB(img: { width: number; height: number; data: Uint8Array; channels?: number; nearestOnly?: boolean }, resolution: number): Float32Array {
-  const raw = { width: img.width, height: img.height, channels: img.channels ?? 3, data: img.data, nearestOnly: img.nearestOnly };
+export function preprocessRGB(
+  img: { width: number; height: number; data: Uint8Array; channels?: number; nearestOnly?: boolean; cmyk?: boolean },
+  resolution: number,
+): Float32Array {
+  const raw = { width: img.width, height: img.height, channels: img.channels ?? 3, data: img.data, nearestOnly: img.nearestOnly, cmyk: img.cmyk };
   const out = new Float32Array(3 * resolution * resolution);
   normaliseInto(resizeCropRGB(raw, resolution).data, resolution, out);
   return out;

@@ -147,6 +147,7 @@ PREPROCESS_CASES = [
     ("palette_up", 50, 40, "P", 64),
     ("palette_down", 300, 200, "P", 64),
     ("rgb16", 80, 60, "RGB16", 32),
+    ("cmyk_jpeg", 150, 100, "CMYK", 64),
 ]
 
 
@@ -163,6 +164,10 @@ def make_image(name, w, h, mode, seed):
         return im if mode == "RGBA" else im.convert("LA")
     if mode == "L":
         return Image.fromarray(rgb, "RGB").convert("L")
+    if mode == "CMYK":
+        yy, xx = np.mgrid[0:h, 0:w]
+        k = ((yy * 255) // max(h - 1, 1)).astype(np.uint8)
+        return Image.fromarray(np.dstack([rgb, k]), "CMYK")
     if mode == "P":
         return Image.fromarray(rgb, "RGB").quantize(colors=37, method=Image.Quantize.MEDIANCUT)
     raise ValueError(mode)
@@ -187,15 +192,18 @@ def make_preprocess():
     os.makedirs(d, exist_ok=True)
     cases = []
     for i, (name, w, h, mode, res) in enumerate(PREPROCESS_CASES):
-        src = os.path.join(d, name + ".png")
-        if mode == "RGB16":
+        ext = ".jpg" if mode == "CMYK" else ".png"
+        src = os.path.join(d, name + ext)
+        if mode == "CMYK":
+            make_image(name, w, h, mode, 100 + i).save(src, quality=95)
+        elif mode == "RGB16":
             save_rgb16(src, pattern(w, h, 100 + i), i)
         else:
             make_image(name, w, h, mode, 100 + i).save(src, optimize=True)
         im = Image.open(src)
         out = clip_transform_u8(im, res)
         Image.fromarray(out, "RGB").save(os.path.join(d, name + ".expected.png"), optimize=True)
-        cases.append({"name": name, "input": name + ".png", "expected": name + ".expected.png",
+        cases.append({"name": name, "input": name + ext, "expected": name + ".expected.png",
                       "width": w, "height": h, "pilMode": im.mode, "resolution": res})
     # float32 normalisation reference (small case): exact CHW mean/std output of ToTensor + Normalize
     small = np.asarray(Image.open(os.path.join(d, "odd_scale.expected.png")).convert("RGB"))
