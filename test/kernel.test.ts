@@ -20,6 +20,9 @@ interface ProbeReport {
   info_after_close: Brief;
   malformed: Brief[][];
   after: { status: string; text: string };
+  widget_setup: { status: string; text: string; iopub: Brief[] };
+  widget: { update: Brief[]; request_state: Brief[]; custom: Brief[] };
+  widget_after: { status: string; text: string; iopub: Brief[] };
   alive: boolean;
   stderr: string;
 }
@@ -30,14 +33,16 @@ beforeAll(() => {
   fs.rmSync(prefix, { recursive: true, force: true });
   installKernelSpec({ prefix, name: "clip-nad-test" });
   const log = path.join(root, "build", "test-kernel", "kernel-stderr.log");
-  const run = spawnSync("/usr/bin/python3", [path.join(root, "tools/notebooks/comm_probe.py"), "clip-nad-test", log], {
+  const out = path.join(root, "build", "test-kernel", "probe-report.json");
+  fs.rmSync(out, { force: true });
+  const run = spawnSync("/usr/bin/python3", [path.join(root, "tools/notebooks/comm_probe.py"), "clip-nad-test", log, out], {
     cwd: root,
     env: { ...process.env, JUPYTER_PATH: jupyterPath },
     encoding: "utf8",
     timeout: 240_000,
   });
   if (run.status !== 0) throw new Error(`comm_probe.py failed (rc ${run.status}):\n${run.stderr}\n${run.stdout}`);
-  report = JSON.parse(run.stdout);
+  report = JSON.parse(fs.readFileSync(out, "utf8"));
 }, 300_000);
 
 const of = (msgs: Brief[], type: string) => msgs.filter((m) => m.msg_type === type);
@@ -100,6 +105,37 @@ describe("clip-nad kernel comms (jupyter_client front end)", () => {
     // no comm traffic answered the other malformed messages
     for (const i of [0, 1, 2, 3, 5, 6]) expect(report.malformed[i].map((m) => m.msg_type)).toEqual(["status", "status"]);
     expect(report.alive).toBe(true);
+  });
+});
+
+describe("WidgetModel over the kernel's comms (ipywidgets protocol 2.1)", () => {
+  it("opens a jupyter.widget comm with the full state, binary state as a buffer, and displays a widget view", () => {
+    expect(report.widget_setup.status).toBe("ok");
+    const [open] = of(report.widget_setup.iopub, "comm_open");
+    expect(open.content.target_name).toBe("jupyter.widget");
+    expect(open.content.data.state).toMatchObject({ _model_name: "ProbeModel", _model_module: "probe-widgets", _view_name: "ProbeView", value: 1, data: null });
+    expect(open.content.data.buffer_paths).toEqual([["data"]]);
+    expect(open.buffers).toEqual([Buffer.from(new Float32Array([0.5, 0.25]).buffer).toString("hex")]);
+    const [shown] = of(report.widget_setup.iopub, "display_data");
+    expect(shown.content.data["application/vnd.jupyter.widget-view+json"]).toEqual({ version_major: 2, version_minor: 0, model_id: open.content.comm_id });
+    expect(shown.content.data["text/plain"]).toContain("ProbeModel");
+  });
+
+  it("applies front-end updates (buffers merged at buffer_paths) and answers request_state with the full state", () => {
+    expect(of(report.widget.update, "comm_msg")).toEqual([]);
+    const [state] = of(report.widget.request_state, "comm_msg");
+    expect(state.content.data.method).toBe("update");
+    expect(state.content.data.state).toMatchObject({ value: 7, data: null, _model_name: "ProbeModel" });
+    expect(state.buffers).toEqual(["0000803f"]); // the 1.0f the front end sent
+  });
+
+  it("exchanges custom messages with buffers both ways and sends kernel-side set() as an update", () => {
+    const [custom] = of(report.widget.custom, "comm_msg");
+    expect(custom.content.data).toEqual({ method: "custom", content: { got: { ask: "echo" }, bytes: [3, 4] } });
+    expect(custom.buffers).toEqual(["0908"]);
+    const [upd] = of(report.widget_after.iopub, "comm_msg");
+    expect(upd.content.data).toEqual({ method: "update", state: { value: 11 }, buffer_paths: [] });
+    expect(JSON.parse(report.widget_after.text.trim())).toEqual({ value: 11, data: [1] });
   });
 });
 

@@ -2,7 +2,8 @@
 """Plays a Jupyter front end against the clip-nad kernel and reports what happened, as JSON on stdout.
 
 Used by test/kernel.test.ts (which makes the assertions). Needs the kernelspec on JUPYTER_PATH
-(`clip-nad kernel install --prefix build/jupyter`). Usage: comm_probe.py KERNEL_NAME KERNEL_STDERR_LOG
+(`clip-nad kernel install --prefix build/jupyter`). Usage: comm_probe.py KERNEL_NAME KERNEL_LOG REPORT_JSON
+(the kernel's own stdout/stderr go to KERNEL_LOG).
 Scenario: kernel->front-end comm_open with a binary buffer; front-end->kernel comm_open/comm_msg (buffers echoed
 back as frames); comm_info_request; comm_close seen by the kernel; malformed messages; kernel still alive.
 """
@@ -64,10 +65,10 @@ def send_shell(kc, msg_type, content, buffers=None):
 
 
 def main():
-    name, log_path = sys.argv[1], sys.argv[2]
+    name, log_path, report_path = sys.argv[1], sys.argv[2], sys.argv[3]
     report = {}
     with open(log_path, "w") as log:
-        km, kc = start_new_kernel(kernel_name=name, stderr=log)
+        km, kc = start_new_kernel(kernel_name=name, stdout=log, stderr=log)
         try:
             # 1. Cell code: a target that echoes (data + buffers), and a kernel-opened comm with a binary buffer.
             report["setup"] = execute(kc, r'''
@@ -116,13 +117,39 @@ console.log("k2f", k2f.commId);
             report["after"] = execute(kc, 'console.log(JSON.stringify({closed: (globalThis as any).closedWith, sum: 1 + 2}))')
             mid = send_shell(kc, "comm_info_request", {})
             report["info_after_close"] = brief(shell_reply(kc, mid))
+            # 6. An ipywidgets-protocol model: comm_open on jupyter.widget + widget-view display; update / request_state /
+            #    custom (with buffers) from the front end; set() from the kernel.
+            report["widget_setup"] = execute(kc, r'''
+import { WidgetModel } from "./kernel-ext/widget";
+const wm = new WidgetModel<{ value: number; data: Float32Array }>(
+  { modelName: "ProbeModel", modelModule: "probe-widgets", modelModuleVersion: "0.1.0", viewName: "ProbeView" },
+  { value: 1, data: new Float32Array([0.5, 0.25]) });
+(globalThis as any).wm = wm;
+wm.onCustom((content, buffers) => { wm.sendCustom({ got: content, bytes: buffers.map((b) => b.length) }, [Uint8Array.from([9, 8])]); });
+wm.display();
+''')
+            wid = next(m["content"]["comm_id"] for m in report["widget_setup"]["iopub"] if m["msg_type"] == "comm_open")
+            report["widget"] = {}
+            for key, data, bufs in [
+                ("update", {"method": "update", "state": {"value": 7, "data": None}, "buffer_paths": [["data"]]}, [b"\x00\x00\x80\x3f"]),
+                ("request_state", {"method": "request_state"}, []),
+                ("custom", {"method": "custom", "content": {"ask": "echo"}}, [b"abc", b"defg"]),
+            ]:
+                mid = send_shell(kc, "comm_msg", {"comm_id": wid, "data": data}, bufs)
+                report["widget"][key] = [brief(m) for m in collect_iopub(kc, mid)]
+            report["widget_after"] = execute(kc, r'''
+const w = (globalThis as any).wm;
+w.set({ value: 11 });
+console.log(JSON.stringify({ value: w.get("value"), data: Array.from(new Float32Array(Uint8Array.from(w.get("data")).buffer)) }));
+''')
             report["alive"] = km.is_alive()
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
     with open(log_path) as f:
         report["stderr"] = f.read()
-    json.dump(report, sys.stdout)
+    with open(report_path, "w") as f:
+        json.dump(report, f)
 
 
 if __name__ == "__main__":
