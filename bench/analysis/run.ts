@@ -3,7 +3,8 @@
  * straightforward dense implementation that materialises r^{n,h}(I) = s w + c per pair and per image and runs
  * an SVD per pair, on the same random data, in the same run. Also checks that both give the same answers.
  *
- *   node node_modules/tsx/dist/cli.mjs bench/analysis/run.ts [--C 512] [--H 8] [--d 256] [--N 100] [--classes 20]
+ *   node node_modules/tsx/dist/cli.mjs bench/analysis/run.ts [--C 512] [--H 8] [--d 256] [--N 100] [--classes 20] [--runs 2]
+ *   node node_modules/tsx/dist/cli.mjs bench/analysis/run.ts --C 3072 --H 48 --d 768 --N 100 --dense 0 --runs 1   # RN50x16 shape
  *
  * Not a test: prints times (min of --runs) and ratios dense/clip-nad (> 1: clip-nad faster).
  */
@@ -20,6 +21,7 @@ import {
   topSingular,
   keptCount,
   canonicalSign,
+  reconstructionAccuracy,
 } from "../../src/analysis";
 import { accuracy, normalizeRows } from "../../src/analysis/zeroshot";
 import { AttentionPoolWeights, prepareDecomposition } from "../../src/decompose";
@@ -30,6 +32,8 @@ function arg(name: string, dflt: number): number {
 }
 const C = arg("C", 512), H = arg("H", 8), d = arg("d", 256), N = arg("N", 100), nClasses = arg("classes", 20);
 const runs = arg("runs", 2);
+/** --dense 0: only clip-nad's routes (for shapes where the dense route is infeasible, e.g. RN50x16). */
+const withDense = arg("dense", 1) !== 0;
 const K = 9, k = 50, percents = [0, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
 
 let seed = 12345;
@@ -67,9 +71,9 @@ const rows = coefficientRows(S, N, H, C);
 // ---- PCA of all pairs ------------------------------------------------------------------------------
 console.log("PCA of all pairs");
 const ours = time("clip-nad pairPCA (analytic dir, majority sign)", () => pairPCA(rows, dec.w, dec.wNorms, { topK: k }));
-const oursEmp = time("clip-nad empiricalPairPCs (k×d power iteration)", () => empiricalPairPCs(rows, dec.w, ours.out));
+const oursEmp = !withDense ? undefined : time("clip-nad empiricalPairPCs (k×d power iteration)", () => empiricalPairPCs(rows, dec.w, ours.out));
 let ties = 0;
-const dense = time("dense: r per pair×image, centre, top-k, SVD", () => {
+const dense = !withDense ? undefined : time("dense: r per pair×image, centre, top-k, SVD", () => {
   ties = 0;
   const pcs = new Float32Array(H * C * d);
   const R = new Float64Array(N * d);
@@ -107,6 +111,7 @@ const dense = time("dense: r per pair×image, centre, top-k, SVD", () => {
   }
   return pcs;
 });
+if (dense && oursEmp) {
 const analytic = pairPCDirections(ours.out, dec.w, dec.wNorms);
 let minCos = 1;
 let minCosEmp = 1;
@@ -122,11 +127,12 @@ for (let u = 0; u < H * C; u++) {
 console.log(`  pairs with a ${k / 2}/${k / 2} sign tie (resolved by the canonical sign): ${ties}`);
 console.log(`  agreement: min cos(analytic, dense) = ${minCos.toFixed(7)}, min cos(analytic, empirical) = ${minCosEmp.toFixed(7)}`);
 console.log(`  ratio dense / pairPCA = ${(dense.t / ours.t).toFixed(1)}x; dense / empiricalPairPCs = ${(dense.t / oursEmp.t).toFixed(1)}x`);
+}
 
 // ---- neuron PCA (4 PCs) ----------------------------------------------------------------------------
 console.log("Neuron PCA (PCs 1-4)");
-const nOurs = time("clip-nad neuronPCA (Gram D G Dᵀ + Jacobi)", () => neuronPCA(rows, dec.w, dec.neuronGram, { topK: k, pcs: 4 }));
-const nDense = time("dense: r^n per neuron×image, centre, top-k, SVD", () => {
+const nOurs = time("clip-nad neuronPCA (exact SVD, X never formed)", () => neuronPCA(rows, dec.w, dec.neuronGram, { topK: k, pcs: 4 }));
+const nDense = !withDense ? undefined : time("dense: r^n per neuron×image, centre, top-k, SVD", () => {
   const sing = new Float64Array(C * 4);
   const R = new Float64Array(N * d);
   const mu = new Float64Array(d);
@@ -152,10 +158,12 @@ const nDense = time("dense: r^n per neuron×image, centre, top-k, SVD", () => {
   }
   return sing;
 });
+if (nDense) {
 let maxRel = 0;
 for (let q = 0; q < C * 4; q++) if (nDense.out[q] > 0) maxRel = Math.max(maxRel, Math.abs(nOurs.out.singular[q] / nDense.out[q] - 1));
 console.log(`  agreement: max relative difference of singular values = ${maxRel.toExponential(2)}`);
 console.log(`  ratio dense / neuronPCA = ${(nDense.t / nOurs.t).toFixed(1)}x`);
+}
 
 // ---- ablation curve (pairs) ------------------------------------------------------------------------
 console.log(`Mean-ablation curve over ${percents.length} percentages (pairs)`);
@@ -163,7 +171,7 @@ const scores = meanTopNorms(ours.out.topNorms, ours.out.k);
 const sBar = ours.out.sBar;
 const abl = time("clip-nad ablationCurve (incremental W_V s̃)", () =>
   ablationCurve(rows, labels, { apw, sBar, classifier, bias: dec.bias }, { unit: "pair", scores, percentKept: percents }));
-const ablDense = time("dense: materialise r, sum kept + means, per p", () => {
+const ablDense = !withDense ? undefined : time("dense: materialise r, sum kept + means, per p", () => {
   const order = rankByScore(scores);
   const rank = new Int32Array(H * C);
   order.forEach((u, r) => (rank[u] = r));
@@ -183,6 +191,11 @@ const ablDense = time("dense: materialise r, sum kept + means, per p", () => {
     return accuracy(preds, labels);
   });
 });
-const same = abl.out.points.every((pt, t) => pt.accuracy === ablDense.out[t]);
-console.log(`  agreement: identical accuracies at every p = ${same}`);
-console.log(`  ratio dense / ablationCurve = ${(ablDense.t / abl.t).toFixed(1)}x`);
+if (ablDense) {
+  const same = abl.out.points.every((pt, t) => pt.accuracy === ablDense.out[t]);
+  console.log(`  agreement: identical accuracies at every p = ${same}`);
+  console.log(`  ratio dense / ablationCurve = ${(ablDense.t / abl.t).toFixed(1)}x`);
+}
+console.log("Reconstruction accuracy (unmodified, pairs 1 PC, neurons 1/2/4 PCs)");
+time("clip-nad reconstructionAccuracy", () =>
+  reconstructionAccuracy(rows, labels, { apw, w: dec.w, sBar, classifier, bias: dec.bias }, { pairPCA: ours.out, neuronPCs: nOurs.out }));
