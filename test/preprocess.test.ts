@@ -45,7 +45,9 @@ describe("CLIP preprocessing (PIL-exact)", () => {
     it(`matches PIL 8-bit output and normalisation: ${c.name} (${c.pilMode} ${c.width}×${c.height} → ${c.resolution})`, async () => {
       const img = await loadImage(path.join(dir, c.input));
       expect([img.width, img.height]).toEqual([c.width, c.height]);
-      expect(img.nearestOnly).toBe(c.pilMode === "P");
+      expect(img.nearestOnly).toBe(c.pilMode === "P" || c.pilMode === "1");
+      expect(Boolean(img.cmyk)).toBe(c.pilMode === "CMYK");
+      expect(img.int32 !== undefined).toBe(c.pilMode === "I");
       const u8 = resizeCropRGB(img, c.resolution);
       const expected = await decodePng(path.join(dir, c.expected));
       expect(maxAbsDiff(u8.data, expected)).toBe(0);

@@ -30,7 +30,8 @@ const BICUBIC_SUPPORT = 2.0;
 interface Coeffs {
   ksize: number;
   bounds: Int32Array; // [xmin, count] per output sample
-  kk: Float64Array; // fixed-point integers (stored in doubles: exact)
+  kk: Float64Array; // fixed-point integers (stored in doubles: exact), for 8-bit images
+  kd: Float64Array; // the normalised double weights, for 32-bit ("I") images
 }
 
 /** precompute_coeffs + normalize_coeffs_8bpc: antialiased weights, support scaled by the downscale factor. */
@@ -40,6 +41,7 @@ function precomputeCoeffs(inSize: number, in0: number, in1: number, outSize: num
   const support = BICUBIC_SUPPORT * filterscale;
   const ksize = Math.ceil(support) * 2 + 1;
   const kk = new Float64Array(outSize * ksize);
+  const kd = new Float64Array(outSize * ksize);
   const bounds = new Int32Array(outSize * 2);
   const k = new Float64Array(ksize);
   for (let xx = 0; xx < outSize; xx++) {
@@ -59,12 +61,13 @@ function precomputeCoeffs(inSize: number, in0: number, in1: number, outSize: num
     for (let x = 0; x < ksize; x++) {
       let v = x < xmax ? k[x] : 0;
       if (x < xmax && ww !== 0.0) v /= ww;
+      kd[xx * ksize + x] = v;
       kk[xx * ksize + x] = v < 0 ? Math.trunc(-0.5 + v * ONE) : Math.trunc(0.5 + v * ONE);
     }
     bounds[xx * 2] = xmin;
     bounds[xx * 2 + 1] = xmax;
   }
-  return { ksize, bounds, kk };
+  return { ksize, bounds, kk, kd };
 }
 
 /** clip8: fixed-point sum → 0..255 (arithmetic shift, then clamp like Pillow's lookup table). */
@@ -196,4 +199,49 @@ export function pilResizeNearest(img: RawImage, outW: number, outH: number): Raw
     yo += a4;
   }
   return { width: outW, height: outH, channels: ch, data: out };
+}
+
+/** C's ROUND_UP for the 32-bit paths: round half away from zero, then truncate to int. */
+function roundUp(f: number): number {
+  return Math.trunc(f >= 0.0 ? f + 0.5 : f - 0.5);
+}
+
+/**
+ * PIL `Image.resize(size, BICUBIC)` for a single-channel 32-bit integer image (mode "I", e.g. a 16-bit grey PNG):
+ * double weights, ROUND_UP to int after each pass (ImagingResample{Horizontal,Vertical}_32bpc).
+ */
+export function pilResizeBicubicInt(values: Int32Array, width: number, height: number, outW: number, outH: number): Int32Array {
+  if (outW === width && outH === height) return values.slice();
+  let cur = values;
+  let w = width;
+  if (outW !== width) {
+    const c = precomputeCoeffs(width, 0, width, outW);
+    const next = new Int32Array(outW * height);
+    for (let y = 0; y < height; y++) {
+      for (let xx = 0; xx < outW; xx++) {
+        const xmin = c.bounds[xx * 2];
+        const xmax = c.bounds[xx * 2 + 1];
+        let ss = 0.0;
+        for (let x = 0; x < xmax; x++) ss += cur[y * w + x + xmin] * c.kd[xx * c.ksize + x];
+        next[y * outW + xx] = roundUp(ss);
+      }
+    }
+    cur = next;
+    w = outW;
+  }
+  if (outH !== height) {
+    const c = precomputeCoeffs(height, 0, height, outH);
+    const next = new Int32Array(w * outH);
+    for (let yy = 0; yy < outH; yy++) {
+      const ymin = c.bounds[yy * 2];
+      const ymax = c.bounds[yy * 2 + 1];
+      for (let x = 0; x < w; x++) {
+        let ss = 0.0;
+        for (let y = 0; y < ymax; y++) ss += cur[(y + ymin) * w + x] * c.kd[yy * c.ksize + y];
+        next[yy * w + x] = roundUp(ss);
+      }
+    }
+    cur = next;
+  }
+  return cur;
 }

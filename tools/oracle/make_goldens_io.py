@@ -148,6 +148,12 @@ PREPROCESS_CASES = [
     ("palette_down", 300, 200, "P", 64),
     ("rgb16", 80, 60, "RGB16", 32),
     ("cmyk_jpeg", 150, 100, "CMYK", 64),
+    ("bit1", 90, 70, "1", 32),
+    ("gray4bit", 70, 90, "L4", 32),
+    ("rgb_trns", 90, 70, "RGB_TRNS", 32),
+    ("gray_trns", 90, 70, "L_TRNS", 32),
+    ("gray16", 90, 70, "I16", 48),
+    ("gif", 60, 40, "GIF", 32),
 ]
 
 
@@ -192,9 +198,25 @@ def make_preprocess():
     os.makedirs(d, exist_ok=True)
     cases = []
     for i, (name, w, h, mode, res) in enumerate(PREPROCESS_CASES):
-        ext = ".jpg" if mode == "CMYK" else ".png"
+        ext = {"CMYK": ".jpg", "GIF": ".gif"}.get(mode, ".png")
         src = os.path.join(d, name + ext)
-        if mode == "CMYK":
+        rgb = pattern(w, h, 100 + i)
+        grey = Image.fromarray(rgb, "RGB").convert("L")
+        if mode == "1":
+            grey.convert("1").save(src)
+        elif mode == "L4":
+            grey.save(src, bits=4)
+        elif mode == "RGB_TRNS":
+            Image.fromarray(rgb, "RGB").save(src, transparency=tuple(int(v) for v in rgb[0, 0]))
+        elif mode == "L_TRNS":
+            grey.save(src, transparency=int(grey.getpixel((0, 0))))
+        elif mode == "I16":
+            # 16-bit grey: PIL mode "I", resized in 32-bit, then clipped to 0..255 by convert("RGB")
+            v = np.asarray(grey).astype(np.int32) * 2 - 100 + np.random.default_rng(i).integers(0, 40, grey.size[::-1])
+            Image.fromarray(np.clip(v, 0, 65535).astype(np.uint16)).save(src)
+        elif mode == "GIF":
+            Image.fromarray(rgb, "RGB").save(src)
+        elif mode == "CMYK":
             make_image(name, w, h, mode, 100 + i).save(src, quality=95)
         elif mode == "RGB16":
             save_rgb16(src, pattern(w, h, 100 + i), i)
