@@ -56,7 +56,9 @@ export class Progress {
     if (this.bar || !this.live || this.stopped) return;
     this.bar = new SingleBar(
       {
-        format: `${this.label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted} | {msg}`,
+        format: this.fractional
+          ? `${this.label} [{bar}] {percentage}% | ETA {eta_formatted} | {msg}`
+          : `${this.label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted}`,
         stream: this.stream as NodeJS.WritableStream,
         hideCursor: true,
         clearOnComplete: false,
