@@ -3,6 +3,7 @@ import { Command } from "commander";
 /** Every subcommand registers itself on the program. Add a module under ./commands and list it here. */
 export type RegisterCommand = (program: Command) => void;
 
+import { register as demo } from "./commands/demo";
 import { register as toyworld } from "./commands/toyworld";
 import { register as kernel } from "./commands/kernel";
 import { register as exportFigure } from "./commands/exportFigure";
@@ -16,6 +17,7 @@ import { register as merge } from "./commands/merge";
 import { register as analyze } from "./commands/analyze";
 
 export const commands: RegisterCommand[] = [
+  demo,
   toyworld,
   kernel,
   exportFigure,

@@ -1,0 +1,149 @@
+import { ClipModel } from "../clip/types";
+import { preprocessRGB } from "../clip/preprocess";
+import { encodeTexts } from "../clip/encode";
+import { attentionPoolWeights, pairTextTables, prepareDecomposition, Decomposition } from "../decompose";
+import { normalizeRows, predictOne, zeroShotClassifier } from "../analysis/zeroshot";
+import { COLOURS, PATTERNS, SHAPES, SIZES, TEXTURES, generateScene, Scene } from "../toyworld";
+
+/**
+ * "What is this image made of?" for toy-world scenes: decompose each scene's embedding into neuron-head pairs,
+ * rank the pairs by how much they move the embedding away from the average scene (along the scene's own
+ * embedding direction), and name each pair by the vocabulary words whose text embeddings best match its
+ * direction ±w/|w|. This is the demo a researcher sees first (`clip-nad demo`).
+ */
+
+/** One neuron-head pair's part in a scene. */
+export interface PairInScene {
+  neuron: number;
+  head: number;
+  /** (r^{n,h}(I) − μ^{n,h}) · ê(I): how far this pair pushes the embedding along its own direction. */
+  contribution: number;
+  /** contribution / Σ over all pairs (= (M − M̄)·ê). */
+  share: number;
+  /** s − s̄: the sign says whether the pair is more (+) or less (−) active than on an average scene. */
+  coefficientShift: number;
+  /** Vocabulary words closest to sign·w/|w|, with cosine. */
+  words: { word: string; cosine: number }[];
+}
+
+export interface SceneExplanation {
+  index: number;
+  caption: string;
+  truth: { shape: string; colour: string; pattern: string };
+  predicted: { shape: string; colour: string; pattern: string };
+  pairs: PairInScene[];
+  /** Fraction of the centred embedding (along ê) carried by the listed pairs. */
+  topShare: number;
+  /** The scene itself (pixels, captions, masks) for callers that save or show it. */
+  scene: Scene;
+}
+
+export interface ExplainOptions {
+  scenes?: number;
+  seed?: number;
+  topPairs?: number;
+  topWords?: number;
+  /** Scenes (from another seed) whose mean s is the "average scene" reference. */
+  referenceScenes?: number;
+  onProgress?: (message: string, fraction: number) => void;
+}
+
+/** The words pairs are named with: the toy world's own vocabulary plus common-word distractors. */
+export function demoVocabulary(): string[] {
+  const words = new Set<string>([...SHAPES, ...COLOURS, ...PATTERNS, ...SIZES, ...TEXTURES]);
+  for (const w of ["object", "shape", "background", "picture", "thing", "round", "pointed", "lines", "spots", "grid", "bright", "dark"]) words.add(w);
+  return [...words];
+}
+
+async function forwardScenes(model: ClipModel, scenes: Scene[]) {
+  const R = model.config.imageResolution;
+  const pixels = new Float32Array(scenes.length * 3 * R * R);
+  scenes.forEach((sc, i) => pixels.set(preprocessRGB({ width: sc.width, height: sc.height, data: sc.rgb }, R), i * 3 * R * R));
+  return model.encodeImagePixels(pixels, scenes.length);
+}
+
+export async function explainToyScenes(model: ClipModel, opts: ExplainOptions = {}): Promise<SceneExplanation[]> {
+  const n = opts.scenes ?? 4;
+  const seed = opts.seed ?? 7;
+  const topPairs = opts.topPairs ?? 5;
+  const topWords = opts.topWords ?? 3;
+  const refN = opts.referenceScenes ?? 48;
+  const progress = opts.onProgress ?? (() => undefined);
+  const size = model.config.imageResolution;
+  const { visionHeads: H } = model.config;
+  const d = model.config.embedDim;
+
+  progress("decomposing weights", 0.05);
+  const dec: Decomposition = prepareDecomposition(attentionPoolWeights(model.weights, model.config, model.path));
+  const C = dec.apw.C;
+
+  progress("reference scenes", 0.15);
+  const sBar = new Float64Array(H * C);
+  for (let start = 0; start < refN; start += 16) {
+    const batch = Array.from({ length: Math.min(16, refN - start) }, (_, i) => generateScene(seed + 1_000_003, start + i, { size }));
+    const fwd = await forwardScenes(model, batch);
+    for (let j = 0; j < fwd.coefficients.length; j++) sBar[j % (H * C)] += fwd.coefficients[j] / refN;
+  }
+
+  progress("embedding vocabulary and class prompts", 0.4);
+  const vocab = demoVocabulary();
+  const wordEmb = normalizeRows(await encodeTexts(model, vocab), d);
+  const encode = (texts: string[]) => encodeTexts(model, texts, { batchSize: 64 });
+  const classifiers = {
+    shape: await zeroShotClassifier([...SHAPES], encode),
+    colour: await zeroShotClassifier([...COLOURS], encode),
+    pattern: await zeroShotClassifier([...PATTERNS], encode),
+  };
+
+  progress("decomposing scenes", 0.8);
+  const scenes = Array.from({ length: n }, (_, i) => generateScene(seed, i, { size }));
+  const fwd = await forwardScenes(model, scenes);
+  const out: SceneExplanation[] = [];
+  for (let b = 0; b < n; b++) {
+    const M = fwd.embedding.subarray(b * d, (b + 1) * d);
+    const s = fwd.coefficients.subarray(b * H * C, (b + 1) * H * C);
+    const norm = Math.hypot(...M);
+    const eHat = Float32Array.from(M, (v) => v / norm);
+    // w·ê for every pair at once (O(C·C)), then contribution = (s − s̄)·(w·ê): no H×C×d tensor is formed.
+    const { wDotT } = pairTextTables(dec.apw, eHat, dec.c);
+    const contrib = new Float64Array(H * C);
+    let total = 0;
+    for (let j = 0; j < H * C; j++) {
+      contrib[j] = (s[j] - sBar[j]) * wDotT[j];
+      total += contrib[j];
+    }
+    const order = Array.from(contrib.keys()).sort((x, y) => contrib[y] - contrib[x]).slice(0, topPairs);
+    const pairs = order.map((j) => {
+      const h = Math.floor(j / C), nIdx = j % C;
+      const shift = s[j] - sBar[j];
+      return {
+        neuron: nIdx, head: h, contribution: contrib[j], share: contrib[j] / total, coefficientShift: shift,
+        words: nearestWords(dec, h, nIdx, Math.sign(shift) || 1, wordEmb, vocab, topWords),
+      };
+    });
+    const pick = (names: readonly string[], W: Float32Array) => names[predictOne(M, W)];
+    out.push({
+      index: b,
+      caption: scenes[b].captions[0],
+      truth: { shape: scenes[b].labels.shape, colour: scenes[b].labels.colour, pattern: scenes[b].labels.pattern },
+      predicted: { shape: pick(SHAPES, classifiers.shape), colour: pick(COLOURS, classifiers.colour), pattern: pick(PATTERNS, classifiers.pattern) },
+      pairs,
+      topShare: pairs.reduce((acc, p) => acc + p.share, 0),
+      scene: scenes[b],
+    });
+  }
+  progress("done", 1);
+  return out;
+}
+
+function nearestWords(dec: Decomposition, h: number, n: number, sign: number, wordEmb: Float32Array, vocab: string[], k: number) {
+  const { C, d } = dec.apw;
+  const off = (h * C + n) * d;
+  const wn = dec.wNorms[h * C + n] || 1;
+  const scored = vocab.map((word, v) => {
+    let dot = 0;
+    for (let j = 0; j < d; j++) dot += wordEmb[v * d + j] * dec.w[off + j];
+    return { word, cosine: (sign * dot) / wn };
+  });
+  return scored.sort((a, b) => b.cosine - a.cosine).slice(0, k);
+}
