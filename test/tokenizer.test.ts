@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { tokenize, tokenizeBatch, getTokenizer, cleanText, bytesToUnicode, EOT_TOKEN, SOT_TOKEN } from "../src/clip/tokenizer";
 import { htmlUnescape } from "../src/clip/htmlEntities";
+import { fixText } from "../src/clip/ftfy";
 import { ClipNadError } from "../src/errors";
 
 const goldens = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures/io/tokenizer_goldens.json"), "utf8")) as {
@@ -58,7 +59,7 @@ describe("CLIP tokenizer", () => {
   });
 
   it("matches the Python port on the golden strings (77 tokens)", () => {
-    expect(goldens.rows.length).toBeGreaterThan(150);
+    expect(goldens.rows.length).toBeGreaterThan(200);
     const rows = tokenize(goldens.rows.map((r) => r.text));
     const mismatches = goldens.rows.filter((g, i) => JSON.stringify(trimmed(rows[i])) !== JSON.stringify(g.ids)).map((g) => g.text);
     expect(mismatches).toEqual([]);
@@ -76,6 +77,17 @@ describe("CLIP tokenizer", () => {
     const batch = tokenizeBatch(["a photo of a cat", "dog"], 8);
     expect(Array.from(batch)).toEqual([49406, 320, 1125, 539, 320, 2368, 49407, 0, 49406, 1929, 49407, 0, 0, 0, 0, 0]);
     expect(getTokenizer().decode([320, 1125, 539, 320, 2368]).trim()).toBe("a photo of a cat");
+  });
+
+  it("applies ftfy's text fixes (checked against ftfy 6.3.1 when the goldens were made)", () => {
+    expect(fixText("don\u2019t \u201cquote\u201d \ufb01ne \uff21\uff22\uff23\u3000x")).toBe("don't \"quote\" fine ABC x");
+    expect(fixText("\x1b[36;44mblue\x1b[0m \u0092s \u0085")).toBe("blue 's \u2026");
+    expect(fixText("&amp;amp;amp; P&EACUTE;REZ")).toBe("& PÉREZ");
+    expect(fixText("<b>&amp;</b>\n&amp;")).toBe("<b>&amp;</b>\n&amp;"); // no unescaping once a segment has '<'
+    expect(fixText("a\r\nb\x00\ufeffc")).toBe("a\nbc");
+    expect(fixText("lone \ud800 surrogate")).toBe("lone \ufffd surrogate");
+    expect(fixText("caf\u00c3\u00a9")).toBe("caf\u00c3\u00a9"); // mojibake repair is not ported
+    expect(trimmed(tokenize("don\u2019t")[0])).toEqual(trimmed(tokenize("don't")[0]));
   });
 
   it("unescapes HTML like Python's html.unescape", () => {

@@ -2,12 +2,13 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import { ClipNadError } from "../errors";
+import { fixText } from "./ftfy";
 import { htmlUnescape } from "./htmlEntities";
 
 /**
  * Exact port of OpenAI CLIP's byte-level BPE tokenizer (clip/simple_tokenizer.py); ids agree with
  * tools/oracle/simple_tokenizer.py on the committed goldens (test/fixtures/io/tokenizer_goldens.json).
- * ftfy.fix_text (not available without Python) is approximated by Unicode NFC, as in the Python port.
+ * ftfy.fix_text is ported without its mojibake repair (see ftfy.ts), exactly as in the Python port.
  */
 
 export const SOT_TOKEN = 49406;
@@ -53,7 +54,7 @@ function pythonStrip(s: string): string {
 
 /** basic_clean + whitespace_clean + lower, in CLIP's order. */
 export function cleanText(text: string): string {
-  let t = text.normalize("NFC");
+  let t = fixText(text);
   t = pythonStrip(htmlUnescape(htmlUnescape(t)));
   t = pythonStrip(t.replace(WS_RUN, " "));
   return t.toLowerCase();

@@ -50,6 +50,14 @@ def tokenizer_texts():
         "x²+y²=z²", "H₂O", "°C ± µm", "™ © ®", "←→↑↓", "∑∫√∞", "♠♣♥♦", "…—–", "§¶†‡",
         "¿Qué? ¡Sí!", "l'été dernier", "c'est la vie", "it's 5 o'clock", "'s 't 're", "''''",
         "\u00a0\u00a0", "\ufeff", "\u0085", "x\u001dy", "end.", ".start",
+        # ftfy's text-level fixers
+        "don\u2019t stop \u2018quoted\u2019 \u201cdouble\u201d \u201equote\u201f \u02bcokina",
+        "\ufb01ne \ufb02ower \ufb03ce \u0133s \u01c6ungla \u0149", "\uff28\uff45\uff4c\uff4c\uff4f\uff01 \uff11\uff12\uff13 \uff61\uff76\uff80\uff76\uff85",
+        "\u0092s c1 \u0093quote\u0094 \u0080 price \u0085 dots \u0081", "\x1b[36;44mblue text\x1b[0m plain",
+        "ctrl\x00\x01\x7f chars \u206a\ufff9\ufffc here", "line1\r\nline2\rline3",
+        "&amp;amp;amp; triple", "&EACUTE;t&Eacute; P&EACUTE;REZ &NTILDE;", "&#x41;&#66;&#X43; &#0; &#xD800;",
+        "<b>bold &amp; tags</b> &lt;keep&gt;", "first &amp; line\n<i>second</i> &amp; line\nthird &amp;",
+        "x&notit; y&not;z", "caf\u00e9 vs cafe\u0301 vs CAF\u00c9", "mojibake: s\u00c3\u00b3 and caf\u00c3\u00a9",
     ]
     templates = json.load(open(os.path.join(ROOT, "assets", "text", "text_templates.json")))
     classes = json.load(open(os.path.join(ROOT, "assets", "text", "class_names.json")))
@@ -66,8 +74,25 @@ def tokenizer_texts():
     return texts
 
 
+def check_against_ftfy(texts):
+    """When the real ftfy is importable, the Python port's fix_text_lite must equal ftfy.fix_text except where ftfy
+    repairs mojibake (fix_encoding, not ported): those are reported, not hidden."""
+    try:
+        import ftfy
+    except ImportError:
+        print("ftfy not importable: skipped the cross-check of fix_text_lite against ftfy.fix_text")
+        return
+    from simple_tokenizer import fix_text_lite
+    differ = [t for t in texts if fix_text_lite(t) != ftfy.fix_text(t)]
+    mojibake = [t for t in differ if fix_text_lite(t) == ftfy.fix_text(t, fix_encoding=False)]
+    print(f"ftfy {ftfy.__version__}: fix_text_lite == ftfy.fix_text on {len(texts) - len(differ)}/{len(texts)} texts;",
+          f"{len(mojibake)} differ only by mojibake repair: {mojibake!r}")
+    assert len(differ) == len(mojibake), [t for t in differ if t not in mojibake]
+
+
 def make_tokenizer():
     texts = tokenizer_texts()
+    check_against_ftfy(texts)
     rows = []
     for t in texts:
         ids = tokenize([t], 77, truncate=True)[0]
@@ -88,6 +113,25 @@ def make_tokenizer():
 
 
 # ---------------------------------------------------------------- html entities (for src/clip/htmlEntities.ts)
+def make_ftfy_tables():
+    """src/clip/ftfyTables.json: the tables behind ftfy.fix_text's text-level fixers (needs the real ftfy 6.x on
+    PYTHONPATH, e.g. unpacked from its wheel; the committed JSON means neither the TS nor the Python port needs it)."""
+    import ftfy  # noqa: F401  (registers the sloppy-windows-1252 codec)
+    from ftfy import chardata
+    tables = {
+        "ftfyVersion": ftfy.__version__,
+        "htmlEntities": chardata.HTML_ENTITIES,
+        "controlChars": sorted(chardata.CONTROL_CHARS),
+        "c1": {str(i): bytes([i]).decode("sloppy-windows-1252") for i in range(0x80, 0xA0)},
+        "ligatures": {str(k): v for k, v in chardata.LIGATURES.items()},
+        "widthMap": {str(k): v for k, v in chardata.WIDTH_MAP.items()},
+        "singleQuotes": chardata.SINGLE_QUOTE_RE.pattern,
+        "doubleQuotes": chardata.DOUBLE_QUOTE_RE.pattern,
+    }
+    with open(os.path.join(ROOT, "src", "clip", "ftfyTables.json"), "w") as f:
+        f.write(json.dumps(tables, ensure_ascii=True, separators=(",", ":")) + "\n")
+
+
 def make_entities():
     from html.entities import html5
     d = {"html5": html5, "invalidCharrefs": {str(k): v for k, v in html._invalid_charrefs.items()},

@@ -1,12 +1,15 @@
 """Python port of OpenAI CLIP's SimpleTokenizer (clip/simple_tokenizer.py) for clip-nad.
 
 Used (1) as the golden oracle for the TypeScript tokenizer (src/clip/tokenizer.ts) and (2) by the toy trainer.
-Differences from OpenAI: ftfy is not packaged in Debian, so `fix_text` is approximated by Unicode NFC — the same
-approximation the TS port uses, so both produce identical ids (for ASCII captions ftfy is a no-op anyway).
+ftfy is not packaged in Debian, so `ftfy.fix_text` is replaced by `fix_text_lite`: ftfy 6.3's text-level fixers
+(HTML entities, C1 controls, Latin ligatures, character width, curly quotes, line breaks, surrogates, terminal
+escapes, control characters, NFC) driven by tables dumped from ftfy into src/clip/ftfyTables.json — the same
+tables and steps as the TS port. Not ported: ftfy's mojibake repair (fix_encoding).
 Needs python3-regex (for \\p{L} / \\p{N}) and numpy. Run with /usr/bin/python3.
 """
 import gzip
 import html
+import json
 import os
 import unicodedata
 from functools import lru_cache
@@ -43,8 +46,84 @@ def get_pairs(word):
     return pairs
 
 
+FTFY_TABLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "clip", "ftfyTables.json")
+
+
+@lru_cache()
+def _ftfy():
+    with open(FTFY_TABLES, encoding="utf-8") as f:
+        t = json.load(f)
+    return {
+        "entities": t["htmlEntities"],
+        "c1": {int(k): v for k, v in t["c1"].items()},
+        "translate": {**{int(k): v for k, v in t["ligatures"].items()}},
+        "width": {int(k): v for k, v in t["widthMap"].items()},
+        "control": {c: None for c in t["controlChars"]},
+        "single": re.compile(t["singleQuotes"]),
+        "double": re.compile(t["doubleQuotes"]),
+    }
+
+
+_ENTITY_RE = re.compile(r"&#?[0-9A-Za-z]{1,24};")
+_ANSI_RE = re.compile("\033\\[((?:\\d|;)*)([a-zA-Z])")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_SURROGATE_PAIR_RE = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+
+
+def _unescape_entity(match):
+    text = match.group(0)
+    ents = _ftfy()["entities"]
+    if text in ents:
+        return ents[text]
+    if text.startswith("&#"):
+        unescaped = html.unescape(text)
+        return text if ";" in unescaped else unescaped
+    return text
+
+
+def _fix_segment(text, unescape):
+    t = _ftfy()
+    while True:
+        orig = text
+        if unescape:
+            text = _ENTITY_RE.sub(_unescape_entity, text)
+        text = re.sub("[\x80-\x9f]", lambda m: t["c1"][ord(m.group(0))], text)
+        text = text.translate(t["translate"])
+        text = text.translate(t["width"])
+        text = t["single"].sub("'", t["double"].sub('"', text))
+        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n").replace("\u0085", "\n")
+        if _SURROGATE_RE.search(text):
+            text = _SURROGATE_PAIR_RE.sub(lambda m: chr(0x10000 + (ord(m.group(0)[0]) - 0xD800) * 0x400 + (ord(m.group(0)[1]) - 0xDC00)), text)
+            text = _SURROGATE_RE.sub("\ufffd", text)
+        text = _ANSI_RE.sub("", text)
+        text = text.translate(t["control"])
+        text = unicodedata.normalize("NFC", text)
+        if text == orig:
+            return text
+
+
+def fix_text_lite(text):
+    """ftfy.fix_text (6.3, default config) without fix_encoding: line segments, HTML unescaping off from the
+    first segment that contains '<' on."""
+    out = []
+    pos = 0
+    unescape = True
+    while pos < len(text):
+        brk = text.find("\n", pos) + 1
+        if brk == 0:
+            brk = len(text)
+        if brk - pos > 1_000_000:
+            brk = pos + 1_000_000
+        segment = text[pos:brk]
+        if unescape and "<" in segment:
+            unescape = False
+        out.append(_fix_segment(segment, unescape))
+        pos = brk
+    return "".join(out)
+
+
 def basic_clean(text):
-    text = unicodedata.normalize("NFC", text)  # stands in for ftfy.fix_text (see module doc)
+    text = fix_text_lite(text)  # stands in for ftfy.fix_text (see module doc)
     text = html.unescape(html.unescape(text))
     return text.strip()
 
