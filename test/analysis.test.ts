@@ -13,6 +13,7 @@ import {
   scoreHistogram,
   scoreThreshold,
   symmetricEigen,
+  symmetricEigenJacobi,
   topSingular,
   TopK,
   canonicalSign,
@@ -73,13 +74,13 @@ function densePCs(contrib: (i: number) => Float32Array, N: number, k: number, m:
 }
 
 describe("linear algebra", () => {
-  it("Jacobi eigen-decomposition reconstructs a random symmetric matrix", () => {
-    const g = gaussian(rng(3));
-    const n = 12;
-    const B = Array.from({ length: n * n }, () => g());
+  for (const [n, r, solver] of [[12, 12, "QL"], [50, 4, "QL"], [50, 50, "QL"], [12, 12, "Jacobi"], [30, 3, "Jacobi"]] as const) {
+  it(`${solver} eigen-decomposition reconstructs a random symmetric ${n}×${n} matrix of rank ${r}`, () => {
+    const g = gaussian(rng(3 + n + r));
+    const B = Array.from({ length: n * r }, () => g());
     const A = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) A[i * n + j] = B[i * n + j] + B[j * n + i];
-    const { values, vectors } = symmetricEigen(A, n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < r; k++) A[i * n + j] += B[i * r + k] * B[j * r + k] * (k % 3 === 2 ? -1 : 1);
+    const { values, vectors } = (solver === "QL" ? symmetricEigen : symmetricEigenJacobi)(A, n);
     for (let i = 1; i < n; i++) expect(values[i]).toBeLessThanOrEqual(values[i - 1]);
     let err = 0;
     for (let i = 0; i < n; i++)
@@ -89,7 +90,16 @@ describe("linear algebra", () => {
         err = Math.max(err, Math.abs(acc - A[i * n + j]));
       }
     expect(err).toBeLessThan(1e-10);
+    let orth = 0;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        let acc = 0;
+        for (let k = 0; k < n; k++) acc += vectors[i * n + k] * vectors[j * n + k];
+        orth = Math.max(orth, Math.abs(acc - (i === j ? 1 : 0)));
+      }
+    expect(orth).toBeLessThan(1e-10);
   });
+  }
 
   it("streaming top-k keeps the k largest values, earlier image on ties", () => {
     const t = new TopK(2, 3);

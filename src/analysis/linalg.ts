@@ -1,6 +1,8 @@
+import { symmetricEigenQL } from "./tridiag";
+
 /**
  * Small exact linear algebra for the PCA procedure (paper.md §A.4): the right singular vectors of a k×d
- * matrix (k = 50 top images) via the eigen-decomposition of its k×k Gram matrix (cyclic Jacobi), and
+ * matrix (k = 50 top images) via the eigen-decomposition of its k×k Gram matrix (tridiagonal QL, or Jacobi), and
  * power iteration on XᵀX for a single first PC. Float64 throughout.
  */
 
@@ -11,8 +13,13 @@ export interface SymmetricEigen {
   vectors: Float64Array;
 }
 
-/** Cyclic Jacobi eigen-decomposition of a symmetric n×n matrix (row-major; not modified). */
-export function symmetricEigen(A: ArrayLike<number>, n: number, maxSweeps = 100): SymmetricEigen {
+/** Eigen-decomposition of a symmetric n×n matrix (row-major; not modified): Householder + implicit QL. */
+export function symmetricEigen(A: ArrayLike<number>, n: number): SymmetricEigen {
+  return symmetricEigenQL(A, n);
+}
+
+/** Cyclic Jacobi eigen-decomposition (slower; kept as an independent check of symmetricEigen). */
+export function symmetricEigenJacobi(A: ArrayLike<number>, n: number, maxSweeps = 100): SymmetricEigen {
   const a = Float64Array.from(A as ArrayLike<number>);
   const V = new Float64Array(n * n);
   for (let i = 0; i < n; i++) V[i * n + i] = 1;
