@@ -85,8 +85,8 @@ describe("CLIP preprocessing (PIL-exact)", () => {
     expect(maxAbsDiff(batch.subarray(3 * 64 * 64), one)).toBe(0);
   });
 
-  for (const f of ["photo.jpg", "photo.webp", "photo_lossless.webp"]) {
-    it(`decodes ${f} like PIL (±2 levels for lossy codecs)`, async () => {
+  for (const f of ["photo.jpg", "photo.webp", "photo_lossless.webp", "photo_exif_rotated.jpg"]) {
+    it(`decodes ${f} like PIL (±2 levels for lossy codecs; EXIF orientation ignored)`, async () => {
       const rgb = await loadImageRGB(path.join(dir, f));
       expect([rgb.width, rgb.height]).toEqual([96, 64]);
       const ref = await decodePng(path.join(dir, f + ".pil.png"));

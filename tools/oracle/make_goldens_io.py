@@ -279,7 +279,10 @@ def make_preprocess():
     base.save(os.path.join(d, "photo.jpg"), quality=90)
     base.save(os.path.join(d, "photo.webp"), quality=80)
     base.save(os.path.join(d, "photo_lossless.webp"), lossless=True)
-    for f in ("photo.jpg", "photo.webp", "photo_lossless.webp"):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° CW to display. PIL (and so CLIP) ignores it; so must we.
+    base.save(os.path.join(d, "photo_exif_rotated.jpg"), quality=90, exif=exif.tobytes())
+    for f in ("photo.jpg", "photo.webp", "photo_lossless.webp", "photo_exif_rotated.jpg"):
         Image.open(os.path.join(d, f)).convert("RGB").save(os.path.join(d, f + ".pil.png"))
     with open(os.path.join(d, "corrupt.png"), "wb") as f:
         f.write(b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + bytes(range(40)))
