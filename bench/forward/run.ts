@@ -2,9 +2,9 @@
  * bench/forward: per-image time of a random-weight CLIP-ResNet image tower on onnxruntime-node (the graph
  * clip-nad builds) vs the oracle's PyTorch (tools/oracle/clipmini.py), same weights, same machine, same run.
  *
- *   node node_modules/tsx/dist/cli.mjs bench/forward/run.ts [--runs 15] [--runs-x16 4] [--only rn50|rn50x16]
+ *   node node_modules/tsx/dist/cli.mjs bench/forward/run.ts [--runs 15] [--runs-x16 4] [--rounds 2] [--threads 2] [--only rn50|rn50x16]
  *
- * Reports min and median of N batch-1 forwards (2 threads each) and the ratio torch/ORT (> 1: ORT faster).
+ * Reports min and median of N batch-1 forwards (--threads intra-op threads for both, default 2) and the ratio torch/ORT (> 1: ORT faster).
  * Weights are cached in bench/out/forward/<config>/ (git-ignored). Not a test: never asserts times.
  */
 import { spawnSync } from "child_process";
@@ -40,14 +40,19 @@ function configFrom(meta: Record<string, string>): ClipConfig {
   };
 }
 
-async function benchOne(name: string, runs: number): Promise<void> {
-  const dir = path.join(ROOT, "bench", "out", "forward", name);
-  console.log(`\n== ${name}: PyTorch (${runs} runs) …`);
-  const py = spawnSync("nice", ["-n", "0", PY, path.join(__dirname, "torch_forward.py"), name, dir, String(runs)], { encoding: "utf8" });
-  if (py.status !== 0) throw new Error(`torch_forward.py failed:\n${py.stderr}`);
-  const torchTimes = (JSON.parse(py.stdout.trim().split("\n").pop()!) as { times_ms: number[] }).times_ms;
+const THREADS = Number(arg("threads", "2"));
 
-  console.log(`== ${name}: onnxruntime-node (${runs} runs) …`);
+function torchRuns(name: string, dir: string, runs: number): number[] {
+  const py = spawnSync(PY, [path.join(__dirname, "torch_forward.py"), name, dir, String(runs), String(THREADS)], { encoding: "utf8" });
+  if (py.status !== 0) throw new Error(`torch_forward.py failed:\n${py.stderr}`);
+  return (JSON.parse(py.stdout.trim().split("\n").pop()!) as { times_ms: number[] }).times_ms;
+}
+
+/** `rounds` alternations of (PyTorch: N runs, ORT: N runs); min/median over all runs of each engine. */
+async function benchOne(name: string, runs: number, rounds: number): Promise<void> {
+  const dir = path.join(ROOT, "bench", "out", "forward", name);
+  console.log(`\n== ${name}: ${rounds} round(s) of ${runs} runs per engine, ${THREADS} thread(s) each`);
+  const torchTimes = torchRuns(name, dir, runs); // also creates the weights on first use
   const ck = readSafetensors(path.join(dir, "visual.safetensors"));
   const cfg = configFrom(ck.metadata);
   const graphFile = path.join(dir, "image.onnx");
@@ -56,7 +61,7 @@ async function benchOne(name: string, runs: number): Promise<void> {
   const buildMs = Date.now() - tb;
   ck.tensors.clear(); // the session is created from the file; drop the JS weights first
   const tc = Date.now();
-  const session = await ort.InferenceSession.create(graphFile, sessionOptions(2));
+  const session = await ort.InferenceSession.create(graphFile, sessionOptions(THREADS));
   const createMs = Date.now() - tc;
   const io = readSafetensors(path.join(dir, "io.safetensors")).tensors;
   const px = io.get("pixels")!;
@@ -64,10 +69,15 @@ async function benchOne(name: string, runs: number): Promise<void> {
   const first = await session.run(feeds);
   await session.run(feeds);
   const ortTimes: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    await session.run(feeds);
-    ortTimes.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  for (let round = 0; round < rounds; round++) {
+    if (round > 0) torchTimes.push(...torchRuns(name, dir, runs));
+    const mark = ortTimes.length;
+    for (let i = 0; i < runs; i++) {
+      const t0 = process.hrtime.bigint();
+      await session.run(feeds);
+      ortTimes.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    console.log(`  round ${round + 1}: torch min ${Math.min(...torchTimes.slice(-runs)).toFixed(1)} ms, ORT min ${Math.min(...ortTimes.slice(mark)).toFixed(1)} ms (${readPressure()})`);
   }
   await session.release();
 
@@ -81,7 +91,7 @@ async function benchOne(name: string, runs: number): Promise<void> {
   const t = stats(torchTimes), o = stats(ortTimes);
   console.log(`graph ${(bytes / 2 ** 20).toFixed(0)} MiB built in ${buildMs} ms, session.create ${createMs} ms, ` +
     `embedding max rel err vs torch ${(err / mx).toExponential(2)}`);
-  console.log(`| ${name} @${cfg.imageResolution} | torch min ${t.min.toFixed(1)} / med ${t.median.toFixed(1)} ms ` +
+  console.log(`| ${name} @${cfg.imageResolution}, ${THREADS} thr | torch min ${t.min.toFixed(1)} / med ${t.median.toFixed(1)} ms ` +
     `| ORT min ${o.min.toFixed(1)} / med ${o.median.toFixed(1)} ms | ratio torch/ORT: min ${(t.min / o.min).toFixed(2)}×, median ${(t.median / o.median).toFixed(2)}× |`);
 }
 
@@ -90,10 +100,11 @@ async function main(): Promise<void> {
   const only = arg("only", "");
   const runs = Number(arg("runs", "15"));
   const runsX16 = Number(arg("runs-x16", "4"));
+  const rounds = Number(arg("rounds", "2"));
   fs.mkdirSync(path.join(ROOT, "bench", "out", "forward"), { recursive: true });
   console.log(`machine: ${require("os").cpus().length} logical CPUs; /proc/pressure/cpu: ${readPressure()}`);
-  if (!only || only === "rn50") await benchOne("rn50", runs);
-  if (!only || only === "rn50x16") await benchOne("rn50x16", runsX16);
+  if (!only || only === "rn50") await benchOne("rn50", runs, rounds);
+  if (!only || only === "rn50x16") await benchOne("rn50x16", runsX16, rounds);
   console.log(`\n/proc/pressure/cpu after: ${readPressure()}`);
 }
 

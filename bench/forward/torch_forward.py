@@ -1,10 +1,10 @@
 """PyTorch side of bench/forward: random-weight CLIP-ResNet image tower (tools/oracle/clipmini.py), timed.
 
-    /usr/bin/python3 bench/forward/torch_forward.py {rn50|rn50x16} OUTDIR RUNS
+    /usr/bin/python3 bench/forward/torch_forward.py {rn50|rn50x16} OUTDIR RUNS [THREADS=2]
 
 Creates OUTDIR/visual.safetensors (float32, OpenAI "visual.*" key names, metadata `config`) if absent, else
 loads it; writes OUTDIR/io.safetensors (pixels [1,3,R,R] + torch's embedding) so the ORT side can check
-parity on the same weights; prints one JSON line {"times_ms": [...]} of batch-1 forwards (2 threads).
+parity on the same weights; prints one JSON line {"times_ms": [...]} of batch-1 forwards.
 """
 import json
 import os
@@ -77,7 +77,7 @@ def randomize(model, seed):
 def main():
     name, outdir, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
     cfg = CONFIGS[name]
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(sys.argv[4]) if len(sys.argv) > 4 else 2)
     os.makedirs(outdir, exist_ok=True)
     model = ModifiedResNet(cfg["vision_layers"], cfg["embed_dim"], cfg["vision_heads"], cfg["image_resolution"],
                            cfg["vision_width"]).eval()
