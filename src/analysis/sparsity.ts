@@ -79,13 +79,24 @@ export function ablationCurve(rows: CoefficientRows, labels: ArrayLike<number>, 
     .map((p, t) => ({ t, kept: keptCount(p, units) }))
     .sort((a, b) => a.kept - b.kept || a.t - b.t);
 
-  // Columns of W_V^h per neuron, contiguous: cols[(h·C+n)·dh + k] = W_V[h·dh+k, n].
-  const cols = new Float32Array(H * C * dh);
-  for (let h = 0; h < H; h++)
-    for (let k = 0; k < dh; k++) {
-      const row = (h * dh + k) * C;
-      for (let n = 0; n < C; n++) cols[(h * C + n) * dh + k] = Wv[row + n];
+  // W_V columns laid out in the order units are added (score rank), so the per-image walk streams through
+  // memory: for pairs one dh-column per rank, for neurons H of them. colHead[q] = head of column q.
+  const colsPerUnit = opts.unit === "pair" ? 1 : H;
+  const nCols = units * colsPerUnit;
+  const cols = new Float32Array(nCols * dh);
+  const colHead = new Int32Array(nCols);
+  const colPair = new Int32Array(nCols); // h·C + n, to read s and s̄
+  for (let pos = 0; pos < units; pos++) {
+    const u = order[pos];
+    for (let t = 0; t < colsPerUnit; t++) {
+      const q = pos * colsPerUnit + t;
+      const h = opts.unit === "pair" ? Math.floor(u / C) : t;
+      const n = opts.unit === "pair" ? u % C : u;
+      colHead[q] = h;
+      colPair[q] = h * C + n;
+      for (let k = 0; k < dh; k++) cols[q * dh + k] = Wv[(h * dh + k) * C + n];
     }
+  }
   const vBar = new Float64Array(C);
   for (let h = 0; h < H; h++)
     for (let k = 0; k < dh; k++) {
@@ -99,22 +110,18 @@ export function ablationCurve(rows: CoefficientRows, labels: ArrayLike<number>, 
   const preds = opts.percentKept.map(() => new Int32Array(N));
   const v = new Float64Array(C);
   const scratch = new Float64Array(classifier.length / apw.d);
-  const addPair = (s: Float32Array, h: number, n: number) => {
-    const delta = s[h * C + n] - sBar[h * C + n];
-    if (delta === 0) return;
-    const o = (h * C + n) * dh;
-    const vo = h * dh;
-    for (let k = 0; k < dh; k++) v[vo + k] += cols[o + k] * delta;
-  };
   for (let i = 0; i < N; i++) {
     const s = rows.row(i);
     v.set(vBar);
-    let pos = 0;
+    let q = 0;
     for (const th of thresholds) {
-      for (; pos < th.kept; pos++) {
-        const u = order[pos];
-        if (opts.unit === "pair") addPair(s, Math.floor(u / C), u % C);
-        else for (let h = 0; h < H; h++) addPair(s, h, u);
+      for (const qEnd = th.kept * colsPerUnit; q < qEnd; q++) {
+        const pq = colPair[q];
+        const delta = s[pq] - sBar[pq];
+        if (delta === 0) continue;
+        const o = q * dh;
+        const vo = colHead[q] * dh;
+        for (let k = 0; k < dh; k++) v[vo + k] += cols[o + k] * delta;
       }
       preds[th.t][i] = predictOne(applyOutput(apw, v, bias), classifier, scratch);
     }
