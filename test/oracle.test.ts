@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadModel } from "../src/clip/model";
-import { graphPath } from "../src/clip/session";
+import { checkpointHash, graphPath } from "../src/clip/session";
 import { ClipModel } from "../src/clip/types";
 import { ClipNadError } from "../src/errors";
 import { readSafetensors } from "../src/weights/safetensors";
@@ -104,6 +104,25 @@ describe("ClipModel behaviour", () => {
       expect(Array.from(t2)).toEqual(Array.from(t1));
       // no temp files left behind by the atomic writes
       expect(fs.readdirSync(path.join(dir, "graphs")).sort()).toEqual([`${hash}-image.onnx`, `${hash}-text.onnx`]);
+      // the checkpoint hash is memoised by (path, size, mtime, inode)
+      expect(fs.readdirSync(path.join(dir, "hashes")).length).toBe(1);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("memoised checkpoint hashes follow changes to the file", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "clip-nad-hash-"));
+    try {
+      const f = path.join(dir, "ckpt.bin");
+      const sha = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
+      fs.writeFileSync(f, "first version");
+      expect(await checkpointHash(f, dir)).toBe(sha("first version"));
+      expect(await checkpointHash(f, dir)).toBe(sha("first version"));
+      fs.writeFileSync(f, "other version");
+      fs.utimesSync(f, new Date(), new Date(Date.now() + 5000));
+      expect(await checkpointHash(f, dir)).toBe(sha("other version"));
+      await expect(checkpointHash(path.join(dir, "absent.pt"), dir)).rejects.toThrow(/absent\.pt/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

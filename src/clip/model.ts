@@ -13,7 +13,7 @@ import { ClipConfig, inferConfig, neuronsOf, tokensOf } from "./config";
 import { buildImageGraph, IMAGE_INPUT, IMAGE_OUTPUTS } from "./imageGraph";
 import { buildTextGraph, TEXT_INPUT, TEXT_OUTPUT } from "./textGraph";
 import { ClipModel, ImageForward } from "./types";
-import { SerialSession, copyFloat, createSession, ensureGraphFile, graphPath, resolveCacheDir, sha256File } from "./session";
+import { SerialSession, copyFloat, createSession, ensureGraphFile, graphPath, resolveCacheDir, checkpointHash } from "./session";
 import { readCheckpoint, validateClipWeights } from "../weights";
 import { resolveModel } from "./resolve";
 
@@ -31,7 +31,7 @@ export async function loadModel(nameOrPath: string, opts: LoadModelOptions = {})
   progress("resolving model", 0);
   const file = await resolveModel(nameOrPath, { onProgress: opts.onProgress });
   progress("hashing checkpoint", 0.05);
-  const hash = await sha256File(file);
+  const hash = await checkpointHash(file, resolveCacheDir(opts.cacheDir));
   progress("reading checkpoint", 0.15);
   const ck = await readCheckpoint(file);
   return modelFromCheckpoint(nameOrPath, ck, hash, opts);

@@ -38,6 +38,37 @@ export async function sha256File(file: string): Promise<string> {
 }
 
 /**
+ * sha256 of a checkpoint, memoised in `<cacheDir>/hashes/` by (absolute path, size, mtime, inode), so loading
+ * a multi-GB checkpoint again does not re-hash it. Any change to the file changes the stamp → re-hash.
+ */
+export async function checkpointHash(file: string, cacheDir: string): Promise<string> {
+  let stamp: string;
+  try {
+    const st = fs.statSync(file);
+    stamp = `${path.resolve(file)}\n${st.size}\n${st.mtimeMs}\n${st.ino}`;
+  } catch (e) {
+    throw new ClipNadError(`cannot read checkpoint (${(e as Error).message})`, { file, cause: e });
+  }
+  const memo = path.join(cacheDir, "hashes", crypto.createHash("sha256").update(stamp).digest("hex"));
+  try {
+    const hash = fs.readFileSync(memo, "utf8").trim();
+    if (/^[0-9a-f]{64}$/.test(hash)) return hash;
+  } catch {
+    // not memoised yet
+  }
+  const hash = await sha256File(file);
+  try {
+    fs.mkdirSync(path.dirname(memo), { recursive: true });
+    const tmp = `${memo}.tmp-${process.pid}`;
+    fs.writeFileSync(tmp, `${hash}\n`);
+    fs.renameSync(tmp, memo);
+  } catch {
+    // read-only cache: hash again next time
+  }
+  return hash;
+}
+
+/**
  * Make sure the graph file exists: build it with `build()` when absent (written to a temp file and renamed,
  * so a crash never leaves a half-written graph). Returns true when it was built now.
  */
