@@ -47,6 +47,10 @@ describe("encode (image files → PIL-exact preprocessing → image tower) vs th
     await expect(encodeImages(model, e2eImagePaths, { batchSize: 0 })).rejects.toThrow(/batch size must be a positive integer/);
     const missing = path.join(tmp, "nope.png");
     await expect(encodeImages(model, [e2eImagePaths[0], missing])).rejects.toThrow(`${missing}: image file not found`);
+    // failure in the batch prepared ahead while the previous one runs: reported once, nothing left unhandled
+    const visited: number[] = [];
+    await expect(forEachImageBatch(model, [e2eImagePaths[0], missing, e2eImagePaths[1]], { batchSize: 1 }, (_f, start) => { visited.push(start); })).rejects.toThrow(missing);
+    expect(visited).toEqual([0]);
   });
 
   it("refuses text for a model whose vocabulary is smaller than CLIP's", async () => {

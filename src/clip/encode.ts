@@ -41,12 +41,20 @@ export async function forEachImageBatch(
 ): Promise<void> {
   const bs = batchSizeOf(opts);
   const R = model.config.imageResolution;
+  const prepare = (start: number) => {
+    const p = preprocessImages(paths.slice(start, start + bs), R);
+    p.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
+    return p;
+  };
+  // Decode/resize the next batch (JS thread) while onnxruntime runs the current one (its own threads).
+  let next = paths.length > 0 ? prepare(0) : undefined;
   for (let start = 0; start < paths.length; start += bs) {
-    const chunk = paths.slice(start, start + bs);
-    const pixels = await preprocessImages(chunk, R);
-    const fwd = await model.encodeImagePixels(pixels, chunk.length);
+    const count = Math.min(bs, paths.length - start);
+    const pixels = await next!;
+    next = start + bs < paths.length ? prepare(start + bs) : undefined;
+    const fwd = await model.encodeImagePixels(pixels, count);
     await visit(fwd, start);
-    opts.onProgress?.(start + chunk.length, paths.length);
+    opts.onProgress?.(start + count, paths.length);
   }
 }
 
