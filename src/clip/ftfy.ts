@@ -100,8 +100,12 @@ function fixSegment(text: string, unescape: boolean): string {
   }
 }
 
+// Printable ASCII plus tab/newline/form feed, without '&': every step above leaves such text unchanged.
+const UNCHANGED_ASCII = /^[\x20-\x25\x27-\x7e\t\n\f]*$/;
+
 /** ftfy.fix_text without fix_encoding (see module doc). */
 export function fixText(text: string): string {
+  if (UNCHANGED_ASCII.test(text)) return text;
   const out: string[] = [];
   let pos = 0;
   let unescape = true;
