@@ -27,14 +27,17 @@ function randn(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
 }
 
-export function fakeConfig(): ClipConfig {
+/** Model dimensions of a fake: C = 32·width neurons, H heads, d = embed, grid² tokens, resolution 32·grid. */
+export interface FakeDims { width: number; heads: number; embed: number; grid: number }
+
+export function fakeConfig(dims: FakeDims = FAKE): ClipConfig {
   return {
     visionLayers: [1, 1, 1, 1],
-    visionWidth: FAKE.width,
-    visionHeads: FAKE.heads,
-    imageResolution: FAKE.grid * 32,
-    grid: FAKE.grid,
-    embedDim: FAKE.embed,
+    visionWidth: dims.width,
+    visionHeads: dims.heads,
+    imageResolution: dims.grid * 32,
+    grid: dims.grid,
+    embedDim: dims.embed,
     contextLength: 77,
     vocabSize: 49408,
     transformerWidth: 64,
@@ -81,8 +84,8 @@ export function fakeCoefficients(px: Float32Array, H: number, C: number): Float3
   return s;
 }
 
-export function fakeModel(): ClipModel {
-  const config = fakeConfig();
+export function fakeModel(dims: FakeDims = FAKE): ClipModel {
+  const config = fakeConfig(dims);
   const weights = fakeWeights(config);
   const apw = attentionPoolWeights(weights, config);
   const { H, C, d, K } = apw;

@@ -131,9 +131,9 @@ describe("collect with a fake model", () => {
     const s1 = await collect({ model, images, outDir: b, batchSize: 4, topK: 5, shard: { index: 1, count: 2 }, loadPixels: sharpLoader });
     const s0 = await collect({ model, images, outDir: a, batchSize: 4, topK: 5, shard: { index: 0, count: 2 }, loadPixels: sharpLoader });
     expect(s0.N + s1.N).toBe(23);
-    mergeCollections([b, a], m);
+    await mergeCollections([b, a], m);
     expectSameFolder(out, m);
-    expect(() => mergeCollections([a], path.join(tmp, "merged-bad"))).toThrow(/shard 1\/2 is missing/);
+    await expect(mergeCollections([a], path.join(tmp, "merged-bad"))).rejects.toThrow(/shard 1\/2 is missing/);
   });
 
   it("stride, limit and shard select as documented", () => {

@@ -131,7 +131,7 @@ export async function collect(opts: CollectOptions): Promise<Collection> {
     const where = source.root || outDir;
     throw new ClipNadError(`none of the ${selected.length} selected images could be read (first error: ${progress.skipped[0]?.reason ?? "none"})`, { file: where });
   }
-  finalizeCollection(outDir, (e) => opts.onProgress?.({ ...e, skipped: progress.skipped.length }));
+  await finalizeCollection(outDir, (e) => opts.onProgress?.({ ...e, skipped: progress.skipped.length }));
   return openCollection(outDir);
 }
 

@@ -10,6 +10,7 @@ import { CollectProgress, CollectionManifest, FILES, FILE_DESCRIPTIONS, readJson
 import { RowNpyReader, writeFileAtomic, writeNpyAtomic } from "./npyFile";
 import { TopKTracker } from "./topk";
 import { crashPoint } from "./hooks";
+import { normTablesOrt } from "./normTablesOrt";
 
 /**
  * Finalize a collection folder from its committed rows alone: means, top-k per pair / neuron / head, ids and
@@ -26,6 +27,7 @@ export function loadCollectionWeights(dir: string, manifest: CollectionManifest)
   return attentionPoolWeights(ck.tensors, manifest.model.config, file);
 }
 
+/** The same tables through src/decompose in JS (float64; reference for normTablesOrt, which finalize uses). */
 export function normTables(apw: AttentionPoolWeights): NormTables {
   const w = pairDirections(apw); // H×C×d, freed when this returns
   return { apw, wNorms: pairDirectionNorms(w, apw.H, apw.C, apw.d), neuronGram: neuronGram(w, apw.H, apw.C, apw.d), headGram: headGram(apw) };
@@ -38,7 +40,7 @@ export function chunkRows(H: number, C: number): number {
 
 export interface FinalizeEvent { phase: "means" | "topk"; done: number; total: number }
 
-export function finalizeCollection(dir: string, onProgress?: (e: FinalizeEvent) => void): CollectionManifest {
+export async function finalizeCollection(dir: string, onProgress?: (e: FinalizeEvent) => void): Promise<CollectionManifest> {
   const manifest = readManifest(dir);
   const progress = readJson<CollectProgress>(path.join(dir, FILES.progress));
   const { H, C, d } = manifest.shape;
@@ -51,7 +53,8 @@ export function finalizeCollection(dir: string, onProgress?: (e: FinalizeEvent) 
       throw new ClipNadError(`data files hold ${coef.rows}/${emb.rows} rows but progress.json commits ${N}`, { file: dir });
     }
     if (N === 0) throw new ClipNadError(`no readable images were collected (${progress.skipped.length} skipped)`, { file: manifest.images.root || dir });
-    const tables = normTables(loadCollectionWeights(dir, manifest));
+    const apw = loadCollectionWeights(dir, manifest);
+    const tables: NormTables = { apw, ...(await normTablesOrt(apw)) };
     const R = chunkRows(H, C);
 
     // Pass 1: means in float64, in row order.

@@ -7,6 +7,7 @@ export { loadLabelledImages, LabelledImages } from "./labelled";
 export { Collection, openCollection, TopKEntry, TopKTable, CoefficientChunk } from "./collection";
 export { mergeCollections } from "./merge";
 export { finalizeCollection, FinalizeEvent, normTables, NormTables } from "./finalize";
+export { normTablesOrt, FastNormTables } from "./normTablesOrt";
 export { CollectionManifest, CollectProgress, SkippedImage, FILES } from "./manifest";
 export { ImageItem, ImageSource, SelectOptions, listImageFolder, selectIndices, parseShard, IMAGE_EXTENSIONS } from "./images";
 export { TopKTracker } from "./topk";

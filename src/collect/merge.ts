@@ -10,7 +10,7 @@ import { Collection, openCollection } from "./collection";
  * Merge finished shards (`collect --shard i/n` for every i) into one collection, byte-identical to a single
  * unsharded run: rows are interleaved back into image order, then the folder is finalized from the rows.
  */
-export function mergeCollections(dirs: string[], outDir: string, onProgress?: (e: FinalizeEvent) => void): Collection {
+export async function mergeCollections(dirs: string[], outDir: string, onProgress?: (e: FinalizeEvent) => void): Promise<Collection> {
   if (dirs.length === 0) throw new ClipNadError("merge needs at least one shard folder");
   const manifests = dirs.map((d) => readManifest(d));
   manifests.forEach((m, i) => {
@@ -100,7 +100,7 @@ export function mergeCollections(dirs: string[], outDir: string, onProgress?: (e
   const progress: CollectProgress = { rows: writers[0].rows, next: merged.selected, skipped };
   fsyncDir(outDir);
   writeJsonAtomic(path.join(outDir, FILES.progress), progress);
-  finalizeCollection(outDir, onProgress);
+  await finalizeCollection(outDir, onProgress);
   return openCollection(outDir);
 }
 

@@ -164,9 +164,11 @@ export class RowNpyWriter {
     this.rows += rows;
   }
 
-  /** Make the appended rows durable: data first, then the header that counts them. */
+  /**
+   * Make the appended rows durable (one fsync). The header is rewritten first but needs no ordering of its own:
+   * recovery never trusts it — `open` cuts the file to the row count committed in progress.json and rewrites it.
+   */
   commit(): void {
-    fs.fsyncSync(this.fd);
     this.writeHeader();
     fs.fsyncSync(this.fd);
   }

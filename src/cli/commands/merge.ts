@@ -11,10 +11,10 @@ export function register(program: Command): void {
     .requiredOption("--out <dir>", "merged collection folder (new or empty)")
     .argument("<shards...>", "shard folders")
     .option("--quiet", "no progress output")
-    .action((shards: string[], o) => {
+    .action(async (shards: string[], o) => {
       const progress = new Progress("merge", { quiet: o.quiet });
       const t0 = Date.now();
-      const col = mergeCollections(shards, o.out, (e) => progress.message(`finalize ${e.phase} ${e.done}/${e.total}`, e.done / e.total));
+      const col = await mergeCollections(shards, o.out, (e) => progress.message(`finalize ${e.phase} ${e.done}/${e.total}`, e.done / e.total));
       progress.stop();
       printCollectionSummary(col, (Date.now() - t0) / 1000);
       col.close();
