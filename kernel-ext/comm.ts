@@ -36,6 +36,10 @@ export interface KernelTransport {
   isOpen(id: string): boolean;
   displayData(bundle: DisplayBundle, update?: boolean): void;
   log(line: string): void;
+  /** Folder of the notebook (Jupyter's working directory for the kernel). */
+  notebookDir: string;
+  /** The clip-nad checkout; cells of notebooks inside it run from here (tslab's rootDir). */
+  projectRoot: string;
 }
 
 /** A display_data / update_display_data content. */

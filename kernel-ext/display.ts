@@ -152,19 +152,28 @@ export function progressMime(done: number, total: number, label: string, note = 
   return { "text/html": html, "text/plain": text };
 }
 
-/** A progress display that updates in place (display_data once, then update_display_data with the same id). */
+/**
+ * A progress display that updates in place (display_data once, then update_display_data with the same id).
+ * Redraws only when the whole percentage or the note changes, so tight loops do not flood the front end.
+ */
 export function progress(total: number, label = "progress"): Progress {
   const id = `clip-nad-progress-${crypto.randomBytes(6).toString("hex")}`;
-  let done = 0;
+  const percent = (n: number) => (total > 0 ? Math.floor((100 * n) / total) : 100);
+  let shown: { pct: number; note: string | undefined; done: number } = { pct: 0, note: undefined, done: 0 };
   emit(progressMime(0, total, label), id, false);
+  const draw = (done: number, note: string | undefined, force: boolean) => {
+    const pct = percent(done);
+    if (!force && pct === shown.pct && note === shown.note) return;
+    shown = { pct, note, done };
+    emit(progressMime(done, total, label, note), id, true);
+  };
   return {
     update(n: number, note?: string) {
-      done = Math.min(total, Math.max(0, n));
-      emit(progressMime(done, total, label, note), id, true);
+      const done = Math.min(total, Math.max(0, n));
+      draw(done, note, done === total && shown.done !== total);
     },
     finish(note?: string) {
-      done = total;
-      emit(progressMime(done, total, label, note ?? "done"), id, true);
+      draw(total, note ?? "done", true);
     },
   };
 }

@@ -4,7 +4,9 @@
 // tslab 1.0.22 has no comms and no plugin API, so this launcher patches its ZmqServer / JupyterHandlerImpl
 // prototypes before starting it. Usage (kernel.json argv): node kernel.cjs --config-path {connection_file}
 const path = require("path");
+const fs = require("fs");
 const crypto = require("crypto");
+const Module = require("module");
 const wire = require("./wire.cjs");
 const { CommManager } = require("./comm-manager.cjs");
 
@@ -34,7 +36,7 @@ function publish(msgType, content, { metadata = {}, buffers = [], parent = {}, t
     content,
     buffers,
   });
-  Promise.resolve(server.iopub.send(frames)).catch((e) => log(`iopub send failed: ${e && e.message}`));
+  server.iopub.send(frames); // serialized; failures are logged by the queue
 }
 
 const comms = new CommManager({ publish, log });
@@ -44,10 +46,34 @@ const execParents = new WeakMap();
 const ZmqServer = jupyter.ZmqServer.prototype;
 const Handler = jupyter.JupyterHandlerImpl.prototype;
 
+// zeromq 6 throws "Socket is busy writing" when a send starts before the previous one finished, and tslab sends
+// without awaiting: a cell emitting displays/streams quickly lost messages and failed. Sends are queued per socket.
+// (zeromq sockets are non-extensible, so the server gets a proxy whose `send` waits for the previous send.)
+function serializeSends(sock, name) {
+  const raw = sock.send.bind(sock);
+  let tail = Promise.resolve();
+  const send = (frames) => {
+    const p = tail.then(() => raw(frames));
+    tail = p.catch((e) => log(`${name} send failed: ${e && e.message}`));
+    return tail;
+  };
+  return new Proxy(sock, {
+    get(target, key) {
+      if (key === "send") return send;
+      const v = target[key];
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
 const origInit = ZmqServer.init;
-ZmqServer.init = function (...args) {
+ZmqServer.init = async function (...args) {
   server = this;
-  return origInit.apply(this, args);
+  const r = await origInit.apply(this, args);
+  this.iopub = serializeSends(this.iopub, "iopub");
+  this.shell = serializeSends(this.shell, "shell");
+  this.control = serializeSends(this.control, "control");
+  return r;
 };
 
 const origHandleExecute = ZmqServer.handleExecute;
@@ -95,6 +121,25 @@ ZmqServer.handleShellMessage = async function (sock, ...frames) {
   }
 };
 
+// --- directory imports of .ts modules ("../weights" → ../weights/index.ts) ---
+// tslab serves the .ts files it compiled from memory, looking them up as `<id>.js` only; a directory import then
+// falls through to Node, which finds no index.js. Retry such a failed relative require as `<id>/index` through
+// tslab's own require (the module's wrapped require, or the cells' top-level one).
+const origRequire = Module.prototype.require;
+Module.prototype.require = function (id) {
+  try {
+    return origRequire.call(this, id);
+  } catch (e) {
+    if (!(e && e.code === "MODULE_NOT_FOUND" && typeof id === "string" && /^\.\.?(\/|$)/.test(id))) throw e;
+    if (!String(e.message).includes(`'${id}'`) || !this || !this.filename) throw e;
+    const dir = path.resolve(path.dirname(this.filename), id);
+    if (!fs.existsSync(path.join(dir, "index.ts"))) throw e;
+    const tslabRequire = this.require !== Module.prototype.require ? this.require : globalThis.__tslab__ && globalThis.__tslab__.require;
+    if (typeof tslabRequire !== "function") throw e;
+    return tslabRequire.call(this, `${id.replace(/\/$/, "")}/index`);
+  }
+};
+
 // --- the API cell code reaches through kernel-ext/comm.ts, widget.ts and display.ts ---
 globalThis.__clipNadKernel = {
   version: 1,
@@ -122,9 +167,21 @@ function configPathFromArgv(argv) {
   return argv[2];
 }
 
-const configPath = configPathFromArgv(process.argv);
-if (!configPath) {
+const configArg = configPathFromArgv(process.argv);
+if (!configArg) {
   log("usage: node kernel.cjs --config-path <connection_file>");
   process.exit(2);
 }
+const configPath = path.resolve(configArg); // before any chdir below
+
+// tslab type-checks cells with rootDir = its working directory, so a notebook in notebooks/ could not import
+// ../src/*.ts ("not under rootDir"). For notebooks inside this project, cells therefore run from the project
+// root: imports are "./src/...", "./kernel-ext/...", and relative paths are repo-relative. The notebook's own
+// folder stays available as globalThis.__clipNadKernel.notebookDir.
+const notebookDir = process.cwd();
+const rel = path.relative(projectRoot, notebookDir);
+if (rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel)) process.chdir(projectRoot);
+globalThis.__clipNadKernel.notebookDir = notebookDir;
+globalThis.__clipNadKernel.projectRoot = projectRoot;
+
 startKernel({ configPath, enableFindLocal: false });

@@ -71,6 +71,14 @@ describe("progress", () => {
     expect(out[2].bundle.data["text/plain"]).toContain("4/4 (100%)");
     expect(out[3].bundle.data["text/plain"]).toContain("done");
   });
+
+  it("redraws only when the whole percentage changes (tight loops do not flood the front end)", () => {
+    const out = capture();
+    const p = progress(10_000, "pairs");
+    for (let i = 1; i <= 10_000; i++) p.update(i);
+    expect(out).toHaveLength(1 + 100); // the initial display + one update per percent
+    expect(out[out.length - 1].bundle.data["text/plain"]).toContain("10000/10000 (100%)");
+  });
 });
 
 describe("widget state buffers", () => {

@@ -23,6 +23,7 @@ interface ProbeReport {
   widget_setup: { status: string; text: string; iopub: Brief[] };
   widget: { update: Brief[]; request_state: Brief[]; custom: Brief[] };
   widget_after: { status: string; text: string; iopub: Brief[] };
+  flood: { status: string; text: string; iopub: Brief[] };
   alive: boolean;
   stderr: string;
 }
@@ -136,6 +137,18 @@ describe("WidgetModel over the kernel's comms (ipywidgets protocol 2.1)", () => 
     const [upd] = of(report.widget_after.iopub, "comm_msg");
     expect(upd.content.data).toEqual({ method: "update", state: { value: 11 }, buffer_paths: [] });
     expect(JSON.parse(report.widget_after.text.trim())).toEqual({ value: 11, data: [1] });
+  });
+});
+
+describe("iopub under load", () => {
+  it("delivers 2000 back-to-back display updates in order and the cell succeeds", () => {
+    expect(report.flood.status).toBe("ok");
+    expect(report.flood.text).toBe("flood done\n");
+    const updates = of(report.flood.iopub, "update_display_data");
+    expect(of(report.flood.iopub, "display_data")).toHaveLength(1);
+    expect(updates).toHaveLength(1999);
+    expect(updates[1998].content.data["text/plain"]).toBe("step 1999");
+    expect(report.stderr).not.toContain("send failed");
   });
 });
 

@@ -142,6 +142,12 @@ const w = (globalThis as any).wm;
 w.set({ value: 11 });
 console.log(JSON.stringify({ value: w.get("value"), data: Array.from(new Float32Array(Uint8Array.from(w.get("data")).buffer)) }));
 ''')
+            # 7. A cell emitting displays as fast as it can: every one arrives (zeromq would refuse overlapping sends).
+            report["flood"] = execute(kc, r'''
+const t = (globalThis as any).__clipNadKernel;
+for (let i = 0; i < 2000; i++) t.displayData({ data: { "text/plain": `step ${i}` }, metadata: {}, transient: { display_id: "flood" } }, i > 0);
+console.log("flood done");
+''')
             report["alive"] = km.is_alive()
         finally:
             kc.stop_channels()
