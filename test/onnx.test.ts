@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import * as ort from "onnxruntime-node";
 import { ProtoWriter } from "../src/onnx/proto";
-import { DataType, GraphBuilder, floatAttr, floatTensor } from "../src/onnx/graph";
+import { DataType, GraphBuilder, floatAttr, floatTensor, readProducerVersion } from "../src/onnx/graph";
 
 describe("ProtoWriter", () => {
   it("encodes varints, negative int64 as 10 bytes, fixed32 floats and strings", () => {
@@ -79,6 +79,24 @@ describe("GraphBuilder on onnxruntime-node", () => {
       for (let k = 0; k < 3; k++) expect(prob[b * 3 + k]).toBeCloseTo(e[k] / z, 6);
     }
     await sess.release();
+  });
+
+  it("stores producer_version in the file head, where readProducerVersion finds it", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "onnx-"));
+    const g = new GraphBuilder("g");
+    g.producerVersion = "clip-nad-test-7";
+    g.input("x", DataType.FLOAT);
+    g.initializer("w", floatTensor([3000], new Float32Array(3000)));
+    g.node("Add", ["x", "w"], {}, "y");
+    g.output("y");
+    g.writeFile(path.join(dir, "a.onnx"));
+    expect(readProducerVersion(path.join(dir, "a.onnx"))).toBe("clip-nad-test-7");
+    g.producerVersion = "";
+    g.writeFile(path.join(dir, "b.onnx"));
+    expect(readProducerVersion(path.join(dir, "b.onnx"))).toBeUndefined();
+    fs.writeFileSync(path.join(dir, "c.onnx"), "garbage");
+    expect(readProducerVersion(path.join(dir, "c.onnx"))).toBeUndefined();
+    expect(readProducerVersion(path.join(dir, "absent.onnx"))).toBeUndefined();
   });
 
   it("same bytes from toBytes() and writeFile()", () => {

@@ -13,7 +13,9 @@ import { checkpointHash, graphPath } from "../src/clip/session";
 import { ClipModel } from "../src/clip/types";
 import { ClipNadError } from "../src/errors";
 import { readSafetensors } from "../src/weights/safetensors";
-import { DataType, GraphBuilder } from "../src/onnx/graph";
+import { DataType, GraphBuilder, readProducerVersion } from "../src/onnx/graph";
+import { IMAGE_GRAPH_VERSION } from "../src/clip/imageGraph";
+import { TEXT_GRAPH_VERSION } from "../src/clip/textGraph";
 
 const TINY = path.join(__dirname, "fixtures", "tiny");
 const io = readSafetensors(path.join(TINY, "io.safetensors")).tensors;
@@ -78,6 +80,17 @@ describe.each(FORMATS)("oracle parity: %s", (_label, fileName) => {
     const out = await model.encodeTokens(flat, ids.shape[0]);
     expect(relErr(out, get("text_embedding").data)).toBeLessThanOrEqual(1e-4);
   });
+
+  it("text tower: one caption at a time (batches cut after their EOT) gives the same embeddings", async () => {
+    const ids = get("text_ids");
+    const [n, T] = ids.shape;
+    const d = model.config.embedDim;
+    const expected = get("text_embedding").data;
+    for (let r = 0; r < n; r++) {
+      const row = Int32Array.from(ids.data.subarray(r * T, (r + 1) * T));
+      expect(relErr(await model.encodeTokens(row, 1), expected.subarray(r * d, (r + 1) * d))).toBeLessThanOrEqual(1e-4);
+    }
+  });
 });
 
 describe("ClipModel behaviour", () => {
@@ -140,6 +153,8 @@ describe("ClipModel behaviour", () => {
       foreign.output("y", DataType.INT64);
       foreign.writeFile(graphPath(dir, hash, "text"));
       const m = await loadModel(file, { cacheDir: dir, threads: 1 });
+      expect(readProducerVersion(graphPath(dir, hash, "image"))).toBe(IMAGE_GRAPH_VERSION);
+      expect(readProducerVersion(graphPath(dir, hash, "text"))).toBe(TEXT_GRAPH_VERSION);
       try {
         const images = get("images");
         const out = await m.encodeImagePixels(images.data, images.shape[0]);

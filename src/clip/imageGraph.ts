@@ -19,10 +19,13 @@ import { WeightGraph } from "../onnx/weightGraph";
 /** Graph input / output names of the image graph. */
 export const IMAGE_INPUT = "pixels";
 export const IMAGE_OUTPUTS = ["embedding", "features", "attention", "coefficients"] as const;
+/** Graph-format version, stored as producer_version: a cached graph with another version is rebuilt. */
+export const IMAGE_GRAPH_VERSION = "clip-nad-image-1";
 
 /** Build the image graph; returns the builder (encode / writeFile it). */
 export function buildImageGraph(sd: StateDict, cfg: ClipConfig, file?: string): WeightGraph {
   const g = new WeightGraph("clip_resnet_image", sd, file);
+  g.producerVersion = IMAGE_GRAPH_VERSION;
   const R = cfg.imageResolution;
   g.input(IMAGE_INPUT, DataType.FLOAT, ["batch", 3, R, R]);
 

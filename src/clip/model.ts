@@ -10,8 +10,8 @@ import * as ort from "onnxruntime-node";
 import { ClipNadError } from "../errors";
 import { Checkpoint, StateDict } from "../weights/types";
 import { ClipConfig, inferConfig, neuronsOf, tokensOf } from "./config";
-import { buildImageGraph, IMAGE_INPUT, IMAGE_OUTPUTS } from "./imageGraph";
-import { buildTextGraph, TEXT_INPUT, TEXT_OUTPUT } from "./textGraph";
+import { buildImageGraph, IMAGE_GRAPH_VERSION, IMAGE_INPUT, IMAGE_OUTPUTS } from "./imageGraph";
+import { buildTextGraph, TEXT_GRAPH_VERSION, TEXT_INPUT, TEXT_OUTPUT } from "./textGraph";
 import { ClipModel, ImageForward } from "./types";
 import { SerialSession, copyFloat, createSession, ensureGraphFile, graphPath, resolveCacheDir, checkpointHash } from "./session";
 import { readCheckpoint, validateClipWeights } from "../weights";
@@ -48,9 +48,9 @@ export async function modelFromCheckpoint(name: string, ck: Checkpoint, hash: st
   const textFile = graphPath(cacheDir, hash, "text");
   // Both graphs are written now (cheap: the bytes are the weights), so the text tower can open lazily later.
   progress("building image graph", 0.4);
-  ensureGraphFile(imageFile, () => buildImageGraph(ck.tensors, config, file), file);
+  ensureGraphFile(imageFile, () => buildImageGraph(ck.tensors, config, file), file, IMAGE_GRAPH_VERSION);
   progress("building text graph", 0.6);
-  ensureGraphFile(textFile, () => buildTextGraph(ck.tensors, config, file), file);
+  ensureGraphFile(textFile, () => buildTextGraph(ck.tensors, config, file), file, TEXT_GRAPH_VERSION);
   progress("creating image session", 0.75);
   const image = new SerialSession(await openOrRebuild(imageFile, file, opts.threads, IMAGE_OUTPUTS, () => buildImageGraph(ck.tensors, config, file)), file, "image tower");
   progress("model ready", 1);
@@ -148,14 +148,24 @@ class OrtClipModel implements ClipModel {
       }
       flat = ids as Int32Array;
     }
-    const big = new BigInt64Array(B * T);
-    for (let i = 0; i < big.length; i++) {
-      const v = flat[i];
-      if (!Number.isInteger(v) || v < 0 || v >= V) throw new ClipNadError(`token id ${v} at position ${i} is outside the vocabulary [0, ${V})`, { file: this.path });
-      big[i] = BigInt(v);
+    // Causal attention: nothing after a row's EOT (its first maximal id, as ArgMax picks) affects its
+    // embedding, so the batch is cut to the longest row's EOT position + 1 (see textGraph.ts).
+    let len = 1;
+    for (let b = 0; b < B; b++) {
+      let arg = 0;
+      for (let i = 0; i < T; i++) {
+        const v = flat[b * T + i];
+        if (!Number.isInteger(v) || v < 0 || v >= V) {
+          throw new ClipNadError(`token id ${v} at row ${b}, position ${i} is outside the vocabulary [0, ${V})`, { file: this.path });
+        }
+        if (v > flat[b * T + arg]) arg = i;
+      }
+      len = Math.max(len, arg + 1);
     }
+    const big = new BigInt64Array(B * len);
+    for (let b = 0; b < B; b++) for (let i = 0; i < len; i++) big[b * len + i] = BigInt(flat[b * T + i]);
     const text = await this.textSession();
-    const out = await text.run({ [TEXT_INPUT]: new ort.Tensor("int64", big, [B, T]) });
+    const out = await text.run({ [TEXT_INPUT]: new ort.Tensor("int64", big, [B, len]) });
     return copyFloat(out[TEXT_OUTPUT], TEXT_OUTPUT, this.path);
   }
 
@@ -163,7 +173,7 @@ class OrtClipModel implements ClipModel {
     if (!this.text) {
       const build = () => buildTextGraph(this.weights, this.config, this.path);
       this.text = (async () => {
-        ensureGraphFile(this.textFile, build, this.path); // in case the cache was cleaned meanwhile
+        ensureGraphFile(this.textFile, build, this.path, TEXT_GRAPH_VERSION); // in case the cache changed meanwhile
         return new SerialSession(await openOrRebuild(this.textFile, this.path, this.threads, [TEXT_OUTPUT], build), this.path, "text tower");
       })();
       this.text.catch(() => { this.text = undefined; });

@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import * as ort from "onnxruntime-node";
 import { ClipNadError } from "../errors";
-import { GraphBuilder } from "../onnx/graph";
+import { GraphBuilder, readProducerVersion } from "../onnx/graph";
 
 ort.env.logLevel = "error";
 
@@ -69,11 +69,12 @@ export async function checkpointHash(file: string, cacheDir: string): Promise<st
 }
 
 /**
- * Make sure the graph file exists: build it with `build()` when absent (written to a temp file and renamed,
- * so a crash never leaves a half-written graph). Returns true when it was built now.
+ * Make sure the graph file exists with graph-format `version` (its producer_version): build it with `build()`
+ * when absent or of another version (written to a temp file and renamed, so a crash never leaves a
+ * half-written graph, and readers of the old file are unaffected). Returns true when it was built now.
  */
-export function ensureGraphFile(file: string, build: () => GraphBuilder, checkpoint: string): boolean {
-  if (fs.existsSync(file)) return false;
+export function ensureGraphFile(file: string, build: () => GraphBuilder, checkpoint: string, version?: string): boolean {
+  if (fs.existsSync(file) && (version === undefined || readProducerVersion(file) === version)) return false;
   try {
     let g: GraphBuilder | undefined = build();
     g.writeFile(file);

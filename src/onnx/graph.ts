@@ -57,6 +57,8 @@ export class GraphBuilder {
   private outputs: ValueDef[] = [];
   private used = new Set<string>();
   private counter = 0;
+  /** ModelProto.producer_version; clip-nad stores its graph-format version here (see readProducerVersion). */
+  producerVersion = "";
 
   constructor(readonly name: string) {}
 
@@ -131,6 +133,7 @@ export class GraphBuilder {
     const model = new ProtoWriter();
     model.int(1, IR_VERSION);
     model.string(2, producer);
+    if (this.producerVersion) model.string(3, this.producerVersion);
     model.message(7, graph);
     model.message(8, new ProtoWriter().string(1, "").int(2, OPSET));
     return model;
@@ -145,6 +148,51 @@ export class GraphBuilder {
   writeFile(file: string): number {
     return writeChunksAtomic(file, this.encode());
   }
+}
+
+/**
+ * producer_version of an ONNX file written by GraphBuilder (fields 1–3 come first, so reading the head is
+ * enough); undefined when absent or unreadable.
+ */
+export function readProducerVersion(file: string): string | undefined {
+  let head: Buffer;
+  try {
+    const fd = fs.openSync(file, "r");
+    try {
+      head = Buffer.alloc(512);
+      head = head.subarray(0, fs.readSync(fd, head, 0, 512, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  let pos = 0;
+  const varint = (): number => {
+    let v = 0, mul = 1;
+    for (;;) {
+      if (pos >= head.length) throw new RangeError("truncated");
+      const b = head[pos++];
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 128;
+    }
+  };
+  try {
+    while (pos < head.length) {
+      const tag = varint();
+      const field = Math.floor(tag / 8), wire = tag & 7;
+      if (wire === 0) { varint(); continue; }
+      if (wire !== 2) return undefined;
+      const len = varint();
+      if (field === 3) return pos + len <= head.length ? head.subarray(pos, pos + len).toString("utf8") : undefined;
+      if (field > 3) return undefined;
+      pos += len;
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
 }
 
 /** Write a ProtoWriter's chunks to `file` through a temp file and rename; returns bytes written. */
