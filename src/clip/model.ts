@@ -185,6 +185,9 @@ class OrtClipModel implements ClipModel {
     if (this.disposed) return;
     this.disposed = true;
     await this.image.release();
-    if (this.text) await (await this.text).release();
+    if (this.text) {
+      const text = await this.text.catch(() => undefined); // a failed text session has nothing to release
+      await text?.release();
+    }
   }
 }
