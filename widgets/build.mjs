@@ -1,5 +1,6 @@
 // Builds the widget bundles with esbuild (toolchain.md §4):
 //   build/widgets/standalone.js  IIFE: html-manager + the browser, renders saved widget state (offline pages)
+//   build/widgets/live.js        IIFE: a minimal live front end (@jupyterlab/services + comm widget manager), tests
 //   build/widgets/esm/index.js   ESM: the browser module alone, @jupyter-widgets/base external (for hosts that
 //                                provide it: the JupyterLab extension wrapper, custom managers)
 // Usage: node widgets/build.mjs [--dev]
@@ -26,6 +27,7 @@ const common = {
 export async function buildWidgets() {
   const out = path.join(root, "build/widgets");
   await build({ ...common, entryPoints: ["widgets/page/standalone.ts"], format: "iife", outfile: path.join(out, "standalone.js") });
+  await build({ ...common, entryPoints: ["widgets/page/live.ts"], format: "iife", outfile: path.join(out, "live.js") });
   await build({
     ...common, entryPoints: ["widgets/neuron-head-browser/index.ts"], format: "esm", outfile: path.join(out, "esm/index.js"),
     external: ["@jupyter-widgets/base"],

@@ -20,13 +20,14 @@ function newestMtime(dir: string): number {
   return t;
 }
 
-/** Path of an up-to-date standalone bundle (building it if needed). */
+/** Path of an up-to-date standalone bundle (building it, and live.js next to it, if needed). */
 export function ensureStandaloneBundle(): string {
   const out = standaloneBundlePath();
   const sources = Math.max(newestMtime(path.join(ROOT, "widgets")), fs.statSync(path.join(__dirname, "browserProtocol.ts")).mtimeMs);
-  if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= sources) return out;
+  const outputs = [out, path.join(path.dirname(out), "live.js")];
+  if (outputs.every((f) => fs.existsSync(f) && fs.statSync(f).mtimeMs >= sources)) return out;
   const r = spawnSync(process.execPath, [path.join(ROOT, "widgets", "build.mjs")], { cwd: ROOT, encoding: "utf8" });
-  if (r.status !== 0 || !fs.existsSync(out)) {
+  if (r.status !== 0 || !outputs.every((f) => fs.existsSync(f))) {
     throw new ClipNadError(`building the widget bundle failed: ${(r.stderr || r.stdout || "").trim().slice(0, 2000)}`, { file: "widgets/build.mjs" });
   }
   return out;
