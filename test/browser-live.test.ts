@@ -161,6 +161,17 @@ console.log("browser shown");
     const kernelSide = JSON.parse(ranking.text) as { query: string; top: { head: number; neuron: number }[] };
     expect(kernelSide.query).toBe("yellow");
     expect(shown).toEqual(kernelSide.top.slice(0, 5).map((p) => `head ${p.head} · neuron ${p.neuron}`));
+    // Kernel → view: a ranking started from code re-ranks the view too.
+    const fromCode = await runCell(`const redTop = await browser.rank("red"); console.log(JSON.stringify(redTop[0]))`, "cell-rank-red");
+    const red = JSON.parse(fromCode.text) as { head: number; neuron: number };
+    await page.waitForFunction(() => document.querySelector("#cell-toy .nhb-toplist .nhb-h")?.textContent === 'Best pairs for "red"', undefined, { timeout: 60_000 });
+    await idle(page);
+    expect(await page.textContent("#cell-toy .nhb-toplist li:first-child .nhb-link")).toBe(`head ${red.head} · neuron ${red.neuron}`);
+    await page.fill("#cell-toy .nhb-query", "yellow");
+    await page.press("#cell-toy .nhb-query", "Enter");
+    await page.waitForFunction(() => document.querySelector("#cell-toy .nhb-toplist .nhb-h")?.textContent === 'Best pairs for "yellow"', undefined, { timeout: 60_000 });
+    await idle(page);
+    await page.evaluate(() => document.querySelectorAll("#cell-selected, #cell-ranking, #cell-rank-red").forEach((e) => e.remove()));
     await page.screenshot({ path: path.join(ARTIFACTS, "browser-live.png"), fullPage: true });
 
     // A malformed / out-of-range request straight over the comm: error reply → status line; kernel still runs.

@@ -143,6 +143,16 @@ describe("NeuronHeadBrowser front end (jsdom)", () => {
     expect([...values].sort((a, b) => b - a)).toEqual(values);
   });
 
+  it("a query in the saved state (set from the kernel) is ranked when the view renders", async () => {
+    const { doc } = await savedBrowser(H * C, 0);
+    const entry = (doc as { state: Record<string, { state: Record<string, unknown> }> }).state["model-1"];
+    entry.state.query = "yellow";
+    const { host } = await render(doc);
+    await until(host, () => host.querySelector(".nhb-toplist .nhb-h")?.textContent === 'Best pairs for "yellow"');
+    expect((host.querySelector(".nhb-query") as HTMLInputElement).value).toBe("yellow");
+    expect((host.querySelector(".nhb-score-select") as HTMLSelectElement).value).toBe("query similarity");
+  });
+
   it("a pair not embedded in a read-only page still shows its scores and says why images are missing", async () => {
     const { doc } = await savedBrowser(5, 0);
     const { host, model } = await render(doc);

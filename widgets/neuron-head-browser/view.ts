@@ -31,6 +31,7 @@ export class NeuronHeadBrowserView extends DOMWidgetView {
   private urls = new ImageUrls();
   private subUrls = new ImageUrls();
   private queryMatrix: Float32Array | null = null;
+  private lastQuery = "";
   private pending = 0;
   private seq = { detail: 0, sub: 0, query: 0 };
 
@@ -84,6 +85,9 @@ export class NeuronHeadBrowserView extends DOMWidgetView {
     if (!this.responder.live && m.typed("offline").note) this.setStatus(m.typed("offline").note, false);
     const h = m.typed("selected_head"), n = m.typed("selected_neuron");
     if (h >= 0 && n >= 0) this.select(h, n);
+    // A query set from the kernel (browser.rank(...)) or saved with the state: rank it here too.
+    this.listenTo(m, "change:query", () => this.followQuery());
+    this.followQuery();
   }
 
   remove(): void {
@@ -222,11 +226,20 @@ export class NeuronHeadBrowserView extends DOMWidgetView {
     return b;
   }
 
+  private followQuery(): void {
+    const q = this.model.typed("query");
+    if (q && q !== this.lastQuery) {
+      this.queryInput.value = q;
+      void this.runQuery(q);
+    }
+  }
+
   /** Rank all pairs by similarity to a text query; heat map and top list switch to the result. */
   async runQuery(text: string): Promise<void> {
     const t0 = now();
     const q = text.trim();
     if (!q) { this.setStatus("error: the query is empty", true); return; }
+    this.lastQuery = q;
     const seq = ++this.seq.query;
     this.setStatus(`ranking all pairs for "${q}"…`, false);
     const a = await this.ask({ kind: "query", text: q }, "ranking");
