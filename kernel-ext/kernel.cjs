@@ -54,7 +54,8 @@ function serializeSends(sock, name) {
   let tail = Promise.resolve();
   const send = (frames) => {
     const p = tail.then(() => raw(frames));
-    tail = p.catch((e) => log(`${name} send failed: ${e && e.message}`));
+    // After shutdown the sockets are closed: late messages have nowhere to go, which is not worth a log line.
+    tail = p.catch((e) => /closed/i.test(String(e && e.message)) || log(`${name} send failed: ${e && e.message}`));
     return tail;
   };
   return new Proxy(sock, {

@@ -1,0 +1,99 @@
+// Every notebook under notebooks/ executes headlessly with the clip-nad kernel (tools/notebooks/run_notebooks.py);
+// fig1's executed copy holds the reconstruction figure, and its exported HTML page renders offline in Chromium.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { inspectRenderedPlots } from "../src/figures/browser";
+import { Notebook, exportNotebookHtml } from "../src/figures/notebookHtml";
+
+const root = path.resolve(__dirname, "..");
+const runner = path.join(root, "tools/notebooks/run_notebooks.py");
+const PLOTLY = "application/vnd.plotly.v1+json";
+
+function runNotebooks(args: string[]) {
+  const r = spawnSync("/usr/bin/python3", [runner, ...args], { cwd: root, encoding: "utf8", timeout: 1_500_000, env: { ...process.env } });
+  return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
+}
+
+describe("notebooks/ executed with the clip-nad kernel", () => {
+  let run: { status: number | null; out: string };
+  const notebooks = fs.readdirSync(path.join(root, "notebooks")).filter((f) => f.endsWith(".ipynb"));
+
+  beforeAll(() => {
+    run = runNotebooks([]);
+  }, 1_600_000);
+
+  it("runs every notebook without a cell error", () => {
+    expect(notebooks).toContain("fig1_pca.ipynb");
+    expect(run.out, run.out).toContain(`${notebooks.length} passed, 0 failed`);
+    expect(run.status).toBe(0);
+  });
+
+  it("fig1 shows the reconstruction figure inline with the expected traces", () => {
+    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(root, "build/notebooks/fig1_pca.ipynb"), "utf8"));
+    const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
+    const figs = outputs.filter((o) => o.output_type === "display_data" && o.data && o.data[PLOTLY]);
+    expect(figs).toHaveLength(1);
+    const data = figs[0].data!;
+    expect(Object.keys(data).sort()).toEqual([PLOTLY, "text/html", "text/plain"].sort());
+    const fig = data[PLOTLY] as { data: { name: string; type: string; x: string[]; y: number[] }[] };
+    const names = fig.data.map((t) => t.name);
+    expect(names[0]).toBe("neurons");
+    expect(names[1]).toBe("neuron-head pairs");
+    expect(names[2]).toMatch(/^unmodified model \(\d+\.\d%\)$/);
+    expect(names[3]).toBe("paper, RN50x16 ImageNet (unmodified 70.7%)");
+    expect(fig.data[0].x).toEqual(["neurons<br>1 PC", "neurons<br>2 PCs", "neurons<br>4 PCs"]);
+    for (const t of fig.data.slice(0, 3)) for (const y of t.y) expect(y).toBeGreaterThanOrEqual(0);
+    // offline HTML fallback: the first figure of the session carries plotly.js itself
+    expect(String(data["text/html"]).length).toBeGreaterThan(1_000_000);
+  });
+
+  it("fig1 prints the measured numbers and the paper-vs-run table", () => {
+    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(root, "build/notebooks/fig1_pca.ipynb"), "utf8"));
+    const text = nb.cells.flatMap((c) => c.outputs ?? []).map((o) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? "")).join("");
+    expect(text).toMatch(/unmodified \d+\.\d%\s+pairs 1 PC \d+\.\d%\s+neurons 1 PC \d+\.\d%\s+neurons 2 PCs \d+\.\d%\s+neurons 4 PCs \d+\.\d%/);
+    const tables = nb.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data && String(o.data["text/html"] ?? "").includes("clip-nad-table"));
+    expect(tables).toHaveLength(1);
+    expect(String(tables[0].data!["text/plain"])).toContain("neuron-head pairs, 1 PC  70.7");
+  });
+
+  it("exports fig1 to a standalone page whose plot renders in headless Chromium with no network", async () => {
+    const page = path.join(root, "build/notebooks/fig1_pca.html");
+    const { figures } = exportNotebookHtml(path.join(root, "build/notebooks/fig1_pca.ipynb"), page);
+    expect(figures).toBe(1);
+    const r = await inspectRenderedPlots(page);
+    expect(r.errors).toEqual([]);
+    expect(r.blocked).toEqual([]);
+    expect(r.plots).toHaveLength(1);
+    expect(r.plots[0].w).toBeGreaterThan(100);
+    expect(r.plots[0].h).toBeGreaterThan(100);
+    expect(r.plots[0].traces).toBeGreaterThanOrEqual(4);
+  }, 180_000);
+});
+
+describe("run_notebooks.py on a failing notebook", () => {
+  it("fails, names the cell and prints tslab's stderr-only error", () => {
+    const dir = path.join(root, "build", "test-notebooks");
+    fs.mkdirSync(dir, { recursive: true });
+    const nb = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { kernelspec: { name: "clip-nad", display_name: "TypeScript (clip-nad)", language: "typescript" } },
+      cells: [
+        { cell_type: "code", id: "a", metadata: {}, execution_count: null, outputs: [], source: 'console.log("fine")' },
+        { cell_type: "code", id: "b", metadata: {}, execution_count: null, outputs: [], source: "const s: string = 123;" },
+        { cell_type: "code", id: "c", metadata: {}, execution_count: null, outputs: [], source: 'console.log("never")' },
+      ],
+    };
+    const file = path.join(dir, "broken.ipynb");
+    fs.writeFileSync(file, JSON.stringify(nb));
+    const r = runNotebooks(["--out", path.join(dir, "out"), file]);
+    expect(r.status).toBe(1);
+    expect(r.out).toContain("0 passed, 1 failed");
+    expect(r.out).toContain("--- cell 1 stderr:");
+    expect(r.out).toContain("Type 'number' is not assignable to type 'string'");
+    const executed = JSON.parse(fs.readFileSync(path.join(dir, "out", "broken.ipynb"), "utf8"));
+    expect(executed.cells[2].outputs).toEqual([]); // later cells are not run
+  }, 300_000);
+});
