@@ -23,7 +23,7 @@ export function buildTextGraph(sd: StateDict, cfg: ClipConfig, file?: string): W
   g.producerVersion = TEXT_GRAPH_VERSION;
   const T = cfg.contextLength;
   const W = cfg.transformerWidth;
-  g.input(TEXT_INPUT, DataType.INT64, ["batch", "tokens"]);
+  g.input(TEXT_INPUT, DataType.INT64, ["batch", "length"]);
 
   // Runtime length t = tokens.shape[1] as a 1-D tensor [t].
   const t = g.node("Slice", [g.node("Shape", [TEXT_INPUT]), g.constI64("start", [1]), g.constI64("end", [2])]);
