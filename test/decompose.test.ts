@@ -124,6 +124,23 @@ describe("decomposition identities (reference attention pool, C=64 H=4 d=16 K=9)
     expect(relErr(hn, wantH)).toBeLessThan(1e-4);
   });
 
+  it("head dims not divisible by 4 (C=96, H=16, dh=6): pairs sum to the embedding, Gram matches", () => {
+    const p2 = randomPool(77, 96, 16, 8, 4);
+    const apw2 = attentionPoolWeights(poolStateDict(p2), poolConfig(p2));
+    const dec2 = prepareDecomposition(apw2);
+    const f2 = referenceForward(p2, randomFeatures(p2, 3));
+    const acc = new Float64Array(8);
+    for (let h = 0; h < 16; h++) for (let n = 0; n < 96; n++) sumInto(acc, pairContribution(f2.s, dec2.w, dec2.c, h, n));
+    expect(relErr(acc, f2.embedding)).toBeLessThan(1e-5);
+    const delta = Float32Array.from(f2.s, (v, i) => (i % 5 === 0 ? v : 0));
+    const want = Array.from({ length: 96 }, (_, n) => {
+      const v = new Float64Array(8);
+      for (let h = 0; h < 16; h++) for (let j = 0; j < 8; j++) v[j] += delta[h * 96 + n] * dec2.w[(h * 96 + n) * 8 + j];
+      return Math.hypot(...v);
+    });
+    expect(relErr(centredNeuronNorms(delta, dec2.neuronGram), want)).toBeLessThan(1e-5);
+  });
+
   it("bad weights throw ClipNadError naming the file and key", () => {
     const broken = new Map(sd);
     broken.delete("visual.attnpool.v_proj.bias");

@@ -10,16 +10,23 @@ import { AttentionPoolWeights } from "./weights";
 export function pairDirections(apw: AttentionPoolWeights): Float32Array {
   const { C, H, d, dh, Wv, Wo } = apw;
   const w = new Float32Array(H * C * d);
-  // wT[j][n] for one head, built row-by-row so the inner loop runs over contiguous rows of W_V.
+  // wT[j][n] for one head, row by row: row j stays in cache while the head's dh rows of W_V (dh×C) stream past.
   const wT = new Float64Array(d * C);
   for (let h = 0; h < H; h++) {
     wT.fill(0);
-    for (let k = 0; k < dh; k++) {
-      const row = (h * dh + k) * C;
-      for (let j = 0; j < d; j++) {
-        const o = Wo[j * C + h * dh + k];
-        if (o === 0) continue;
-        const base = j * C;
+    for (let j = 0; j < d; j++) {
+      const base = j * C;
+      const ob = j * C + h * dh;
+      let k = 0;
+      // four W_V rows per pass: a quarter of the loads/stores of wT
+      for (; k + 4 <= dh; k += 4) {
+        const o0 = Wo[ob + k], o1 = Wo[ob + k + 1], o2 = Wo[ob + k + 2], o3 = Wo[ob + k + 3];
+        const r0 = (h * dh + k) * C, r1 = r0 + C, r2 = r1 + C, r3 = r2 + C;
+        for (let n = 0; n < C; n++) wT[base + n] += o0 * Wv[r0 + n] + o1 * Wv[r1 + n] + o2 * Wv[r2 + n] + o3 * Wv[r3 + n];
+      }
+      for (; k < dh; k++) {
+        const o = Wo[ob + k];
+        const row = (h * dh + k) * C;
         for (let n = 0; n < C; n++) wT[base + n] += o * Wv[row + n];
       }
     }
@@ -77,7 +84,25 @@ export function neuronGram(w: Float32Array, H: number, C: number, d: number): Ne
     const g = n * H * H;
     for (let h = 0; h < H; h++) {
       const a = (h * C + n) * d;
-      for (let h2 = h; h2 < H; h2++) {
+      let h2 = h;
+      // four partners per pass share the loads of w^{n,h}
+      for (; h2 + 4 <= H; h2 += 4) {
+        const b0 = (h2 * C + n) * d, b1 = b0 + C * d, b2 = b1 + C * d, b3 = b2 + C * d;
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (let j = 0; j < d; j++) {
+          const x = w[a + j];
+          s0 += x * w[b0 + j];
+          s1 += x * w[b1 + j];
+          s2 += x * w[b2 + j];
+          s3 += x * w[b3 + j];
+        }
+        const sums = [s0, s1, s2, s3];
+        for (let t = 0; t < 4; t++) {
+          data[g + h * H + h2 + t] = sums[t];
+          data[g + (h2 + t) * H + h] = sums[t];
+        }
+      }
+      for (; h2 < H; h2++) {
         const b = (h2 * C + n) * d;
         let acc = 0;
         for (let j = 0; j < d; j++) acc += w[a + j] * w[b + j];
