@@ -3,9 +3,9 @@ import * as path from "path";
 import { ClipNadError } from "../errors";
 import { readSafetensors } from "../weights/safetensors";
 import {
-  AttentionPoolWeights, HeadGram, NeuronGram, attentionPoolWeights, centredHeadNorms, centredNeuronNorms,
-  headGram, neuronGram, pairDirectionNorms, pairDirections,
+  AttentionPoolWeights, HeadGram, NeuronGram, attentionPoolWeights, headGram, neuronGram, pairDirectionNorms, pairDirections,
 } from "../decompose";
+import { CentredNormsOrt } from "./centredNormsOrt";
 import { CollectProgress, CollectionManifest, FILES, FILE_DESCRIPTIONS, readJson, readManifest, writeJsonAtomic } from "./manifest";
 import { RowNpyReader, writeFileAtomic, writeNpyAtomic } from "./npyFile";
 import { TopKTracker } from "./topk";
@@ -38,7 +38,8 @@ export function chunkRows(H: number, C: number): number {
   return Math.max(1, Math.floor((8 * 1024 * 1024) / (H * C)));
 }
 
-export interface FinalizeEvent { phase: "means" | "topk"; done: number; total: number }
+/** Finalize progress: "tables" 0/1 → 1/1 (weight-only), "means" and "topk" r/N (two passes), "write" 0/1 → 1/1. */
+export interface FinalizeEvent { phase: "tables" | "means" | "topk" | "write"; done: number; total: number }
 
 export async function finalizeCollection(dir: string, onProgress?: (e: FinalizeEvent) => void): Promise<CollectionManifest> {
   const manifest = readManifest(dir);
@@ -53,8 +54,10 @@ export async function finalizeCollection(dir: string, onProgress?: (e: FinalizeE
       throw new ClipNadError(`data files hold ${coef.rows}/${emb.rows} rows but progress.json commits ${N}`, { file: dir });
     }
     if (N === 0) throw new ClipNadError(`no readable images were collected (${progress.skipped.length} skipped)`, { file: manifest.images.root || dir });
+    onProgress?.({ phase: "tables", done: 0, total: 1 });
     const apw = loadCollectionWeights(dir, manifest);
     const tables: NormTables = { apw, ...(await normTablesOrt(apw)) };
+    onProgress?.({ phase: "tables", done: 1, total: 1 });
     const R = chunkRows(H, C);
 
     // Pass 1: means in float64, in row order.
@@ -83,26 +86,29 @@ export async function finalizeCollection(dir: string, onProgress?: (e: FinalizeE
     const pairTop = new TopKTracker(HC, k);
     const neuronTop = new TopKTracker(C, k);
     const headTop = new TopKTracker(H, k);
-    const delta = new Float64Array(HC);
-    for (let r0 = 0; r0 < N; r0 += R) {
-      const n = Math.min(R, N - r0);
-      const s = coef.readRows(r0, n) as Float32Array;
-      for (let i = 0; i < n; i++) {
-        const row = r0 + i;
-        const o = i * HC;
-        for (let p = 0; p < HC; p++) {
-          const dl = s[o + p] - mean64[p];
-          delta[p] = dl;
-          pairTop.offer(p, Math.abs(dl), row, dl);
+    const norms = await CentredNormsOrt.create(tables.apw, tables.neuronGram, mean);
+    try {
+      for (let r0 = 0; r0 < N; r0 += R) {
+        const n = Math.min(R, N - r0);
+        const s = coef.readRows(r0, n) as Float32Array;
+        const { head, neuron } = await norms.run(s, n);
+        for (let i = 0; i < n; i++) {
+          const row = r0 + i;
+          const o = i * HC;
+          for (let p = 0; p < HC; p++) {
+            const dl = s[o + p] - mean64[p];
+            pairTop.offer(p, Math.abs(dl), row, dl);
+          }
+          for (let u = 0; u < C; u++) neuronTop.offer(u, neuron[u * n + i], row);
+          for (let u = 0; u < H; u++) headTop.offer(u, head[u * n + i], row);
         }
-        const nn = centredNeuronNorms(delta, tables.neuronGram);
-        for (let u = 0; u < C; u++) neuronTop.offer(u, nn[u], row);
-        const hn = centredHeadNorms(delta, tables.apw, tables.headGram);
-        for (let u = 0; u < H; u++) headTop.offer(u, hn[u], row);
+        onProgress?.({ phase: "topk", done: r0 + n, total: N });
       }
-      onProgress?.({ phase: "topk", done: r0 + n, total: N });
+    } finally {
+      await norms.release();
     }
 
+    onProgress?.({ phase: "write", done: 0, total: 1 });
     const pairs = pairTop.result(kOut, tables.wNorms);
     const neurons = neuronTop.result(kOut);
     const heads = headTop.result(kOut);
@@ -127,6 +133,7 @@ export async function finalizeCollection(dir: string, onProgress?: (e: FinalizeE
       files: FILE_DESCRIPTIONS,
     };
     writeJsonAtomic(path.join(dir, FILES.manifest), done);
+    onProgress?.({ phase: "write", done: 1, total: 1 });
     return done;
   } finally {
     coef.close();
