@@ -152,6 +152,32 @@ describe("iopub under load", () => {
   });
 });
 
+describe("widget state in an executed notebook (nbclient records the kernel's comm traffic)", () => {
+  it("stores the widget model's latest state in metadata.widgets", () => {
+    const dir = path.join(root, "build", "test-kernel", "nb");
+    fs.mkdirSync(dir, { recursive: true });
+    const cell = (id: string, source: string) => ({ cell_type: "code", id, metadata: {}, execution_count: null, outputs: [], source });
+    const nb = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { kernelspec: { name: "clip-nad", display_name: "TypeScript (clip-nad)", language: "typescript" } },
+      cells: [
+        cell("a", 'import { WidgetModel } from "./kernel-ext/widget";\nconst m = new WidgetModel({ modelName: "CounterModel", modelModule: "x-widgets", modelModuleVersion: "0.1.0", viewName: "CounterView" }, { value: 1 });\nm.display();'),
+        cell("b", "m.set({ value: 5 });"),
+      ],
+    };
+    const file = path.join(dir, "widget.ipynb");
+    fs.writeFileSync(file, JSON.stringify(nb));
+    const run = spawnSync("/usr/bin/python3", [path.join(root, "tools/notebooks/run_notebooks.py"), "--out", path.join(dir, "out"), file], { cwd: root, encoding: "utf8", timeout: 240_000 });
+    expect(run.stdout, run.stdout + run.stderr).toContain("1 passed, 0 failed");
+    const executed = JSON.parse(fs.readFileSync(path.join(dir, "out", "widget.ipynb"), "utf8"));
+    const view = executed.cells[0].outputs[0].data["application/vnd.jupyter.widget-view+json"];
+    const state = executed.metadata.widgets["application/vnd.jupyter.widget-state+json"].state[view.model_id];
+    expect(state.model_name).toBe("CounterModel");
+    expect(state.state).toMatchObject({ _view_name: "CounterView", value: 5 });
+  }, 300_000);
+});
+
 describe("clip-nad kernel install", () => {
   it("writes DIR/share/jupyter/kernels/<name>/kernel.json pointing at the launcher", () => {
     const dir = path.join(root, "build", "test-kernel", "cli-prefix");
