@@ -71,8 +71,9 @@ export function toyRecord(scene: Scene, id: string, withMasks: boolean): ToyInde
 }
 
 function pngOf(data: Uint8Array, size: number, channels: 1 | 3): ReturnType<typeof sharp> {
-  return sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width: size, height: size, channels } })
-    .png({ compressionLevel: 6, adaptiveFiltering: false });
+  const img = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width: size, height: size, channels } });
+  // Masks are 8-bit grayscale PNGs of class ids (without b-w, sharp would expand them to RGB).
+  return (channels === 1 ? img.toColourspace("b-w") : img).png({ compressionLevel: 6, adaptiveFiltering: false });
 }
 
 export async function writeToyDataset(outDir: string, opts: ToyDatasetOptions): Promise<ToyDatasetSummary> {
