@@ -52,6 +52,9 @@ export function installKernelSpec(opts: InstallOptions = {}): string {
   const base = opts.prefix ? path.join(path.resolve(opts.prefix), "share", "jupyter", "kernels") : userKernelsDir();
   const dir = path.join(base, name);
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "kernel.json"), JSON.stringify(kernelSpec(name), null, 2) + "\n");
+  // Atomic (tmp + rename): test files install the same spec in parallel while kernels start from it.
+  const tmp = path.join(dir, `.kernel.json.${process.pid}.${Date.now()}`);
+  fs.writeFileSync(tmp, JSON.stringify(kernelSpec(name), null, 2) + "\n");
+  fs.renameSync(tmp, path.join(dir, "kernel.json"));
   return dir;
 }
