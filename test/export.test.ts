@@ -56,6 +56,27 @@ describe("exportFigure (Plotly.toImage in headless Chromium)", () => {
     expect(fs.readFileSync(out, "utf8")).toContain("Reconstruction from PCs");
   }, 150_000);
 
+  it("clip-nad export-figure --figure reconstruction builds the figure from an `analyze reconstruct` report", () => {
+    fs.mkdirSync(outDir, { recursive: true });
+    const report = path.join(outDir, "report.json");
+    fs.writeFileSync(report, JSON.stringify({
+      analysis: "reconstruct",
+      model: { name: "toy" },
+      evaluation: { images: 123 },
+      accuracy: { unmodified: 0.5, pairs: 0.5, neurons: [{ pcs: 1, accuracy: 0.25 }, { pcs: 2, accuracy: 0.375 }, { pcs: 4, accuracy: 0.45 }] },
+    }));
+    const out = path.join(outDir, "from-report.svg");
+    fs.rmSync(out, { force: true });
+    const run = spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), "export-figure", "--figure", "reconstruction", "--in", report, "--out", out], { encoding: "utf8", timeout: 120_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const svg = fs.readFileSync(out, "utf8");
+    expect(svg).toContain("Reconstruction from PCs — toy (123 images)");
+    expect(svg).toContain("paper, RN50x16 ImageNet");
+    const bad = spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), "export-figure", "--figure", "sparsity", "--in", report, "--out", out], { encoding: "utf8" });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("report.json, key 'curves': not an ablate report");
+  }, 150_000);
+
   it("export-figure rejects an unknown output type, naming the file", () => {
     const run = spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), "export-figure", "--in", "x.json", "--out", "fig.jpg"], { encoding: "utf8" });
     expect(run.status).toBe(1);

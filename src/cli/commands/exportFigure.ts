@@ -3,8 +3,34 @@ import { Command } from "commander";
 import { ClipNadError } from "../../errors";
 import { exportFigure, formatFromPath } from "../../figures/export";
 import { PlotlyFigure } from "../../figures/types";
+import { PAPER_RECONSTRUCTION_RN50X16, reconstructionFigure } from "../../figures/reconstruction";
+import { sparsityFigure } from "../../figures/sparsity";
 
-/** `clip-nad export-figure --in spec.json --out fig.png|fig.svg [--width W --height H --scale S]` */
+/** Build a paper figure from an analysis JSON (`clip-nad analyze reconstruct|ablate --out`). */
+function figureFromReport(kind: string, report: any, file: string): PlotlyFigure {
+  const label = report?.model?.name ? String(report.model.name) : undefined;
+  if (kind === "reconstruction") {
+    const acc = report?.accuracy;
+    if (!acc) throw new ClipNadError("not a reconstruct report (no 'accuracy')", { file, key: "accuracy" });
+    const images = Number(report?.evaluation?.images ?? report?.images ?? 0);
+    return reconstructionFigure({ images, unmodified: acc.unmodified, pairs: acc.pairs, neurons: acc.neurons }, {
+      label,
+      reference: { name: "paper, RN50x16 ImageNet", result: PAPER_RECONSTRUCTION_RN50X16 },
+    });
+  }
+  if (kind === "sparsity") {
+    const curves = report?.curves;
+    if (!curves?.pair || !curves?.neuron) throw new ClipNadError("not an ablate report (no 'curves.pair' / 'curves.neuron')", { file, key: "curves" });
+    const full = curves.pair.points.find((p: { percentKept: number }) => p.percentKept === 100);
+    return sparsityFigure(curves.pair, curves.neuron, { label, unmodified: full?.accuracy });
+  }
+  throw new ClipNadError(`unknown figure '${kind}' (use reconstruction or sparsity)`);
+}
+
+/**
+ * `clip-nad export-figure --in spec.json --out fig.png|fig.svg [--width W --height H --scale S]`
+ * `clip-nad export-figure --figure reconstruction|sparsity --in report.json --out fig.png` (from `clip-nad analyze`)
+ */
 export function register(program: Command): void {
   program
     .command("export-figure")
@@ -14,7 +40,8 @@ export function register(program: Command): void {
     .option("--width <px>", "width in pixels (default: layout.width or 700)")
     .option("--height <px>", "height in pixels (default: layout.height or 500)")
     .option("--scale <k>", "PNG pixel ratio", "1")
-    .action(async (opts: { in: string; out: string; width?: string; height?: string; scale: string }) => {
+    .option("--figure <kind>", "build the paper figure from an analysis JSON instead: reconstruction | sparsity")
+    .action(async (opts: { in: string; out: string; width?: string; height?: string; scale: string; figure?: string }) => {
       const format = formatFromPath(opts.out);
       let spec: PlotlyFigure;
       try {
@@ -23,7 +50,9 @@ export function register(program: Command): void {
         throw new ClipNadError(`cannot read figure spec: ${(e as Error).message}`, { file: opts.in });
       }
       // A notebook output bundle holds the figure under the plotly mime type.
-      const fig = (spec as unknown as { [k: string]: PlotlyFigure })["application/vnd.plotly.v1+json"] ?? spec;
+      const fig = opts.figure
+        ? figureFromReport(opts.figure, spec, opts.in)
+        : (spec as unknown as { [k: string]: PlotlyFigure })["application/vnd.plotly.v1+json"] ?? spec;
       if (!fig || !Array.isArray(fig.data)) throw new ClipNadError("figure spec has no 'data' array of traces", { file: opts.in, key: "data" });
       const num = (v: string | undefined, what: string) => {
         if (v === undefined) return undefined;
