@@ -54,6 +54,15 @@ describe("offline page from `clip-nad export-browser`", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const html = fs.readFileSync(out, "utf8");
+    // Bad arguments: a clear error naming the file, exit status 1, nothing written.
+    const bad = spawnSync(process.execPath, [path.join(ROOT, "src/cli/bin.cjs"), "export-browser", "--collection", colDir,
+      "--out", path.join(tmp, "page.txt"), "--no-words"], { cwd: ROOT, encoding: "utf8" });
+    expect([bad.status, bad.stderr.trim()]).toEqual([1, `clip-nad: ${path.join(tmp, "page.txt")}: --out must name an .html file`]);
+    const missing = spawnSync(process.execPath, [path.join(ROOT, "src/cli/bin.cjs"), "export-browser", "--collection", path.join(tmp, "nope"),
+      "--out", path.join(tmp, "x.html"), "--no-words"], { cwd: ROOT, encoding: "utf8" });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain(path.join(tmp, "nope"));
+    expect(fs.existsSync(path.join(tmp, "x.html"))).toBe(false);
     expect(html).not.toMatch(/<script[^>]+src=/); // everything inline
     const { page, errors } = chrome;
     await page.goto(`file://${out}`);

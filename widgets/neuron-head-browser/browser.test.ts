@@ -9,6 +9,7 @@ import { describe, it, expect, beforeAll } from "vitest";
 import { syntheticSource } from "../../kernel-ext/widgets/syntheticSource";
 import { BrowserBackend } from "../../kernel-ext/widgets/browserBackend";
 import { browserWidgetState, savedStateDocument } from "../../kernel-ext/widgets/browserState";
+import { fmt as fmtValue } from "./heatmapLogic";
 
 // jsdom lacks these; @lumino/dragdrop and @jupyterlab/ui-components touch them at import time (toolchain.md §6).
 const g = globalThis as Record<string, unknown>;
@@ -188,6 +189,28 @@ describe("NeuronHeadBrowser front end (jsdom)", () => {
     for (let n = 1; n < C; n++) if (maxOf(n) > maxOf(best)) best = n;
     clickCanvas(host, 0.5, 0.5); // column 0 = neuron with the largest max
     await until(host, () => model.get("selected_neuron") === best);
+  });
+
+  it("hover shows a tooltip naming the pair and its value; the mouse wheel zooms around the pointer", async () => {
+    const { doc } = await savedBrowser(0, 0);
+    const { host, model } = await render(doc);
+    const canvas = host.querySelector("canvas") as HTMLCanvasElement;
+    const move = new MouseEvent("mousemove", { bubbles: true });
+    Object.defineProperty(move, "offsetX", { value: 12.5 });
+    Object.defineProperty(move, "offsetY", { value: 3.5 });
+    canvas.dispatchEvent(move);
+    const tip = host.querySelector(".nhb-tooltip") as HTMLElement;
+    const v = model.scoreMatrix("contribution norm")![3 * C + 12];
+    expect(tip.style.display).toBe("block");
+    expect(tip.textContent).toBe(`head 3 · neuron 12 · contribution norm ${fmtValue(v)}`);
+    canvas.dispatchEvent(new MouseEvent("mouseleave"));
+    expect(tip.style.display).toBe("none");
+    const wheel = new WheelEvent("wheel", { deltaY: -100, bubbles: true, cancelable: true });
+    Object.defineProperty(wheel, "offsetX", { value: 20 });
+    canvas.dispatchEvent(wheel);
+    expect(wheel.defaultPrevented).toBe(true);
+    expect(canvas.width).toBe(32); // 40 × 0.8, centred on the pointer (neuron 20)
+    expect([(host.querySelector(".nhb-from") as HTMLInputElement).value, (host.querySelector(".nhb-to") as HTMLInputElement).value]).toEqual(["4", "36"]);
   });
 
   it("neuron view shows every head of the neuron; head view lists its top neurons", async () => {
