@@ -104,6 +104,9 @@ describe("NeuronHeadBrowser front end (jsdom)", () => {
     clickCanvas(host, 7.5, 2.5); // jsdom has no layout: CSS size = canvas size
     await until(host, () => !!host.querySelector(".nhb-detail"));
     expect([model.get("selected_head"), model.get("selected_neuron")]).toEqual([2, 7]);
+    const marker = host.querySelector(".nhb-marker") as HTMLElement;
+    expect([marker.style.display, marker.style.left, marker.style.width]).toEqual(["block", `${(100 * 7) / C}%`, `${100 / C}%`]);
+    expect(parseFloat(marker.style.top)).toBeCloseTo((100 * 2) / H);
     expect(host.querySelector(".nhb-detail .nhb-h")!.textContent).toBe("Pair: head 2 · neuron 7");
     const imgs = host.querySelectorAll(".nhb-detail img");
     expect(imgs.length).toBe(8);

@@ -21,6 +21,7 @@ export class HeatMap {
   readonly canvas: HTMLCanvasElement;
   private readonly tooltip: HTMLDivElement;
   private readonly axis: HTMLDivElement;
+  private readonly marker: HTMLDivElement;
   private data: HeatMapData | null = null;
   private order: Int32Array = new Int32Array(0);
   private argmax: Int32Array = new Int32Array(0);
@@ -38,8 +39,13 @@ export class HeatMap {
     this.canvas = el("canvas", "nhb-canvas");
     this.tooltip = el("div", "nhb-tooltip");
     this.tooltip.style.display = "none";
+    // The selected pair's frame, in CSS units over the canvas (a drawn pixel would be ~1 px wide at 3072 neurons).
+    this.marker = el("div", "nhb-marker");
+    this.marker.style.display = "none";
+    const plot = el("div", "nhb-plot");
+    plot.append(this.canvas, this.marker, this.tooltip);
     this.axis = el("div", "nhb-axis");
-    this.root.append(this.canvas, this.tooltip, this.axis);
+    this.root.append(plot, this.axis);
     this.canvas.addEventListener("mousemove", (e) => this.hover(e));
     this.canvas.addEventListener("mouseleave", () => { this.tooltip.style.display = "none"; });
     this.canvas.addEventListener("click", (e) => {
@@ -125,21 +131,26 @@ export class HeatMap {
       const img = ctx.createImageData(this.cols, d.heads);
       img.data.set(rgba);
       ctx.putImageData(img, 0, 0);
-      this.markSelected(ctx);
     }
+    this.markSelected();
     const sorted = this.sortByMax ? "sorted by max over heads" : "in index order";
     this.axis.textContent = `${d.label}: ${d.heads} heads × neurons ${this.window.start}–${this.window.end - 1} ` +
       `of ${d.neurons} (${sorted}); range ${fmt(range[0])} … ${fmt(range[1])}`;
   }
 
-  private markSelected(ctx: CanvasRenderingContext2D): void {
+  /** Frame the selected pair's pixel (its bin's column, if it is the bin's best neuron; else the first column holding it). */
+  private markSelected(): void {
+    this.marker.style.display = "none";
     if (!this.selected || !this.data) return;
     const [h, n] = this.selected;
-    for (let c = 0; c < this.cols; c++) {
-      if (this.argmax[h * this.cols + c] === n) {
-        ctx.fillStyle = "rgba(255,0,0,1)";
-        ctx.fillRect(c, h, 1, 1);
-      }
-    }
+    const pos = this.order.indexOf(n);
+    if (h >= this.data.heads || pos < this.window.start || pos >= this.window.end) return;
+    const w = this.window.end - this.window.start;
+    const col = Math.min(this.cols - 1, Math.floor(((pos - this.window.start) * this.cols) / w));
+    this.marker.style.display = "block";
+    this.marker.style.left = `${(100 * col) / this.cols}%`;
+    this.marker.style.width = `${100 / this.cols}%`;
+    this.marker.style.top = `${(100 * h) / this.data.heads}%`;
+    this.marker.style.height = `${100 / this.data.heads}%`;
   }
 }

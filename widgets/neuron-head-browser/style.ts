@@ -7,7 +7,9 @@ const CSS = `
 .nhb-toolbar input[type=text] { width: 180px; }
 .nhb-status { min-height: 18px; font-size: 12px; color: #555; }
 .nhb-status.nhb-error { color: #b00020; font-weight: 600; }
-.nhb-heatmap { position: relative; margin: 4px 0; }
+.nhb-heatmap { margin: 4px 0; }
+.nhb-plot { position: relative; }
+.nhb-marker { position: absolute; box-sizing: border-box; min-width: 4px; border: 2px solid #e00; outline: 1px solid #fff; pointer-events: none; }
 .nhb-canvas { width: 100%; image-rendering: pixelated; cursor: crosshair; display: block; border: 1px solid #ccc; }
 .nhb-tooltip { position: absolute; pointer-events: none; background: rgba(20,20,20,.85); color: #fff; padding: 2px 6px; border-radius: 3px; font-size: 12px; white-space: nowrap; }
 .nhb-axis { font-size: 11px; color: #666; }
