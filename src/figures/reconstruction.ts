@@ -1,5 +1,5 @@
 import { ClipNadError } from "../errors";
-import { BASE_LAYOUT, COLORS, PlotlyFigure, PlotlyTrace, pct } from "./types";
+import { BASE_LAYOUT, COLORS, PlotlyFigure, PlotlyTrace, pct, titleText } from "./types";
 
 /**
  * Figure "reconstruction from PCs" (paper.md §A.5, table rows 1–5): zero-shot accuracy when every unit is
@@ -111,7 +111,7 @@ export function reconstructionFigure(result: ReconstructionSummary, opts: Recons
   const all = [result.unmodified, result.pairs, ...neurons.map((n) => n.accuracy)];
   if (opts.reference) all.push(opts.reference.result.unmodified, opts.reference.result.pairs, ...opts.reference.result.neurons.map((n) => n.accuracy));
   const top = Math.min(100, Math.ceil((pct(Math.max(...all)) + 8) / 5) * 5);
-  const title = opts.title ?? `Reconstruction from PCs${opts.label ? ` — ${opts.label}` : ""} (${result.images} images)`;
+  const title = opts.title ?? titleText("Reconstruction from PCs", `${opts.label ? `${opts.label}, ` : ""}${result.images} images`);
   return {
     data,
     layout: {

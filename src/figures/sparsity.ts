@@ -1,5 +1,5 @@
 import { ClipNadError } from "../errors";
-import { BASE_LAYOUT, COLORS, PlotlyFigure, PlotlyTrace, pct } from "./types";
+import { BASE_LAYOUT, COLORS, PlotlyFigure, PlotlyTrace, pct, titleText } from "./types";
 
 /**
  * Figure "sparsity" (paper.md §A.6): zero-shot accuracy vs the percentage of units kept (the rest mean-ablated),
@@ -62,7 +62,7 @@ export function sparsityFigure(pairs: SparsityCurve, neurons: SparsityCurve, opt
       hoverinfo: "skip",
     });
   }
-  const title = opts.title ?? `Mean-ablation sparsity${opts.label ? ` — ${opts.label}` : ""} (${pairs.images} images)`;
+  const title = opts.title ?? titleText("Mean-ablation sparsity", `${opts.label ? `${opts.label}, ` : ""}${pairs.images} images`);
   return {
     data,
     layout: {

@@ -21,11 +21,17 @@ export const BASE_LAYOUT: PlotlyLayout = {
   font: { family: "DejaVu Sans, Arial, sans-serif", size: 13 },
   plot_bgcolor: "#ffffff",
   paper_bgcolor: "#ffffff",
-  margin: { l: 70, r: 30, t: 60, b: 60 },
-  legend: { orientation: "h", x: 0, y: -0.2 },
+  margin: { l: 70, r: 30, t: 80, b: 150 },
+  // Below the x-axis title; long trace names wrap onto several rows.
+  legend: { orientation: "h", x: 0, y: -0.3, yanchor: "top" },
   width: 640,
-  height: 440,
+  height: 520,
 };
+
+/** A title with an optional smaller subtitle line (model, data, image count). */
+export function titleText(main: string, sub?: string): string {
+  return sub ? `${main}<br><sup>${sub}</sup>` : main;
+}
 
 /** Accuracy fraction → percent, rounded to 0.01 so specs are stable under float noise. */
 export function pct(fraction: number): number {
