@@ -188,12 +188,14 @@ console.log("browser shown");
     expect(errors).toEqual([]);
   });
 
-  it("RN50x16-sized synthetic data (48 × 3072) over the comm: logs click → updated view latency", async () => {
+  it("RN50x16-sized synthetic data (48 × 3072, d = 768, 30k words) over the comm: logs click → updated view latency", async () => {
     const { page, errors } = chrome;
     const cell = await runCell(`
 import { browserWidget } from "./kernel-ext/widgets/neuronHeadBrowser";
 import { syntheticSource } from "./kernel-ext/widgets/syntheticSource";
-const big = await browserWidget(syntheticSource({ heads: 48, neurons: 3072, dim: 64 }), { offlinePairs: 0, offlineNeurons: 0 });
+import { DEFAULT_VOCABULARY, readWordList } from "./kernel-ext/widgets/browserSource";
+// RN50x16's shape: 48 heads × 3072 neurons, d = 768 (w is 453 MB), the full 30k-word vocabulary for the words.
+const big = await browserWidget(syntheticSource({ heads: 48, neurons: 3072, dim: 768, words: readWordList(DEFAULT_VOCABULARY) }), { offlinePairs: 0, offlineNeurons: 0 });
 big.display();
 `, "cell-big");
     expect(cell.status).toBe("ok");
@@ -203,7 +205,7 @@ big.display();
     for (let i = 0; i < 11; i++) clicks.push(await timedCellClick(page, (i * 7 + 2) % 48, (i * 977) % 3072, 48, 3072));
     const thumbs = await page.$$eval("#cell-big .nhb-detail img", (x) => x.length);
     expect(thumbs).toBe(8);
-    const line = `[browser latency, live kernel, 48×3072] click → updated view (kernel round trip + 8 PNG thumbnails + words) ` +
+    const line = `[browser latency, live kernel, 48×3072, d=768, 30k words] click → updated view (kernel round trip + 8 PNG thumbnails + ± words) ` +
       `median ${median(clicks).toFixed(1)} ms, max ${Math.max(...clicks).toFixed(1)} ms, n=${clicks.length}`;
     console.log(line);
     fs.writeFileSync(path.join(ARTIFACTS, "browser-latency-live.txt"), line + "\n");

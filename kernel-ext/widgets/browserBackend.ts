@@ -175,19 +175,16 @@ export class BrowserBackend {
     return rows;
   }
 
+  /** Thumbnails made concurrently (sharp works on libuv's thread pool), buffers appended in image order. */
   private async thumbnails(images: SourceImage[], buffers: Uint8Array[]): Promise<ImageRef[]> {
-    const out: ImageRef[] = [];
-    for (const im of images) {
+    // A missing/broken image file shows as an empty tile with its id, not a failed request.
+    const made = await Promise.allSettled(images.map((im) => this.source.thumbnail(im.path)));
+    return images.map((im, i) => {
+      const r = made[i];
       let buffer = -1;
-      try {
-        buffers.push(await this.source.thumbnail(im.path));
-        buffer = buffers.length - 1;
-      } catch {
-        buffer = -1; // a missing/broken image file shows as an empty tile with its id, not a failed request
-      }
-      out.push({ id: im.id, label: im.label, value: im.value, buffer });
-    }
-    return out;
+      if (r.status === "fulfilled") { buffers.push(r.value); buffer = buffers.length - 1; }
+      return { id: im.id, label: im.label, value: im.value, buffer };
+    });
   }
 
   /**
