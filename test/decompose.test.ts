@@ -89,9 +89,10 @@ describe("decomposition identities (reference attention pool, C=64 H=4 d=16 K=9)
 
   it("projections onto text directions equal dot products of materialised contributions", () => {
     const g = gaussian(rng(5));
-    const texts = Float32Array.from({ length: 3 * d }, () => g());
+    const texts = Float32Array.from({ length: 11 * d }, () => g()); // > one block of 8 texts
     const tab = pairTextTables(apw, texts, dec.c);
-    for (let t = 0; t < 3; t++) {
+    expect(tab.T).toBe(11);
+    for (let t = 0; t < 11; t++) {
       const tv = texts.subarray(t * d, (t + 1) * d);
       const wt = tab.wDotT.subarray(t * H * C, (t + 1) * H * C);
       const ct = tab.cDotT.subarray(t * H, (t + 1) * H);

@@ -158,28 +158,41 @@ export function pairTextTables(apw: AttentionPoolWeights, texts: Float32Array, c
   const cc = c ?? pairConstants(apw);
   const wDotT = new Float32Array(T * H * C);
   const cDotT = new Float32Array(T * H);
-  const u = new Float64Array(C);
-  const acc = new Float64Array(C);
-  for (let t = 0; t < T; t++) {
-    const to = t * d;
+  // Texts in blocks of B: each row of W_V is read once per block instead of once per text.
+  const B = 8;
+  const u = new Float64Array(B * C);
+  const acc = new Float64Array(B * C);
+  for (let t0 = 0; t0 < T; t0 += B) {
+    const nb = Math.min(B, T - t0);
     u.fill(0);
-    for (let j = 0; j < d; j++) {
-      const tj = texts[to + j];
-      const row = j * C;
-      for (let m = 0; m < C; m++) u[m] += Wo[row + m] * tj;
+    for (let b = 0; b < nb; b++) {
+      const to = (t0 + b) * d;
+      const ub = b * C;
+      for (let j = 0; j < d; j++) {
+        const tj = texts[to + j];
+        if (tj === 0) continue;
+        const row = j * C;
+        for (let m = 0; m < C; m++) u[ub + m] += Wo[row + m] * tj;
+      }
     }
     for (let h = 0; h < H; h++) {
       acc.fill(0);
       for (let k = 0; k < dh; k++) {
-        const uk = u[h * dh + k];
         const row = (h * dh + k) * C;
-        for (let n = 0; n < C; n++) acc[n] += uk * Wv[row + n];
+        for (let b = 0; b < nb; b++) {
+          const uk = u[b * C + h * dh + k];
+          const ab = b * C;
+          for (let n = 0; n < C; n++) acc[ab + n] += uk * Wv[row + n];
+        }
       }
-      const o = (t * H + h) * C;
-      for (let n = 0; n < C; n++) wDotT[o + n] = acc[n];
-      let cd = 0;
-      for (let j = 0; j < d; j++) cd += cc[h * d + j] * texts[to + j];
-      cDotT[t * H + h] = cd;
+      for (let b = 0; b < nb; b++) {
+        const t = t0 + b;
+        const o = (t * H + h) * C;
+        for (let n = 0; n < C; n++) wDotT[o + n] = acc[b * C + n];
+        let cd = 0;
+        for (let j = 0; j < d; j++) cd += cc[h * d + j] * texts[t * d + j];
+        cDotT[t * H + h] = cd;
+      }
     }
   }
   return { T, wDotT, cDotT };
