@@ -1,0 +1,9 @@
+/** Dataset readers: plain folders, ImageNet val/test, PASCAL Context, Stanford Cars, the toy world. */
+export * from "./types";
+export { readImageFolder, ImageFolderOptions } from "./imageFolder";
+export { readImageNetVal, readImageNetTest, readImageNetClasses, ImageNetClasses, ImageNetValOptions, ImageNetTestOptions, DEFAULT_CLASS_INDEX } from "./imagenet";
+export { readPascalContext, readContextMask, contextLabels, pascalContextClassNames, PascalContextOptions, IGNORE_LABEL } from "./pascalContext";
+export { readStanfordCars, carYear, StanfordCarsOptions } from "./stanfordCars";
+export { readToyDataset, ToyDatasetReadOptions } from "./toy";
+export { readMat, parseMat, encodeMat, mat, matString, matNumber, MatValue } from "./matfile";
+export { parseCsv } from "./files";
