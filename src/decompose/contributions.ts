@@ -115,12 +115,32 @@ export function headTokenContributions(apw: AttentionPoolWeights, a: Float32Arra
   const X = poolTokens(apw, Z);
   const T = K + 1;
   const V = new Float64Array(T * C); // v_i = W_V x_i + b_V for all heads
-  for (let i = 0; i < T; i++) {
+  // tokens in blocks of 4: each row of W_V is read once per block
+  for (let i0 = 0; i0 < T; i0 += 4) {
+    const nb = Math.min(4, T - i0);
     for (let m = 0; m < C; m++) {
-      let acc = bv[m];
       const row = m * C;
-      for (let n = 0; n < C; n++) acc += Wv[row + n] * X[i * C + n];
-      V[i * C + m] = acc;
+      if (nb === 4) {
+        const x0 = i0 * C, x1 = x0 + C, x2 = x1 + C, x3 = x2 + C;
+        let a0 = bv[m], a1 = bv[m], a2 = bv[m], a3 = bv[m];
+        for (let n = 0; n < C; n++) {
+          const wv = Wv[row + n];
+          a0 += wv * X[x0 + n];
+          a1 += wv * X[x1 + n];
+          a2 += wv * X[x2 + n];
+          a3 += wv * X[x3 + n];
+        }
+        V[x0 + m] = a0;
+        V[x1 + m] = a1;
+        V[x2 + m] = a2;
+        V[x3 + m] = a3;
+      } else {
+        for (let i = i0; i < i0 + nb; i++) {
+          let acc = bv[m];
+          for (let n = 0; n < C; n++) acc += Wv[row + n] * X[i * C + n];
+          V[i * C + m] = acc;
+        }
+      }
     }
   }
   const out = new Float32Array(H * T * d);
