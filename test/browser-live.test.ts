@@ -76,7 +76,12 @@ beforeAll(async () => {
   server = spawn("/usr/bin/python3", ["-m", "jupyter_server", "--ServerApp.ip=127.0.0.1", `--ServerApp.port=${port}`,
     "--ServerApp.port_retries=0", `--ServerApp.token=${TOKEN}`, "--ServerApp.open_browser=False", `--ServerApp.root_dir=${ROOT}`,
     "--ServerApp.allow_origin=*", "--allow-root"], {
-    env: { ...process.env, JUPYTER_PATH: path.join(WORK, "prefix", "share", "jupyter"), CLIP_NAD_CACHE: path.join(WORK, "cache") },
+    // Isolated from the user's Jupyter config/runtime/data folders; the kernel inherits CLIP_NAD_CACHE.
+    env: {
+      ...process.env, JUPYTER_PATH: path.join(WORK, "prefix", "share", "jupyter"), CLIP_NAD_CACHE: path.join(WORK, "cache"),
+      JUPYTER_CONFIG_DIR: path.join(WORK, "jupyter-config"), JUPYTER_RUNTIME_DIR: path.join(WORK, "jupyter-runtime"),
+      JUPYTER_DATA_DIR: path.join(WORK, "jupyter-data"),
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   server.stdout!.on("data", (d) => (serverLog += d));
