@@ -64,7 +64,7 @@ describe("prebuilt JupyterLab extension", () => {
     const chunks = fs.readdirSync(path.join(EXT, "static")).filter((f) => f.endsWith(".js")).map((f) => fs.readFileSync(path.join(EXT, "static", f), "utf8")).join("\n");
     expect(chunks).toContain("NeuronHeadBrowserView");
     expect(chunks).not.toContain("class DOMWidgetView");
-  });
+  }, 300_000);
 
   it("loads in a JupyterLab-like host, registers the widget, and the registered view renders and answers a click", async () => {
     const { page, errors } = chrome;
@@ -83,5 +83,5 @@ describe("prebuilt JupyterLab extension", () => {
     await idle(page);
     expect(await page.$$eval(".nhb-detail img", (x) => x.length)).toBe(8);
     expect(errors).toEqual([]);
-  });
+  }, 300_000);
 });

@@ -191,7 +191,7 @@ console.log("browser shown");
     expect([alive.status, alive.text.trim()]).toEqual(["ok", "42"]);
     console.log(`[browser latency, live kernel, toy 8×512] click → thumbnails + words ${ms.toFixed(1)} ms (first click, vocabulary warm)`);
     expect(errors).toEqual([]);
-  });
+  }, 400_000);
 
   it("RN50x16-sized synthetic data (48 × 3072, d = 768, 30k words) over the comm: logs click → updated view latency", async () => {
     const { page, errors } = chrome;
@@ -216,5 +216,5 @@ big.display();
     fs.writeFileSync(path.join(ARTIFACTS, "browser-latency-live.txt"), line + "\n");
     await page.screenshot({ path: path.join(ARTIFACTS, "browser-live-rn50x16.png"), fullPage: true });
     expect(errors).toEqual([]);
-  });
+  }, 400_000);
 });

@@ -92,7 +92,7 @@ describe("offline page from `clip-nad export-browser`", () => {
     await page.screenshot({ path: path.join(ARTIFACTS, "browser-offline-export.png"), fullPage: true });
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
-  });
+  }, 300_000);
 });
 
 describe("RN50x16-sized synthetic page (48 × 3072)", () => {
@@ -149,5 +149,5 @@ describe("RN50x16-sized synthetic page (48 × 3072)", () => {
     expect(dialogs).toEqual([]);
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
-  });
+  }, 300_000);
 });
