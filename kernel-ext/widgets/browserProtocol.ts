@@ -29,7 +29,7 @@ export interface WordMatch {
 export interface ImageRef {
   id: string;
   label: string;
-  /** The pair coefficient s[h,n] of this image (what it was ranked by). */
+  /** What the image was ranked by (from a collection: the centred pair norm |s − s̄|·|w| of this image). */
   value: number;
   buffer: number;
 }
