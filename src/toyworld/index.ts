@@ -5,6 +5,6 @@ export { Rng, sceneSeed, mix32 } from "./random";
 export { insideShape } from "./shapes";
 export { rasterise, Raster, backgroundRGB } from "./raster";
 export { makeCaptions, canonicalCaption, describeObject, article, plural } from "./captions";
-export { generateScene, renderScene, sampleSceneSpec, sceneLabels, attributeDistribution, resolveDistributions } from "./scene";
+export { generateScene, renderScene, sampleSceneSpec, sceneLabels, attributeDistribution, resolveDistributions, Distributions } from "./scene";
 export { parseDrift, probabilitiesAt, yearOf, DriftSpec, DriftTerm } from "./drift";
 export { writeToyDataset, toyRecord, ToyDatasetOptions, ToyDatasetSummary, ToyIndexRecord, YearStats } from "./dataset";

@@ -29,7 +29,7 @@ export function attributeDistribution(attr: AttributeName, probs?: Record<string
   return p.map((x) => (Number.isNaN(x) ? share : x));
 }
 
-type Distributions = Record<AttributeName, number[]>;
+export type Distributions = Record<AttributeName, number[]>;
 
 export function resolveDistributions(probs: AttributeProbabilities = {}): Distributions {
   const out = {} as Distributions;

@@ -1,0 +1,2 @@
+export * as toyworld from "./toyworld";
+export * as datasets from "./data";
