@@ -144,12 +144,16 @@ describe("drift", () => {
 describe("writeToyDataset + CLI", () => {
   it("writes PNGs, masks, index.jsonl and per-year drift statistics through `clip-nad toyworld`", async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "toyworld-"));
-    const { main } = await import("../src/cli/main");
+    // Only this subcommand is registered, so the test does not depend on other commands' modules.
+    const { Command } = await import("commander");
+    const { register } = await import("../src/cli/commands/toyworld");
+    const program = new Command();
+    register(program);
     const logs: string[] = [];
     const orig = console.log;
     console.log = (...a: unknown[]) => void logs.push(a.join(" "));
     try {
-      await main(["node", "clip-nad", "toyworld", "--out", out, "--n", "90", "--seed", "5", "--size", "32", "--quiet",
+      await program.parseAsync(["node", "clip-nad", "toyworld", "--out", out, "--n", "90", "--seed", "5", "--size", "32", "--quiet",
         "--drift", "yellow:0.02->0.7,years:2000-2002"]);
     } finally {
       console.log = orig;
