@@ -6,7 +6,7 @@ import { collect } from "../src/collect";
 import { fakeModel, sharpLoader } from "./collect.fake";
 
 async function main() {
-  const args = JSON.parse(process.argv[2]) as { images: string; outDir: string; batchSize?: number; topK?: number; limit?: number; stride?: number };
+  const args = JSON.parse(process.argv[2]) as { images: string; outDir: string; batchSize?: number; topK?: number; limit?: number; stride?: number; commitIntervalMs?: number };
   await collect({
     model: fakeModel(),
     images: args.images,
@@ -15,6 +15,7 @@ async function main() {
     topK: args.topK,
     limit: args.limit,
     stride: args.stride,
+    commitIntervalMs: args.commitIntervalMs ?? 0,
     loadPixels: sharpLoader,
     onProgress: (e) => process.stdout.write(`${e.phase} ${e.done}/${e.total}\n`),
   });

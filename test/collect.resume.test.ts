@@ -20,9 +20,9 @@ const ARGS = { images, batchSize: 4, topK: 5 };
 
 interface ChildResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
-function runChild(outDir: string, env: Record<string, string> = {}, killWhen?: (stdout: string) => boolean, killDelayMs = 0): Promise<ChildResult> {
+function runChild(outDir: string, env: Record<string, string> = {}, killWhen?: (stdout: string) => boolean, killDelayMs = 0, commitIntervalMs = 0): Promise<ChildResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["-r", "tsx/cjs", path.join(root, "test/collect.child.ts"), JSON.stringify({ ...ARGS, outDir })], {
+    const child = spawn(process.execPath, ["-r", "tsx/cjs", path.join(root, "test/collect.child.ts"), JSON.stringify({ ...ARGS, outDir, commitIntervalMs })], {
       cwd: root,
       env: { ...process.env, ...env },
     });
@@ -74,10 +74,10 @@ describe("resume after kill -9", () => {
     await finishAndCompare(out);
   });
 
-  it("killed from outside while running (delay hook), at several moments", async () => {
-    for (const [after, delay] of [["collect 0/", 0], ["collect 8/", 5], ["collect 16/", 30]] as [string, number][]) {
-      const out = path.join(tmp, `kill-${after.replace(/\W/g, "")}`);
-      const r = await runChild(out, { CLIP_NAD_COLLECT_DELAY_MS: "80" }, (s) => s.includes(after), delay);
+  it("killed from outside while running (delay hook), at several moments, committing every batch or every ~2", async () => {
+    for (const [after, delay, every] of [["collect 0/", 0, 0], ["collect 8/", 5, 0], ["collect 16/", 30, 0], ["collect 12/", 10, 150]] as [string, number, number][]) {
+      const out = path.join(tmp, `kill-${after.replace(/\W/g, "")}-${every}`);
+      const r = await runChild(out, { CLIP_NAD_COLLECT_DELAY_MS: "80" }, (s) => s.includes(after), delay, every);
       expect(r.signal).toBe("SIGKILL");
       expect(r.stdout).not.toContain("done");
       await finishAndCompare(out);

@@ -9,7 +9,7 @@
  *            + 4·(C² + C + d·C + d + (K+1)·C)          attention-pool weights (v_proj, c_proj, pos. embedding)
  *            + headers, manifest, progress, id lists
  *
- *   node node_modules/tsx/dist/cli.mjs bench/collect/disk.ts [--n 6,12] [--topk 50]
+ *   node node_modules/tsx/dist/cli.mjs bench/collect/disk.ts [--n 50,60] [--topk 50]
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -26,7 +26,8 @@ function arg(name: string, dflt: string): string {
 const DIMS = { width: 96, heads: 48, embed: 768, grid: 12 }; // RN50x16
 const H = DIMS.heads, C = DIMS.width * 32, d = DIMS.embed, K = DIMS.grid * DIMS.grid;
 const k = Number(arg("topk", "50"));
-const Ns = arg("n", "6,12").split(",").map(Number);
+// Both N ≥ k so the top-k arrays have their full width and the slope is the true per-image cost.
+const Ns = arg("n", `${k},${k + 10}`).split(",").map(Number);
 const OFFICIAL_PER_IMAGE = 4 * H * C * d; // float32 (N, 48, 3072, 768)
 
 function formula(N: number): number {
@@ -64,7 +65,6 @@ async function main() {
   const perImage = (b.bytes - a.bytes) / (b.N - a.N);
   const fixed = a.bytes - perImage * a.N;
   console.log(`measured: ${perImage.toFixed(0)} B per image (formula 4·(H·C+d+1) + ids = ${4 * (H * C + d + 1)} + ~16), fixed ${(fixed / 1e6).toFixed(1)} MB`);
-  console.log(`  (top-k arrays are min(k, N) wide: at these N they are narrower than at N ≥ k; the projection uses k)`);
   // Projection: the formula at N plus what the formula leaves out (headers, JSON, id lists), measured at the larger
   // N, with the id-list part scaled by N.
   const extraPerImage = perImage - 4 * (H * C + d + 1);

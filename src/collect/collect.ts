@@ -38,6 +38,11 @@ export interface CollectOptions extends SelectOptions {
   /** Top-k images per pair, neuron and head (default 50, as the paper). */
   topK?: number;
   onProgress?: (e: CollectEvent) => void;
+  /**
+   * Commit (fsync rows + progress.json) at most this often, and after the last batch (default 2000 ms; 0 = every
+   * batch). A kill loses at most this much work; the result never depends on it.
+   */
+  commitIntervalMs?: number;
   /** Defaults to src/clip/preprocess (decode + CLIP transform). */
   loadPixels?: PixelLoader;
 }
@@ -46,7 +51,7 @@ const DATA_FILES = [FILES.coefficients, FILES.embeddings, FILES.imageIndex];
 
 /**
  * Stream a dataset through the model and store per image s (H×C) and the embedding (d), then finalize means
- * and top-k. Resumable: commit points are "rows appended + fsync + header, then progress.json renamed";
+ * and top-k. Resumable: commit points are "rows appended + header + fsync, then progress.json renamed";
  * a rerun with the same arguments cuts the data files back to the committed rows and continues, and gives
  * byte-identical files to an uninterrupted run.
  */
@@ -91,11 +96,14 @@ export async function collect(opts: CollectOptions): Promise<Collection> {
   const [coefW, embW, idxW] = writers;
   const load = opts.loadPixels ?? clipPixelLoader;
   const R = model.config.imageResolution;
-  const report = (done: number) => opts.onProgress?.({ phase: "collect", done, total: selected.length, skipped: progress.skipped.length });
+  const commitEvery = opts.commitIntervalMs ?? 2000;
+  let pendingSkipped: SkippedImage[] = [];
+  const report = (done: number) => opts.onProgress?.({ phase: "collect", done, total: selected.length, skipped: progress.skipped.length + pendingSkipped.length });
   try {
     // Batches are fixed windows of selected positions, so a resumed run forms exactly the same batches.
     const loadBatch = (start: number) => loadImages(selected.slice(start, start + batchSize), source.items, R, load);
     let start = progress.next;
+    let lastCommit = Date.now();
     report(start);
     let pending = start < selected.length ? loadBatch(start) : null;
     while (pending) {
@@ -112,15 +120,21 @@ export async function collect(opts: CollectOptions): Promise<Collection> {
         embW.append(out.embedding, B);
         idxW.append(Int32Array.from(batch.ok), B);
       }
+      pendingSkipped.push(...batch.skipped);
       crashPoint("after-append");
-      for (const w of writers) w.commit();
-      crashPoint("after-fsync");
-      progress.rows = coefW.rows;
-      progress.next = Math.min(nextStart, selected.length);
-      progress.skipped.push(...batch.skipped);
-      writeJsonAtomic(path.join(outDir, FILES.progress), progress);
-      crashPoint("after-progress");
-      report(progress.next);
+      // Commit point (at most every commitEvery ms, and after the last batch): fsync the rows, then record them.
+      if (pending === null || Date.now() - lastCommit >= commitEvery) {
+        for (const w of writers) w.commit();
+        crashPoint("after-fsync");
+        progress.rows = coefW.rows;
+        progress.next = Math.min(nextStart, selected.length);
+        progress.skipped.push(...pendingSkipped);
+        pendingSkipped = [];
+        writeJsonAtomic(path.join(outDir, FILES.progress), progress);
+        crashPoint("after-progress");
+        lastCommit = Date.now();
+      }
+      report(Math.min(nextStart, selected.length));
       start = nextStart;
       await testDelay();
     }

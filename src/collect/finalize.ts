@@ -86,6 +86,7 @@ export async function finalizeCollection(dir: string, onProgress?: (e: FinalizeE
     const pairTop = new TopKTracker(HC, k);
     const neuronTop = new TopKTracker(C, k);
     const headTop = new TopKTracker(H, k);
+    const full = pairTop.count, worst = pairTop.score; // heap roots live at u·k
     const norms = await CentredNormsOrt.create(tables.apw, tables.neuronGram, mean);
     try {
       for (let r0 = 0; r0 < N; r0 += R) {
@@ -97,7 +98,10 @@ export async function finalizeCollection(dir: string, onProgress?: (e: FinalizeE
           const o = i * HC;
           for (let p = 0; p < HC; p++) {
             const dl = s[o + p] - mean64[p];
-            pairTop.offer(p, Math.abs(dl), row, dl);
+            const a = dl < 0 ? -dl : dl;
+            // Fast reject once a pair's heap is full: rows arrive in increasing order, so an equal score loses too.
+            if (full[p] === k && a <= worst[p * k]) continue;
+            pairTop.offer(p, a, row, dl);
           }
           for (let u = 0; u < C; u++) neuronTop.offer(u, neuron[u * n + i], row);
           for (let u = 0; u < H; u++) headTop.offer(u, head[u * n + i], row);
