@@ -93,18 +93,20 @@ export async function finalizeCollection(dir: string, onProgress?: (e: FinalizeE
         const n = Math.min(R, N - r0);
         const s = coef.readRows(r0, n) as Float32Array;
         const { head, neuron } = await norms.run(s, n);
-        for (let i = 0; i < n; i++) {
-          const row = r0 + i;
-          const o = i * HC;
-          for (let p = 0; p < HC; p++) {
-            const dl = s[o + p] - mean64[p];
+        // Pair-major over the chunk: each pair's heap stays in cache for its n offers (rows still increase).
+        for (let p = 0; p < HC; p++) {
+          const m = mean64[p];
+          for (let i = 0; i < n; i++) {
+            const dl = s[i * HC + p] - m;
             const a = dl < 0 ? -dl : dl;
-            // Fast reject once a pair's heap is full: rows arrive in increasing order, so an equal score loses too.
+            // Fast reject once the heap is full: rows arrive in increasing order, so an equal score loses too.
             if (full[p] === k && a <= worst[p * k]) continue;
-            pairTop.offer(p, a, row, dl);
+            pairTop.offer(p, a, r0 + i, dl);
           }
-          for (let u = 0; u < C; u++) neuronTop.offer(u, neuron[u * n + i], row);
-          for (let u = 0; u < H; u++) headTop.offer(u, head[u * n + i], row);
+        }
+        for (let i = 0; i < n; i++) {
+          for (let u = 0; u < C; u++) neuronTop.offer(u, neuron[u * n + i], r0 + i);
+          for (let u = 0; u < H; u++) headTop.offer(u, head[u * n + i], r0 + i);
         }
         onProgress?.({ phase: "topk", done: r0 + n, total: N });
       }
