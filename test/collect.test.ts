@@ -2,7 +2,8 @@ import { describe, it, expect, beforeAll } from "vitest";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { collect, openCollection, mergeCollections, selectIndices, TopKTracker, readNpyArray } from "../src/collect";
+import { collect, openCollection, mergeCollections, selectIndices, TopKTracker, readNpyArray, loadLabelledImages } from "../src/collect";
+import { writeToyDataset } from "../src/toyworld";
 import { attentionPoolWeights, pairDirections } from "../src/decompose";
 import { ClipNadError } from "../src/errors";
 import { FAKE, fakeCoefficients, fakeModel, sharpLoader, writeImageFolder } from "./collect.fake";
@@ -134,6 +135,32 @@ describe("collect with a fake model", () => {
     await mergeCollections([b, a], m);
     expectSameFolder(out, m);
     await expect(mergeCollections([a], path.join(tmp, "merged-bad"))).rejects.toThrow(/shard 1\/2 is missing/);
+  });
+
+  it("a toy-world dataset folder collects its scene images, not its masks", async () => {
+    const toy = path.join(tmp, "toy");
+    await writeToyDataset(toy, { n: 5, seed: 2, size: 32 });
+    expect(fs.readdirSync(path.join(toy, "masks")).length).toBe(5);
+    const col = await collect({ model, images: toy, outDir: path.join(tmp, "toy-col"), topK: 3, loadPixels: sharpLoader });
+    expect(col.ids).toEqual(["images/000000.png", "images/000001.png", "images/000002.png", "images/000003.png", "images/000004.png"]);
+    const lab = loadLabelledImages(toy, "toy:shape");
+    const shapes = fs.readFileSync(path.join(toy, "index.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).labels.shape);
+    expect(col.ids.map((id) => lab.classNames[lab.labelOf.get(id)!])).toEqual(shapes);
+  });
+
+  it("labelled class sub-folders map to the class list (underscores for spaces)", () => {
+    const dir = path.join(tmp, "labelled");
+    for (const [cls, file] of [["golden_retriever", "a.png"], ["tabby cat", "b.png"], ["golden_retriever", "c.png"]]) {
+      fs.mkdirSync(path.join(dir, cls), { recursive: true });
+      fs.copyFileSync(path.join(images, ids[0]), path.join(dir, cls, file));
+    }
+    const classes = path.join(tmp, "classes.txt");
+    fs.writeFileSync(classes, "tabby cat\ngolden retriever\n");
+    const lab = loadLabelledImages(dir, classes);
+    expect(lab.classNames).toEqual(["tabby cat", "golden retriever"]);
+    expect(lab.items.map((it) => [it.id, lab.labelOf.get(it.id)])).toEqual([["golden_retriever/a.png", 1], ["golden_retriever/c.png", 1], ["tabby cat/b.png", 0]]);
+    fs.writeFileSync(classes, "tabby cat\n");
+    expect(() => loadLabelledImages(dir, classes)).toThrow(/golden_retriever: sub-folder 'golden_retriever' is not a class/);
   });
 
   it("stride, limit and shard select as documented", () => {

@@ -67,7 +67,7 @@ export async function collect(opts: CollectOptions): Promise<Collection> {
   const wanted: CollectionManifest = {
     format: COLLECTION_FORMAT,
     version: COLLECTION_VERSION,
-    model: { name: model.name, hash: model.hash, config: model.config },
+    model: { name: model.name, path: path.resolve(model.path), hash: model.hash, config: model.config },
     shape: { H: apw.H, C: apw.C, d: apw.d, K: tokensOf(model.config) },
     images: { root: source.root, total: source.items.length, idsHash: hashIds(source.items) },
     options: {

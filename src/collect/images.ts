@@ -6,7 +6,10 @@ import { ClipNadError } from "../errors";
 /** One image of a dataset: a stable id (relative path for folders) and where to read it. */
 export interface ImageItem { id: string; path: string }
 
-/** What `collect` accepts as a dataset: a folder, a list of paths, or a reader's `{ items }`. */
+/**
+ * What `collect` accepts as a dataset: a folder (all images below it, or a toy-world dataset's scene images),
+ * a list of paths, or a reader's `{ items }`.
+ */
 export type ImageSource = string | string[] | { root?: string; items: ImageItem[] };
 
 export const IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".avif"];
@@ -57,9 +60,32 @@ function sortItems(items: ImageItem[]): ImageItem[] {
   return items.slice().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
+/**
+ * The scene images of a toy-world dataset folder (index.jsonl + images/; `clip-nad toyworld`), ids = the records'
+ * relative image paths ("images/000000.png"), or null when `dir` is not one. Masks are not images to collect.
+ */
+export function toyDatasetItems(dir: string): ImageItem[] | null {
+  const index = path.join(dir, "index.jsonl");
+  if (!fs.existsSync(index)) return null;
+  const items: ImageItem[] = [];
+  fs.readFileSync(index, "utf8").split("\n").forEach((line, i) => {
+    if (!line.trim()) return;
+    let rec: { image?: unknown };
+    try {
+      rec = JSON.parse(line);
+    } catch (e) {
+      throw new ClipNadError(`line ${i + 1}: invalid JSON (${(e as Error).message})`, { file: index });
+    }
+    if (typeof rec.image !== "string") throw new ClipNadError(`line ${i + 1}: no "image" path`, { file: index });
+    items.push({ id: rec.image, path: path.join(dir, rec.image) });
+  });
+  if (items.length === 0) throw new ClipNadError("toy-world index has no records", { file: index });
+  return sortItems(items);
+}
+
 /** Resolve any accepted source into a sorted item list and a root description (for the manifest). */
 export function resolveImageSource(source: ImageSource): { root: string; items: ImageItem[] } {
-  if (typeof source === "string") return { root: path.resolve(source), items: listImageFolder(source) };
+  if (typeof source === "string") return { root: path.resolve(source), items: toyDatasetItems(source) ?? listImageFolder(source) };
   if (Array.isArray(source)) {
     if (source.length === 0) throw new ClipNadError("the list of images is empty");
     return { root: "", items: sortItems(source.map((p) => ({ id: p, path: p }))) };

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ClipNadError } from "../errors";
 import { ATTRIBUTES, AttributeName } from "../toyworld";
-import { ImageItem, listImageFolder } from "./images";
+import { ImageItem, listImageFolder, toyDatasetItems } from "./images";
 
 /**
  * Labelled image sets for the zero-shot analyses:
@@ -65,23 +65,15 @@ function loadToyLabels(dir: string, attribute: string): LabelledImages {
   } catch (e) {
     throw new ClipNadError(`not a toy-world dataset (${(e as Error).message}); write one with \`clip-nad toyworld\``, { file: indexFile });
   }
-  const items: ImageItem[] = [];
+  const items = toyDatasetItems(dir)!;
   const labelOf = new Map<string, number>();
   text.split("\n").forEach((line, i) => {
     if (!line.trim()) return;
-    let rec: { image: string; labels: Record<string, unknown> };
-    try {
-      rec = JSON.parse(line);
-    } catch (e) {
-      throw new ClipNadError(`line ${i + 1}: invalid JSON (${(e as Error).message})`, { file: indexFile });
-    }
+    const rec = JSON.parse(line) as { image: string; labels?: Record<string, unknown> };
     const value = rec.labels?.[attribute];
     const label = values.indexOf(String(value));
     if (label < 0) throw new ClipNadError(`line ${i + 1}: label ${attribute}='${value}' is not one of ${values.join(", ")}`, { file: indexFile });
-    items.push({ id: rec.image, path: path.join(dir, rec.image) });
     labelOf.set(rec.image, label);
   });
-  if (items.length === 0) throw new ClipNadError("toy-world index has no records", { file: indexFile });
-  items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return { classNames: [...values], items, labelOf, root: path.resolve(dir) };
 }

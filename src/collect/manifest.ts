@@ -17,7 +17,8 @@ export interface SkippedImage { index: number; id: string; reason: string }
 export interface CollectionManifest {
   format: typeof COLLECTION_FORMAT;
   version: number;
-  model: { name: string; hash: string; config: ClipConfig };
+  /** As given (`--model`), the resolved checkpoint file, its sha256 (the identity) and config. */
+  model: { name: string; path: string; hash: string; config: ClipConfig };
   /** H heads, C neurons, d embedding dim, K spatial tokens. */
   shape: { H: number; C: number; d: number; K: number };
   /** The full sorted image list before selection: root folder, count and sha256 of the ids. */

@@ -48,7 +48,8 @@ export function register(program: Command): void {
       const out = jsonOutPath(o.out);
       const collection = openCollection(o.collection);
       const labelled = loadLabelledImages(o.images, o.classes);
-      const { model } = await openModel(o.model ?? collection.manifest.model.name, o.quiet);
+      const made = collection.manifest.model; // default: the collection's own checkpoint (its sha256 is checked)
+      const { model } = await openModel(o.model ?? (made.path && fs.existsSync(made.path) ? made.path : made.name), o.quiet);
       let classEmbeddings: Float32Array | undefined;
       if (o.classEmbeddings) {
         const arr = readNpyArray(o.classEmbeddings);
