@@ -1,2 +1,3 @@
 export * as toyworld from "./toyworld";
 export * as datasets from "./data";
+export * as collection from "./collect";
