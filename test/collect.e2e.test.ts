@@ -21,9 +21,13 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "clip-nad-e2e-"));
 const toy = path.join(tmp, "toy");
 const col = path.join(tmp, "collection");
 
-function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), ...args], { cwd: root, encoding: "utf8" });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function cli(...args: string[]): { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string } {
+  return cliEnv({}, ...args);
+}
+
+function cliEnv(env: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), ...args], { cwd: root, encoding: "utf8", env: { ...process.env, ...env } });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 beforeAll(async () => {
@@ -54,6 +58,18 @@ describe("collect → analyze end to end (tiny fixture model)", () => {
       await model.dispose();
       c.close();
     }
+  });
+
+  it("the real CLI killed with SIGKILL (before a commit, inside finalize) and rerun gives the same bytes", () => {
+    const out = path.join(tmp, "killed");
+    const args = ["collect", "--model", MODEL, "--images", path.join(toy, "images"), "--out", out, "--batch", "8", "--topk", "10", "--quiet"];
+    for (const point of ["after-append:3", "finalize-mid:1"]) {
+      const r = cliEnv({ CLIP_NAD_COLLECT_CRASH: point }, ...args);
+      expect(r.signal).toBe("SIGKILL");
+    }
+    const r = cli(...args);
+    expect(r.code).toBe(0);
+    expectSameFolder(col, out);
   });
 
   it("shards 0/2 + 1/2 through the CLI merge byte-identically to the single run", () => {
