@@ -142,7 +142,7 @@ describe("collect with a fake model", () => {
     await writeToyDataset(toy, { n: 5, seed: 2, size: 32 });
     expect(fs.readdirSync(path.join(toy, "masks")).length).toBe(5);
     const col = await collect({ model, images: toy, outDir: path.join(tmp, "toy-col"), topK: 3, loadPixels: sharpLoader });
-    expect(col.ids).toEqual(["images/000000.png", "images/000001.png", "images/000002.png", "images/000003.png", "images/000004.png"]);
+    expect(col.ids).toEqual(["000000", "000001", "000002", "000003", "000004"]);
     const lab = loadLabelledImages(toy, "toy:shape");
     const shapes = fs.readFileSync(path.join(toy, "index.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).labels.shape);
     expect(col.ids.map((id) => lab.classNames[lab.labelOf.get(id)!])).toEqual(shapes);
@@ -161,6 +161,18 @@ describe("collect with a fake model", () => {
     expect(lab.items.map((it) => [it.id, lab.labelOf.get(it.id)])).toEqual([["golden_retriever/a.png", 1], ["golden_retriever/c.png", 1], ["tabby cat/b.png", 0]]);
     fs.writeFileSync(classes, "tabby cat\n");
     expect(() => loadLabelledImages(dir, classes)).toThrow(/golden_retriever: sub-folder 'golden_retriever' is not a class/);
+  });
+
+  it("an ImageNet val folder (WNID sub-folders) is labelled in ILSVRC order with CLIP's curated names", () => {
+    const root = path.join(tmp, "imagenet");
+    for (const [wnid, file] of [["n01443537", "ILSVRC2012_val_00000002.JPEG"], ["n01440764", "ILSVRC2012_val_00000001.JPEG"]]) {
+      fs.mkdirSync(path.join(root, "val", wnid), { recursive: true });
+      fs.copyFileSync(path.join(images, ids[0]), path.join(root, "val", wnid, file)); // a PNG under .JPEG: content decides
+    }
+    const lab = loadLabelledImages(root, "imagenet");
+    expect(lab.classNames.length).toBe(1000);
+    expect(lab.classNames.slice(0, 2)).toEqual(["tench", "goldfish"]);
+    expect(lab.items.map((it) => [it.id, lab.labelOf.get(it.id)])).toEqual([["ILSVRC2012_val_00000001", 0], ["ILSVRC2012_val_00000002", 1]]);
   });
 
   it("stride, limit and shard select as documented", () => {

@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { createHash } from "crypto";
 import { ClipNadError } from "../errors";
+import { readToyDataset } from "../data/toy";
 
 /** One image of a dataset: a stable id (relative path for folders) and where to read it. */
 export interface ImageItem { id: string; path: string }
@@ -61,26 +62,12 @@ function sortItems(items: ImageItem[]): ImageItem[] {
 }
 
 /**
- * The scene images of a toy-world dataset folder (index.jsonl + images/; `clip-nad toyworld`), ids = the records'
- * relative image paths ("images/000000.png"), or null when `dir` is not one. Masks are not images to collect.
+ * The scene images of a toy-world dataset folder (index.jsonl + images/; `clip-nad toyworld`), read by src/data
+ * (ids = record ids, "000000"), or null when `dir` is not one. Masks are not images to collect.
  */
 export function toyDatasetItems(dir: string): ImageItem[] | null {
-  const index = path.join(dir, "index.jsonl");
-  if (!fs.existsSync(index)) return null;
-  const items: ImageItem[] = [];
-  fs.readFileSync(index, "utf8").split("\n").forEach((line, i) => {
-    if (!line.trim()) return;
-    let rec: { image?: unknown };
-    try {
-      rec = JSON.parse(line);
-    } catch (e) {
-      throw new ClipNadError(`line ${i + 1}: invalid JSON (${(e as Error).message})`, { file: index });
-    }
-    if (typeof rec.image !== "string") throw new ClipNadError(`line ${i + 1}: no "image" path`, { file: index });
-    items.push({ id: rec.image, path: path.join(dir, rec.image) });
-  });
-  if (items.length === 0) throw new ClipNadError("toy-world index has no records", { file: index });
-  return sortItems(items);
+  if (!fs.existsSync(path.join(dir, "index.jsonl"))) return null;
+  return sortItems(readToyDataset(dir).items.map((it) => ({ id: it.id, path: it.path })));
 }
 
 /** Resolve any accepted source into a sorted item list and a root description (for the manifest). */

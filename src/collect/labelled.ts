@@ -2,14 +2,22 @@ import * as fs from "fs";
 import * as path from "path";
 import { ClipNadError } from "../errors";
 import { ATTRIBUTES, AttributeName } from "../toyworld";
-import { ImageItem, listImageFolder, toyDatasetItems } from "./images";
+import { ImageItem, listImageFolder } from "./images";
+import { Dataset } from "../data/types";
+import { readToyDataset } from "../data/toy";
+import { readImageNetVal } from "../data/imagenet";
+
+const CLASS_NAMES_FILE = path.join(__dirname, "..", "..", "assets", "text", "class_names.json");
 
 /**
  * Labelled image sets for the zero-shot analyses:
  *  - an image folder with one sub-folder per class (label = first path segment), classes from a text file
  *    (one name per line; the sub-folder name must match a line) or, without a file, the sorted sub-folder names;
  *  - a toy-world dataset (index.jsonl + images/) with `toy:<attribute>` (shape, colour, pattern, size,
- *    background, texture): classes = the attribute's values, label = the scene's dominant-object attribute.
+ *    background, texture): classes = the attribute's values, label = the scene's dominant-object attribute;
+ *  - ImageNet val with `imagenet` (src/data reader; either layout), classes = CLIP's curated names
+ *    (assets/text/class_names.json), as the paper's zero-shot classifier.
+ * The dataset readers are src/data's.
  */
 export interface LabelledImages {
   classNames: string[];
@@ -22,6 +30,7 @@ export interface LabelledImages {
 
 export function loadLabelledImages(dir: string, classes?: string): LabelledImages {
   if (classes && classes.startsWith("toy:")) return loadToyLabels(dir, classes.slice(4));
+  if (classes === "imagenet") return fromDataset(readImageNetVal(dir), curatedImageNetNames() ?? undefined);
   const items = listImageFolder(dir);
   let classNames: string[];
   if (classes) {
@@ -57,23 +66,28 @@ function loadToyLabels(dir: string, attribute: string): LabelledImages {
   if (!(attribute in ATTRIBUTES)) {
     throw new ClipNadError(`unknown toy attribute '${attribute}' (use toy:${Object.keys(ATTRIBUTES).join(", toy:")})`);
   }
-  const values = ATTRIBUTES[attribute as AttributeName] as readonly string[];
-  const indexFile = path.join(dir, "index.jsonl");
-  let text: string;
+  return fromDataset(readToyDataset(dir, { labelBy: attribute as AttributeName }));
+}
+
+/** CLIP's curated ImageNet class names (the paper's zero-shot names), in label order. */
+function curatedImageNetNames(): string[] | null {
   try {
-    text = fs.readFileSync(indexFile, "utf8");
-  } catch (e) {
-    throw new ClipNadError(`not a toy-world dataset (${(e as Error).message}); write one with \`clip-nad toyworld\``, { file: indexFile });
+    const names = JSON.parse(fs.readFileSync(CLASS_NAMES_FILE, "utf8")).imagenet_classes as unknown;
+    return Array.isArray(names) && names.length === 1000 ? names.map(String) : null;
+  } catch {
+    return null;
   }
-  const items = toyDatasetItems(dir)!;
+}
+
+/** Any labelled src/data Dataset (items with `label`, `classNames`). */
+export function fromDataset(ds: Dataset, classNames?: string[]): LabelledImages {
+  const names = classNames ?? ds.classNames;
+  if (!names || names.length === 0) throw new ClipNadError(`dataset '${ds.name}' has no class names`, { file: ds.root });
   const labelOf = new Map<string, number>();
-  text.split("\n").forEach((line, i) => {
-    if (!line.trim()) return;
-    const rec = JSON.parse(line) as { image: string; labels?: Record<string, unknown> };
-    const value = rec.labels?.[attribute];
-    const label = values.indexOf(String(value));
-    if (label < 0) throw new ClipNadError(`line ${i + 1}: label ${attribute}='${value}' is not one of ${values.join(", ")}`, { file: indexFile });
-    labelOf.set(rec.image, label);
-  });
-  return { classNames: [...values], items, labelOf, root: path.resolve(dir) };
+  for (const it of ds.items) {
+    if (it.label === undefined) throw new ClipNadError(`image '${it.id}' has no label`, { file: ds.root });
+    labelOf.set(it.id, it.label);
+  }
+  const items = ds.items.map((it) => ({ id: it.id, path: it.path })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { classNames: names.slice(), items, labelOf, root: ds.root };
 }

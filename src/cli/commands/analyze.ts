@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .requiredOption("--collection <dir>", "collection folder from `clip-nad collect` (means, PCs, scores)")
     .requiredOption("--images <dir>", "labelled images: class sub-folders, or a toy-world dataset folder with --classes toy:<attribute>")
     .requiredOption("--out <file.json>", "where to write the numbers")
-    .option("--classes <file|toy:attr>", "class names, one per line (default: the sub-folder names), or toy:shape, toy:colour, …")
+    .option("--classes <file|toy:attr|imagenet>", "class names, one per line (default: the sub-folder names); toy:shape, toy:colour, … for a toy-world dataset; imagenet for an ImageNet val folder")
     .option("--class-embeddings <file.npy>", "use these class embeddings (classes × d, numpy) instead of embedding the class names with the 80 templates")
     .option("--model <name|path>", "model (default: the collection's; must be the same checkpoint)")
     .option("--eval-dir <dir>", "collection folder for the evaluation images (default: <out>.eval; rerun resumes)")
