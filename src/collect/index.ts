@@ -3,7 +3,7 @@
  * means and top-k images per pair / neuron / head, resumable, shardable, numpy-readable (paper.md §A.4, §D).
  */
 export { collect, clipPixelLoader, CollectOptions, CollectEvent, PixelLoader } from "./collect";
-export { loadLabelledImages, LabelledImages } from "./labelled";
+export { loadLabelledImages, fromDataset, LabelledImages } from "./labelled";
 export { Collection, openCollection, TopKEntry, TopKTable, CoefficientChunk } from "./collection";
 export { mergeCollections } from "./merge";
 export { finalizeCollection, FinalizeEvent, normTables, NormTables } from "./finalize";
