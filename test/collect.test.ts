@@ -127,6 +127,18 @@ describe("collect with a fake model", () => {
     await expect(collect({ model, images, outDir: out, batchSize: 4, topK: 5, stride: 2, loadPixels: sharpLoader })).rejects.toThrow(/manifest\.json.*--stride differs/);
   });
 
+  it("one writer per folder: a live lock holder is refused, a stale lock (killed writer) is taken over", async () => {
+    const dir = path.join(tmp, "locked");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, ".collect.lock"), `${process.ppid}\n`); // a live process
+    await expect(collect({ model, images, outDir: dir, topK: 5, loadPixels: sharpLoader })).rejects.toThrow(new RegExp(`${dir}: another clip-nad collect \\(pid ${process.ppid}\\)`));
+    fs.writeFileSync(path.join(dir, ".collect.lock"), "999999999\n"); // no such process
+    const col = await collect({ model, images, outDir: dir, batchSize: 4, topK: 5, loadPixels: sharpLoader });
+    expect(col.N).toBe(23);
+    expect(fs.existsSync(path.join(dir, ".collect.lock"))).toBe(false);
+    expectSameFolder(out, dir);
+  });
+
   it("shards 0/2 + 1/2 merge byte-identically to the single run", async () => {
     const a = path.join(tmp, "shard0"), b = path.join(tmp, "shard1"), m = path.join(tmp, "merged");
     const s1 = await collect({ model, images, outDir: b, batchSize: 4, topK: 5, shard: { index: 1, count: 2 }, loadPixels: sharpLoader });

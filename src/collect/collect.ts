@@ -56,6 +56,54 @@ const DATA_FILES = [FILES.coefficients, FILES.embeddings, FILES.imageIndex];
  * byte-identical files to an uninterrupted run.
  */
 export async function collect(opts: CollectOptions): Promise<Collection> {
+  if (fs.existsSync(opts.outDir) && !fs.statSync(opts.outDir).isDirectory()) {
+    throw new ClipNadError("output path exists and is not a folder", { file: opts.outDir });
+  }
+  fs.mkdirSync(opts.outDir, { recursive: true });
+  const release = acquireLock(opts.outDir);
+  try {
+    return await collectLocked(opts);
+  } finally {
+    release();
+  }
+}
+
+const LOCK = ".collect.lock";
+
+/**
+ * One writer per folder: an exclusive lock file holding the pid. A lock left by a killed run (its pid is gone)
+ * is taken over, so kill -9 + rerun just works; a live one is a clear error.
+ */
+function acquireLock(outDir: string): () => void {
+  const file = path.join(outDir, LOCK);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(file, "wx");
+      fs.writeSync(fd, `${process.pid}\n`);
+      fs.closeSync(fd);
+      return () => fs.rmSync(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const pid = Number(fs.readFileSync(file, "utf8").trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new ClipNadError(`another clip-nad collect (pid ${pid}) is writing this folder; wait for it or stop it`, { file: outDir });
+      }
+      fs.rmSync(file, { force: true }); // stale: its writer was killed
+    }
+  }
+  throw new ClipNadError("cannot take the collection lock", { file: path.join(outDir, LOCK) });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function collectLocked(opts: CollectOptions): Promise<Collection> {
   const { model, outDir } = opts;
   const batchSize = opts.batchSize ?? 8;
   const topK = opts.topK ?? 50;
