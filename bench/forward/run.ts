@@ -43,7 +43,10 @@ function configFrom(meta: Record<string, string>): ClipConfig {
 const THREADS = Number(arg("threads", "2"));
 
 function torchRuns(name: string, dir: string, runs: number): number[] {
-  const py = spawnSync(PY, [path.join(__dirname, "torch_forward.py"), name, dir, String(runs), String(THREADS)], { encoding: "utf8" });
+  // OMP_WAIT_POLICY=PASSIVE is torch's counterpart of ORT's allow_spinning=0 (clip-nad's setting): with the
+  // default spinning, one preempted OpenMP thread on a busy 2-core box made RN50 take 2.7 s instead of 0.18 s.
+  const env = { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? "PASSIVE" };
+  const py = spawnSync(PY, [path.join(__dirname, "torch_forward.py"), name, dir, String(runs), String(THREADS)], { encoding: "utf8", env });
   if (py.status !== 0) throw new Error(`torch_forward.py failed:\n${py.stderr}`);
   return (JSON.parse(py.stdout.trim().split("\n").pop()!) as { times_ms: number[] }).times_ms;
 }
