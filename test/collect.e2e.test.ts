@@ -146,3 +146,32 @@ describe("collect → analyze end to end (tiny fixture model)", () => {
     expect(e.stderr).toContain(`${path.join(tmp, "empty-none")}: image folder cannot be read`);
   });
 });
+
+describe("collect → analyze with the embedded toy model (real text tower, 80 templates)", () => {
+  it("reconstruct and ablate on toy-world colours: pairs rebuild exactly, the curves end at the unmodified model", () => {
+    const pcaSet = path.join(tmp, "toy-pca"), evalSet = path.join(tmp, "toy-eval");
+    const w1 = cli("toyworld", "--out", pcaSet, "--n", "40", "--seed", "5", "--no-masks", "--quiet");
+    const w2 = cli("toyworld", "--out", evalSet, "--n", "80", "--seed", "6", "--no-masks", "--quiet");
+    expect([w1.code, w2.code]).toEqual([0, 0]);
+    const toyCol = path.join(tmp, "toy-collection");
+    const c = cli("collect", "--images", pcaSet, "--out", toyCol, "--topk", "20", "--quiet"); // --model defaults to toy
+    expect(c.stderr).toBe("");
+    expect(c.code).toBe(0);
+    const common = ["--collection", toyCol, "--images", evalSet, "--classes", "toy:colour", "--quiet"];
+    const rec = cli("analyze", "reconstruct", ...common, "--out", path.join(tmp, "toy-rec.json"));
+    expect(rec.stderr).toBe("");
+    expect(rec.code).toBe(0);
+    const R = JSON.parse(fs.readFileSync(path.join(tmp, "toy-rec.json"), "utf8"));
+    expect(R.classes.length).toBe(10);
+    expect(R.accuracy.unmodified).toBeGreaterThan(0.3); // model card: 68% on colour; chance 10%
+    expect(R.accuracy.pairs).toBe(R.accuracy.unmodified);
+    const abl = cli("analyze", "ablate", ...common, "--percent", "0,10,100", "--out", path.join(tmp, "toy-abl.json"));
+    expect(abl.code).toBe(0);
+    expect(abl.stdout).toMatch(/% kept\s+pairs\s+neurons/);
+    const A = JSON.parse(fs.readFileSync(path.join(tmp, "toy-abl.json"), "utf8"));
+    expect(A.curves.pair.points[2].accuracy).toBe(R.accuracy.unmodified);
+    expect(A.curves.neuron.points[2].accuracy).toBe(R.accuracy.unmodified);
+    expect(A.curves.pair.units).toBe(8 * 512);
+    expect(A.curves.neuron.units).toBe(512);
+  });
+});
