@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeAll } from "vitest";
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -37,6 +37,8 @@ beforeAll(async () => {
   expect(r.code).toBe(0);
   expect(r.stdout).toContain("40 images × H=4 × C=256 (d=64)");
 });
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe("collect → analyze end to end (tiny fixture model)", () => {
   it("stored s and embeddings equal a direct forward pass of the same images", async () => {

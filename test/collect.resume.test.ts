@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeAll } from "vitest";
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -43,6 +43,8 @@ beforeAll(async () => {
   await writeImageFolder(images, 23, ["broken.png"]);
   await collect({ model: fakeModel(), ...ARGS, outDir: reference, loadPixels: sharpLoader });
 });
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 async function finishAndCompare(outDir: string): Promise<void> {
   const r = await runChild(outDir);

@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeAll } from "vitest";
+import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -18,6 +18,8 @@ let ids: string[];
 beforeAll(async () => {
   ids = await writeImageFolder(images, 23, ["broken.png", "sub/zz-broken.png"]);
 });
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Brute-force ranking: rows sorted by score desc, row asc; first k. */
 function topRows(scores: number[], k: number): number[] {
