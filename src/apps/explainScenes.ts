@@ -3,7 +3,7 @@ import { preprocessRGB } from "../clip/preprocess";
 import { encodeTexts } from "../clip/encode";
 import { attentionPoolWeights, pairTextTables, prepareDecomposition, Decomposition } from "../decompose";
 import { normalizeRows, predictOne, zeroShotClassifier } from "../analysis/zeroshot";
-import { COLOURS, PATTERNS, SHAPES, SIZES, TEXTURES, generateScene, Scene } from "../toyworld";
+import { COLOURS, PATTERNS, SHAPES, SIZES, TEXTURES, generateScene, Scene, toyPromptTemplates } from "../toyworld";
 
 /**
  * "What is this image made of?" for toy-world scenes: decompose each scene's embedding into neuron-head pairs,
@@ -90,9 +90,9 @@ export async function explainToyScenes(model: ClipModel, opts: ExplainOptions = 
   const wordEmb = normalizeRows(await encodeTexts(model, vocab), d);
   const encode = (texts: string[]) => encodeTexts(model, texts, { batchSize: 64 });
   const classifiers = {
-    shape: await zeroShotClassifier([...SHAPES], encode),
-    colour: await zeroShotClassifier([...COLOURS], encode),
-    pattern: await zeroShotClassifier([...PATTERNS], encode),
+    shape: await zeroShotClassifier([...SHAPES], encode, { templates: toyPromptTemplates("shape") }),
+    colour: await zeroShotClassifier([...COLOURS], encode, { templates: toyPromptTemplates("colour") }),
+    pattern: await zeroShotClassifier([...PATTERNS], encode, { templates: toyPromptTemplates("pattern") }),
   };
 
   progress("decomposing scenes", 0.8);

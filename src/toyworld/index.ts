@@ -8,3 +8,4 @@ export { makeCaptions, canonicalCaption, describeObject, article, plural } from 
 export { generateScene, renderScene, sampleSceneSpec, sceneLabels, attributeDistribution, resolveDistributions, Distributions } from "./scene";
 export { parseDrift, probabilitiesAt, yearOf, DriftSpec, DriftTerm } from "./drift";
 export { writeToyDataset, toyRecord, ToyDatasetOptions, ToyDatasetSummary, ToyIndexRecord, YearStats } from "./dataset";
+export { toyPromptTemplates } from "./prompts";
