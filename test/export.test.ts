@@ -96,6 +96,7 @@ describe("notebook → standalone HTML", () => {
         execution_count: 1,
         outputs: [
           { output_type: "stream", name: "stdout", text: ["accuracy <1>\n"] },
+          { output_type: "stream", name: "stdout", text: "second line\n" },
           // exactly what the kernel's showFigure emits for the first figure (plotly.js inside its text/html)
           { output_type: "display_data", data: figureMime(fig, true) },
           { output_type: "display_data", data: figureMime(fig, false) },
@@ -107,7 +108,7 @@ describe("notebook → standalone HTML", () => {
   it("inlines plotly.js exactly once and escapes text", () => {
     const html = notebookToHtml(nb);
     expect((html.match(/\* plotly\.js v\d/g) || []).length).toBe(1);
-    expect(html.includes("accuracy &lt;1&gt;")).toBe(true);
+    expect(html.includes("accuracy &lt;1&gt;\nsecond line\n</pre>")).toBe(true); // consecutive streams merged
     expect(html.includes("<td>70.7</td>")).toBe(true);
     // nothing loaded from elsewhere (plotly.js itself mentions CDN URLs in strings; the browser test blocks the network)
     expect(/<script[^>]+src=/.test(html)).toBe(false);

@@ -49,6 +49,18 @@ export function readNotebook(file: string): Notebook {
   return nb;
 }
 
+/** Consecutive stream outputs of the same name read as one block (each console.log arrives as its own message). */
+function mergeStreams(outputs: NbOutput[]): NbOutput[] {
+  const out: NbOutput[] = [];
+  for (const o of outputs) {
+    const prev = out[out.length - 1];
+    if (o.output_type === "stream" && prev && prev.output_type === "stream" && prev.name === o.name) {
+      out[out.length - 1] = { ...prev, text: joinText(prev.text) + joinText(o.text) };
+    } else out.push(o);
+  }
+  return out;
+}
+
 class Renderer {
   figures = 0;
 
@@ -89,7 +101,7 @@ class Renderer {
     if (c.cell_type === "markdown") return `<section class="cell markdown">${markdownToHtml(src)}</section>`;
     if (c.cell_type === "raw") return `<section class="cell raw"><pre>${escapeHtml(src)}</pre></section>`;
     const n = c.execution_count ?? " ";
-    const outs = (c.outputs ?? []).map((o) => this.output(o)).join("\n");
+    const outs = mergeStreams(c.outputs ?? []).map((o) => this.output(o)).join("\n");
     return (
       `<section class="cell code"><div class="prompt">In [${n}]:</div><pre class="input"><code>${escapeHtml(src)}</code></pre>` +
       `${outs ? `\n<div class="outputs">${outs}</div>` : ""}</section>`
