@@ -95,6 +95,18 @@ describe("toy world scenes", () => {
     }
   });
 
+  it("builds minimal-pair groups that differ only in the dominant object's shape", () => {
+    const group = SHAPES.map((_, i) => generateScene(13, 16 + i, { size: 48, shapeGroups: true }));
+    expect(group.map((s) => s.objects[0].shape)).toEqual([...SHAPES]);
+    for (const s of group) {
+      expect({ ...s.objects[0], shape: "x" }).toEqual({ ...group[0].objects[0], shape: "x" });
+      expect(s.objects.slice(1)).toEqual(group[0].objects.slice(1));
+      expect(s.background).toEqual(group[0].background);
+      expect(s.captions[0]).toContain(s.objects[0].shape);
+    }
+    expect(Buffer.from(group[0].rgb).equals(Buffer.from(group[1].rgb))).toBe(false);
+  });
+
   it("follows attribute probabilities", () => {
     let yellow = 0, objects = 0;
     for (let i = 0; i < 300; i++) {

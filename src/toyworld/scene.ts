@@ -7,7 +7,7 @@ import { makeCaptions } from "./captions";
 import { rasterise } from "./raster";
 import { Rng, sceneSeed } from "./random";
 import { AttributeProbabilities, Scene, SceneLabels, SceneSpec, ToyObject, ToyWorldOptions } from "./types";
-import { ATTRIBUTES, AttributeName, ColourName } from "./vocab";
+import { ATTRIBUTES, AttributeName, ColourName, SHAPES } from "./vocab";
 
 /** Probability of every value of an attribute, in vocabulary order, from partial probabilities. */
 export function attributeDistribution(attr: AttributeName, probs?: Record<string, number>): number[] {
@@ -92,6 +92,12 @@ export function sceneLabels(spec: SceneSpec): SceneLabels {
 /** Scene `index` of the dataset with seed `seed`: deterministic, independent of other scenes. */
 export function generateScene(seed: number, index: number, opts: ToyWorldOptions = {}, dists?: Distributions): Scene {
   const s = sceneSeed(seed, index);
+  if (opts.shapeGroups) {
+    const k = SHAPES.length;
+    const base = sampleSceneSpec(new Rng(sceneSeed(seed, Math.floor(index / k))), opts, dists);
+    const objects = base.objects.map((o, i) => (i === 0 ? { ...o, shape: SHAPES[index % k] } : o));
+    return renderScene({ ...base, objects }, { ...opts, seed: s, index, rng: new Rng(s) });
+  }
   const rng = new Rng(s);
   const spec = sampleSceneSpec(rng, opts, dists);
   return renderScene(spec, { ...opts, seed: s, index, rng });

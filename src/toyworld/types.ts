@@ -75,4 +75,10 @@ export interface ToyWorldOptions {
   probabilities?: AttributeProbabilities;
   /** Year stamped on the scene (drifting datasets). */
   year?: number;
+  /**
+   * Minimal-pair groups: every run of SHAPES.length consecutive scenes shares one sampled scene and differs only in
+   * the dominant object's shape, which runs through all shapes in vocabulary order (training data that makes shape
+   * the only cue inside a group).
+   */
+  shapeGroups?: boolean;
 }

@@ -28,6 +28,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 DATA_COMMANDS = [
     "node src/cli/bin.cjs toyworld --out build/toy/train --n 40000 --seed 1 --size 128 --no-masks",
     "node src/cli/bin.cjs toyworld --out build/toy/heldout --n 2000 --seed 2 --size 128",
+    "node src/cli/bin.cjs toyworld --out build/toy/train_groups --n 16000 --seed 3 --size 128 --no-masks --shape-groups",
 ]
 
 
@@ -43,13 +44,32 @@ def colour_prompts(shape):
     return [f"{article(c)} {c} {shape}" for c in COLOURS]
 
 
-def train_command(args):
-    skip = {"resume", "no_export", "out", "train", "heldout"}
-    parts = ["/usr/bin/python3 tools/toyclip/train.py --train build/toy/train --heldout build/toy/heldout --out build/toy/run"]
+def train_command(args, out, init=""):
+    """The git-free command line of one training stage."""
+    skip = {"resume", "no_export", "out", "train", "heldout", "init"}
+    parts = [f"/usr/bin/python3 tools/toyclip/train.py --train build/toy/train --heldout build/toy/heldout --out {out}"]
+    if init:
+        parts.append(f"--init {init}")
     for k, v in args.items():
         if k not in skip:
             parts.append(f"--{k.replace('_', '-')} {v}")
     return " ".join(parts)
+
+
+def stages_of(final):
+    """Training stages, oldest first: [{args, steps, train_seconds, epochs, final_loss, command}]."""
+    chain, node = [], final
+    while node:
+        chain.append(node)
+        node = node.get("previous")
+    chain.reverse()
+    out = []
+    for i, st in enumerate(chain):
+        run = "build/toy/run" if i == 0 else f"build/toy/run{i + 1}"
+        init = "" if i == 0 else ("build/toy/run/final.pt" if i == 1 else f"build/toy/run{i}/final.pt")
+        out.append({"args": st["args"], "steps": st["steps"], "train_seconds": round(st["train_seconds"]),
+                    "epochs": round(st["epochs"], 3), "final_loss": st["final_loss"], "command": train_command(st["args"], run, init)})
+    return out
 
 
 @torch.no_grad()
@@ -111,6 +131,7 @@ def main(argv=None):
     p.add_argument("--asset-dir", default=os.path.join(ROOT, "assets", "toy"))
     p.add_argument("--fixtures", default=os.path.join(ROOT, "test", "fixtures", "toy"))
     p.add_argument("--n-golden", type=int, default=4)
+    p.add_argument("--earlier-metrics", default="", help="metrics JSON of an earlier stage, quoted in the card")
     a = p.parse_args(argv)
     torch.set_num_threads(2)
     final = torch.load(os.path.join(a.run, "final.pt"))
@@ -121,22 +142,27 @@ def main(argv=None):
     # The shipped numbers are those of the fp16-rounded weights, evaluated in fp32 (as the TS runtime does).
     model.load_state_dict({k: v.float() for k, v in sd16.items()}, strict=False)
     model.eval()
+    stages = stages_of(final)
     recipe = {
         "optimizer": "AdamW(betas=(0.9,0.98), eps=1e-6), no decay on 1-D/bn/ln/logit_scale",
         "loss": "symmetric InfoNCE, learnable logit scale (clamped at 100)",
-        "schedule": "linear warm-up, cosine on progress = max(step/steps, elapsed/minutes)",
+        "schedule": "per stage: linear warm-up, cosine on progress = max(step/steps, elapsed/minutes)",
         "augmentation": "random horizontal flip; one random caption per scene among those fitting ctx",
-        "steps": final["steps"], "epochs": round(final["epochs"], 3), "train_seconds": round(final["train_seconds"]),
-        "final_loss": final["final_loss"], "args": final["args"],
+        "hard_batches": "stage 2: --hard-frac of the batches are 8 minimal-pair groups of 8 scenes from --groups, identical "
+                        "but for the dominant object's shape (captions 0-3 only, which name it)",
+        "steps": sum(st["steps"] for st in stages), "epochs": round(sum(st["epochs"] for st in stages), 3),
+        "train_seconds": sum(st["train_seconds"] for st in stages), "final_loss": final["final_loss"],
+        "args": final["args"], "stages": stages,
     }
     asset = os.path.join(a.asset_dir, "toyclip.safetensors")
     os.makedirs(a.asset_dir, exist_ok=True)
     metadata = {
         "format": "openai-clip-resnet", "name": "toy", "config": json.dumps(cfg), "vision_heads": str(cfg["vision_heads"]),
         "transformer_heads": str(cfg["transformer_heads"]), "recipe": json.dumps(recipe),
-        "data": json.dumps({"train_seed": 1, "train_n": final["n_train"], "heldout_seed": 2, "size": cfg["image_resolution"],
+        "data": json.dumps({"train_seed": 1, "train_n": final["n_train"], "heldout_seed": 2, "groups_seed": 3, "groups_n": 16000,
+                            "size": cfg["image_resolution"],
                             "commands": DATA_COMMANDS}),
-        "command": train_command(final["args"]), "dtype": "float16",
+        "command": " && ".join(st["command"] for st in stages), "dtype": "float16",
     }
     write_safetensors(asset, sd16, metadata)
     with open(asset, "rb") as f:
@@ -149,7 +175,8 @@ def main(argv=None):
     print(json.dumps(metrics))
     write_goldens(model, records, images, cfg["context_length"], a.heldout, a.fixtures, a.n_golden, {"sha256": sha})
     write_model_card(os.path.join(a.asset_dir, "MODEL_CARD.md"), cfg, recipe, metrics, DATA_COMMANDS,
-                     metadata["command"], sha, os.path.getsize(asset), final["n_params"])
+                     [st["command"] for st in stages], sha, os.path.getsize(asset), final["n_params"],
+                     json.load(open(a.earlier_metrics)) if a.earlier_metrics else None)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,12 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ckpt-every", type=float, default=180.0, help="seconds between checkpoints")
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--init", default="", help="start from the weights of a previous run's final.pt (a second stage)")
+    p.add_argument("--hard-frac", type=float, default=0.0,
+                   help="share of steps whose batch is 8 minimal-pair groups from --groups (scenes identical but for "
+                        "the dominant object's shape); without --groups, groups of 16 --train scenes sharing background "
+                        "colour, texture and the dominant object's colour and pattern")
+    p.add_argument("--groups", default="", help="a `clip-nad toyworld --shape-groups` folder for the hard batches")
     p.add_argument("--no-export", action="store_true")
     return p.parse_args(argv)
 
@@ -74,6 +80,32 @@ def make_optimizer(model, a):
         (no_decay if p.ndim < 2 or "bn" in name or "ln" in name or name == "logit_scale" else decay).append(p)
     return torch.optim.AdamW([{"params": decay, "weight_decay": a.wd}, {"params": no_decay, "weight_decay": 0.0}],
                              lr=a.lr, betas=(0.9, 0.98), eps=1e-6)
+
+
+GROUP = 8  # scenes per minimal-pair group (= number of shapes)
+
+
+def hard_groups(records, min_size=4):
+    """Scene indices grouped by (background colour, texture, dominant colour, dominant pattern)."""
+    groups = {}
+    for i, r in enumerate(records):
+        key = (r["background"]["colour"], r["background"]["texture"], r["labels"]["colour"], r["labels"]["pattern"])
+        groups.setdefault(key, []).append(i)
+    return [torch.tensor(g) for g in groups.values() if len(g) >= min_size]
+
+
+def hard_batch(groups, batch, per_group=16):
+    """A batch of chunks of up to `per_group` scenes from random groups: inside a chunk the background and the
+    dominant object's colour and pattern are equal, so the contrastive loss must look at shapes (and sizes)."""
+    out, seen = [], set()
+    while len(out) < batch:
+        g = int(torch.randint(len(groups), (1,)))
+        if g in seen:
+            continue
+        seen.add(g)
+        members = groups[g]
+        out.extend(members[torch.randperm(len(members))[:per_group]].tolist())
+    return torch.tensor(out[:batch])
 
 
 def save_atomic(obj, path):
@@ -106,13 +138,32 @@ def main(argv=None):
     # Only ~100 of the 49408 token ids ever occur. Training a compact embedding of the used rows (copied in and
     # out of the full table) is exact for forward/backward and saves AdamW from touching 6.3 M idle parameters.
     full_embedding = model.token_embedding
-    used = torch.unique(torch.cat([ids.flatten(), h_ids.flatten(), torch.tensor([0, SOT, EOT])]))
+    extra_ids = load_split(a.groups, a.res, a.ctx, cache, log)[2].flatten() if a.groups else torch.zeros(0, dtype=torch.long)
+    used = torch.unique(torch.cat([ids.flatten(), h_ids.flatten(), extra_ids, torch.tensor([0, SOT, EOT])]))
     remap = torch.zeros(cfg["vocab_size"], dtype=torch.long)
     remap[used] = torch.arange(len(used))  # sorted: EOT (the largest id) stays the largest -> argmax pooling holds
     model.token_embedding = torch.nn.Embedding(len(used), cfg["transformer_width"])
     with torch.no_grad():
         model.token_embedding.weight.copy_(full_embedding.weight[used])
     log(f"compact token embedding: {len(used)} used ids")
+    previous = None
+    if a.init:
+        prev = torch.load(a.init)
+        model.token_embedding = full_embedding
+        model.load_state_dict(prev["model"])
+        full_embedding = model.token_embedding
+        model.token_embedding = torch.nn.Embedding(len(used), cfg["transformer_width"])
+        with torch.no_grad():
+            model.token_embedding.weight.copy_(full_embedding.weight[used])
+        previous = {k: prev[k] for k in ("args", "steps", "train_seconds", "epochs", "final_loss", "previous") if k in prev}
+        log(f"initialised from {a.init} ({prev['steps']} steps)")
+    groups = hard_groups(records)
+    g_images = g_ids = g_fits = None
+    if a.groups:
+        g_records, g_images, g_ids, g_fits = load_split(a.groups, a.res, a.ctx, cache, log)
+        g_count = len(g_records) // GROUP
+        log(f"minimal-pair groups: {g_count} from {a.groups}")
+    log(f"hard-batch groups: {len(groups)} (hard-frac {a.hard_frac})")
     opt = make_optimizer(model, a)
     step, elapsed = 0, 0.0
     ckpt_path = os.path.join(a.out, "ckpt.pt")
@@ -139,14 +190,26 @@ def main(argv=None):
         if progress >= 1.0:
             break
         epoch, pos = divmod(step, steps_per_epoch)
-        perm = torch.randperm(N, generator=torch.Generator().manual_seed(a.seed * 1000 + epoch))
-        idx = perm[pos * a.batch:(pos + 1) * a.batch]
-        # One caption per scene, uniformly among those that fit the context untruncated.
-        f = fits[idx].float()
+        src_images, src_ids, src_fits = images, ids, fits
+        hard = a.hard_frac > 0 and float(torch.rand(1)) < a.hard_frac
+        if hard and g_images is not None:
+            g = torch.randperm(g_count)[:a.batch // GROUP]
+            idx = (g[:, None] * GROUP + torch.arange(GROUP)[None]).flatten()
+            src_images, src_ids, src_fits = g_images, g_ids, g_fits
+        elif hard:
+            idx = hard_batch(groups, a.batch)
+        else:
+            perm = torch.randperm(N, generator=torch.Generator().manual_seed(a.seed * 1000 + epoch))
+            idx = perm[pos * a.batch:(pos + 1) * a.batch]
+        # One caption per scene, uniformly among those that fit the context untruncated. In minimal-pair batches
+        # only captions 0-3 (they name the dominant shape; caption 4 is the same for the whole group).
+        f = src_fits[idx].float()
+        if hard and g_images is not None:
+            f[:, 4:] = 0
         f[f.sum(1) == 0, 0] = 1.0
         choice = torch.multinomial(f, 1).squeeze(1)
-        tok = remap[ids[idx, choice]]
-        x = images[idx]
+        tok = remap[src_ids[idx, choice]]
+        x = src_images[idx]
         flip = torch.rand(len(idx)) < 0.5  # left/right never appears in captions: flips are label-preserving
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
         lr = lr_at(a, progress, step)
@@ -179,7 +242,8 @@ def main(argv=None):
     model.token_embedding = full_embedding
     log(f"done: {step} steps, {step / steps_per_epoch:.2f} epochs, {train_seconds:.0f} s, final loss {loss_avg}")
     final = {"model": model.state_dict(), "cfg": cfg, "args": vars(a), "steps": step, "train_seconds": train_seconds,
-             "epochs": step / steps_per_epoch, "final_loss": loss_avg, "n_train": N, "n_params": n_params}
+             "epochs": step / steps_per_epoch, "final_loss": loss_avg, "n_train": N, "n_params": n_params,
+             "previous": previous}
     save_atomic(final, os.path.join(a.out, "final.pt"))
     if a.no_export:
         metrics = evaluate(model, h_records, h_images, h_ids, a.ctx)

@@ -22,6 +22,7 @@ export function register(program: Command): void {
     .option("--max-objects <k>", "most objects per scene", "4")
     .option("--drift <spec>", 'attribute drift, e.g. "yellow:0.05->0.4,years:2000-2010" (see src/toyworld/drift.ts)')
     .option("--no-masks", "skip the mask PNGs")
+    .option("--shape-groups", "minimal pairs: runs of 8 scenes identical but for the dominant object's shape (training data)")
     .option("--quiet", "no progress bar")
     .action(async (o) => {
       const n = intOption("n", o.n, 1);
@@ -36,6 +37,7 @@ export function register(program: Command): void {
         maxObjects: intOption("max-objects", o.maxObjects, 1),
         drift: o.drift,
         masks: o.masks,
+        shapeGroups: Boolean(o.shapeGroups),
         onProgress: (done) => bar?.update(done),
       });
       bar?.stop();
