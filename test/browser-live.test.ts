@@ -124,8 +124,11 @@ describe("neuron-head browser in a live clip-nad kernel", () => {
 import { loadModel } from "./src/clip/model";
 import { openCollection } from "./src/collect/collection";
 import { neuronHeadBrowser } from "./kernel-ext/widgets/neuronHeadBrowser";
+import { COLOURS, PATTERNS, SHAPES, SIZES, TEXTURES } from "./src/toyworld/vocab";
 const model = await loadModel(${JSON.stringify(MODEL)});
-const browser = await neuronHeadBrowser(model, openCollection(${JSON.stringify(COLLECTION)}), { vocabularySize: 3000 });
+// The toy model only knows its captions' words: match pair directions against those.
+const words = [...COLOURS, ...SHAPES, ...PATTERNS, ...SIZES, ...TEXTURES];
+const browser = await neuronHeadBrowser(model, openCollection(${JSON.stringify(COLLECTION)}), { vocabulary: words });
 browser.display();
 console.log("browser shown");
 `, "cell-toy");
