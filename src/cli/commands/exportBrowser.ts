@@ -9,6 +9,11 @@ import { BrowserBackend } from "../../../kernel-ext/widgets/browserBackend";
 import { browserPageHtml, browserWidgetState } from "../../../kernel-ext/widgets/browserState";
 import { browserSourceFrom } from "../../../kernel-ext/widgets/browserSource";
 import { ensureStandaloneBundle } from "../../../kernel-ext/widgets/bundle";
+import { COLOURS, PATTERNS, SHAPES, SIZES, TEXTURES } from "../../toyworld/vocab";
+import { TOY_MODEL_PATH } from "../../clip/resolve";
+
+/** The toy model only knows its captions' words: its default vocabulary. */
+const TOY_WORDS = [...COLOURS, ...SHAPES, ...PATTERNS, ...SIZES, ...TEXTURES];
 
 /**
  * `clip-nad export-browser`: the neuron-head browser as ONE self-contained offline HTML page (saved widget
@@ -24,7 +29,7 @@ export function register(program: Command): void {
     .option("--model <name|path>", "model for the best-matching words (default: the collection's)")
     .option("--pairs <n>", "embed details of the top N pairs (by contribution norm)", "200")
     .option("--neurons <n>", "and of all heads of the top N neurons (neuron views)", "10")
-    .option("--vocabulary <file>", "word list for best-matching words (default assets/text/words_30k.txt)")
+    .option("--vocabulary <file|toy>", "word list for best-matching words (default: assets/text/words_30k.txt; the toy captions' words for the toy model)")
     .option("--vocab-size <n>", "use only the first N words")
     .option("--no-words", "no best-matching words (no text tower needed)")
     .option("--thumbnail <px>", "thumbnail size", "64")
@@ -32,11 +37,14 @@ export function register(program: Command): void {
     .action(async (o) => {
       if (!String(o.out).toLowerCase().endsWith(".html")) throw new ClipNadError("--out must name an .html file", { file: o.out });
       const collection = openCollection(o.collection);
-      const model = o.words ? (await openModel(o.model ?? collection.manifest.model.name, o.quiet)).model : null;
+      const modelName: string = o.model ?? collection.manifest.model.name;
+      const model = o.words ? (await openModel(modelName, o.quiet)).model : null;
+      const isToy = model !== null && path.resolve(model.path) === TOY_MODEL_PATH;
+      const vocabulary = !o.words ? [] : o.vocabulary === "toy" || (o.vocabulary === undefined && isToy) ? TOY_WORDS : o.vocabulary;
       const progress = new Progress("export-browser", { quiet: o.quiet });
       try {
         const source = browserSourceFrom(model, collection, {
-          vocabulary: o.words ? o.vocabulary : [],
+          vocabulary,
           vocabularySize: o.vocabSize === undefined ? undefined : positiveInt("vocab-size", o.vocabSize),
           thumbnailSize: positiveInt("thumbnail", o.thumbnail),
           onProgress: (msg, frac) => progress.message(msg, frac),
