@@ -21,7 +21,7 @@ const stage = path.join(work, widgetsPkg.name);
 const core = path.join(work, "core");
 const outDir = path.join(root, "build/widgets/labextension", widgetsPkg.name);
 const builderDir = path.join(root, "build/labext-builder");
-const BUILDER_VERSION = "4.3.5"; // pinned: the build must not change under us
+const BUILDER_VERSION = "4.5.11"; // pinned: the build must not change under us
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: "utf8", ...opts });
