@@ -16,6 +16,16 @@ const tslabDir = path.dirname(require.resolve("tslab/package.json", { paths: [pr
 const jupyter = require(path.join(tslabDir, "dist", "jupyter"));
 const { startKernel } = require(path.join(tslabDir, "dist", "main"));
 
+// A PUB socket drops messages beyond its send high-water mark (zeromq default 1000 per subscriber): a cell that
+// emits a burst of outputs would silently lose some. Give tslab's iopub socket a much larger queue.
+const zmq = require(require.resolve("zeromq", { paths: [tslabDir] }));
+const ZmqPublisher = zmq.Publisher;
+zmq.Publisher = class extends ZmqPublisher {
+  constructor(options) {
+    super({ sendHighWaterMark: 100000, ...(options || {}) });
+  }
+};
+
 // tslab redirects process.stderr.write into the running cell's output; kernel logs go to the real stderr.
 const realStderrWrite = process.stderr.write.bind(process.stderr);
 function log(line) {
@@ -159,6 +169,14 @@ globalThis.__clipNadKernel = {
   },
   log,
 };
+
+// ipywidgets 8 front ends ask `jupyter.widget.control` for all widget states when they (re)connect, even before
+// any widget exists; answer with none until kernel-ext/widget.ts registers its own handler for live models.
+comms.registerTarget("jupyter.widget.control", (commId) => {
+  comms.onMsg(commId, (msg) => {
+    if (msg.data && msg.data.method === "request_states") comms.send(commId, { method: "update_states", states: {}, buffer_paths: [] });
+  });
+});
 
 function configPathFromArgv(argv) {
   const i = argv.indexOf("--config-path");

@@ -24,6 +24,7 @@ interface ProbeReport {
   widget: { update: Brief[]; request_state: Brief[]; custom: Brief[] };
   widget_after: { status: string; text: string; iopub: Brief[] };
   flood: { status: string; text: string; iopub: Brief[] };
+  widget_states: Brief[];
   alive: boolean;
   stderr: string;
 }
@@ -128,6 +129,15 @@ describe("WidgetModel over the kernel's comms (ipywidgets protocol 2.1)", () => 
     expect(state.content.data.method).toBe("update");
     expect(state.content.data.state).toMatchObject({ value: 7, data: null, _model_name: "ProbeModel" });
     expect(state.buffers).toEqual(["0000803f"]); // the 1.0f the front end sent
+  });
+
+  it("answers ipywidgets 8's jupyter.widget.control request_states with every live model's state and buffers", () => {
+    const id = of(report.widget_setup.iopub, "comm_open")[0].content.comm_id;
+    const [reply] = of(report.widget_states, "comm_msg");
+    expect(reply.content.data.method).toBe("update_states");
+    expect(reply.content.data.states[id]).toMatchObject({ model_name: "ProbeModel", model_module: "probe-widgets", state: { value: 11, data: null } }); // after set({ value: 11 })
+    expect(reply.content.data.buffer_paths).toEqual([[id, "state", "data"]]);
+    expect(reply.buffers).toEqual(["0000803f"]);
   });
 
   it("exchanges custom messages with buffers both ways and sends kernel-side set() as an update", () => {

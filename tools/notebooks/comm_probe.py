@@ -142,6 +142,11 @@ const w = (globalThis as any).wm;
 w.set({ value: 11 });
 console.log(JSON.stringify({ value: w.get("value"), data: Array.from(new Float32Array(Uint8Array.from(w.get("data")).buffer)) }));
 ''')
+            # 6b. ipywidgets 8 reconnect: the front end asks jupyter.widget.control for every widget's state.
+            mid = send_shell(kc, "comm_open", {"comm_id": "probe-control", "target_name": "jupyter.widget.control", "data": {}})
+            collect_iopub(kc, mid)
+            mid = send_shell(kc, "comm_msg", {"comm_id": "probe-control", "data": {"method": "request_states"}})
+            report["widget_states"] = [brief(m) for m in collect_iopub(kc, mid)]
             # 7. A cell emitting displays as fast as it can: every one arrives (zeromq would refuse overlapping sends).
             report["flood"] = execute(kc, r'''
 const t = (globalThis as any).__clipNadKernel;
