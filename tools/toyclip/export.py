@@ -20,7 +20,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "oracle"))
 from ckptio import write_safetensors  # noqa: E402
 from data import encode_ids, load_split, normalise  # noqa: E402
-from evaluate import COLOURS, SHAPES, encode_texts, evaluate  # noqa: E402
+from evaluate import COLOURS, SHAPES, encode_texts, evaluate  # noqa: E402,F401
 from model import CLIP, export_state_dict  # noqa: E402
 from model_card import write_model_card  # noqa: E402
 
@@ -36,12 +36,12 @@ def article(w):
     return "an" if w[0] in "aeiou" else "a"
 
 
-def shape_prompts():
-    return [f"a photo of {article(s)} {s}" for s in SHAPES]
-
-
 def colour_prompts(shape):
     return [f"{article(c)} {c} {shape}" for c in COLOURS]
+
+
+def background_prompts(shape):
+    return [f"{article(shape)} {shape} on {article(c)} {c} background" for c in COLOURS]
 
 
 def train_command(args, out, init=""):
@@ -74,21 +74,21 @@ def stages_of(final):
 
 @torch.no_grad()
 def pick_goldens(model, records, images, ctx, n):
-    """Single-object scenes (distinct shapes) that simple prompts classify right, plus one multi-object scene."""
-    S = encode_texts(model, shape_prompts(), ctx)
-    chosen, shapes_seen = [], set()
+    """Single-object scenes with distinct object colours whose object colour and background colour simple prompts
+    classify right (the TS test checks those predictions), plus one multi-object scene for the embeddings."""
+    chosen, colours_seen = [], set()
     for i, r in enumerate(records):
         lab = r["labels"]
-        if lab["count"] != 1 or lab["shape"] in shapes_seen:
+        if lab["count"] != 1 or lab["colour"] in colours_seen:
             continue
         e = F.normalize(model.encode_image(normalise(images[i:i + 1])), dim=-1)[0]
-        C = encode_texts(model, colour_prompts(lab["shape"]), ctx)
-        s_scores, c_scores = S @ e, C @ e
-        top2s, top2c = s_scores.topk(2).values, c_scores.topk(2).values
-        if (SHAPES[int(s_scores.argmax())] == lab["shape"] and COLOURS[int(c_scores.argmax())] == lab["colour"]
-                and top2s[0] - top2s[1] > 0.01 and top2c[0] - top2c[1] > 0.01):
+        c_scores = encode_texts(model, colour_prompts(lab["shape"]), ctx) @ e
+        b_scores = encode_texts(model, background_prompts(lab["shape"]), ctx) @ e
+        top2c, top2b = c_scores.topk(2).values, b_scores.topk(2).values
+        if (COLOURS[int(c_scores.argmax())] == lab["colour"] and COLOURS[int(b_scores.argmax())] == lab["background"]
+                and top2c[0] - top2c[1] > 0.01 and top2b[0] - top2b[1] > 0.01):
             chosen.append(i)
-            shapes_seen.add(lab["shape"])
+            colours_seen.add(lab["colour"])
         if len(chosen) == n:
             break
     multi = next(i for i, r in enumerate(records) if r["labels"]["count"] >= 3)
@@ -98,6 +98,9 @@ def pick_goldens(model, records, images, ctx, n):
 @torch.no_grad()
 def write_goldens(model, records, images, ctx, heldout, fixtures, n, meta):
     os.makedirs(fixtures, exist_ok=True)
+    for old in os.listdir(fixtures):  # goldens of an earlier export
+        if old.startswith("scene_") and old.endswith(".png"):
+            os.remove(os.path.join(fixtures, old))
     scenes = []
     for i in pick_goldens(model, records, images, ctx, n):
         r = records[i]
@@ -117,7 +120,8 @@ def write_goldens(model, records, images, ctx, heldout, fixtures, n, meta):
         "model": "assets/toy/toyclip.safetensors", "model_sha256": meta["sha256"],
         "note": "eval-mode torch model on fp16-rounded weights (tools/toyclip/export.py); images = held-out scenes",
         "generator": {"seed": 2, "size": 128, "command": DATA_COMMANDS[1]},
-        "shape_prompts": shape_prompts(), "colour_prompt_template": "{article} {colour} {shape}",
+        "colour_prompt_template": "{article} {colour} {shape}",
+        "background_prompt_template": "{article} {shape} on {article} {colour} background",
         "shapes": SHAPES, "colours": COLOURS, "scenes": scenes,
     }
     with open(os.path.join(fixtures, "golden.json"), "w") as f:
