@@ -1,9 +1,9 @@
 import { ClipModel } from "../clip/types";
 import { preprocessRGB } from "../clip/preprocess";
 import { encodeTexts } from "../clip/encode";
-import { attentionPoolWeights, pairTextTables, prepareDecomposition, Decomposition } from "../decompose";
+import { attentionPoolWeights, coefficientsToEmbedding, pairTextTables, prepareDecomposition, Decomposition } from "../decompose";
 import { normalizeRows, predictOne, zeroShotClassifier } from "../analysis/zeroshot";
-import { COLOURS, PATTERNS, SHAPES, SIZES, TEXTURES, generateScene, Scene, toyPromptTemplates } from "../toyworld";
+import { ATTRIBUTES, COLOURS, PATTERNS, SHAPES, SIZES, TEXTURES, generateScene, Scene, toyPromptTemplates } from "../toyworld";
 
 /**
  * "What is this image made of?" for toy-world scenes: decompose each scene's embedding into neuron-head pairs,
@@ -29,16 +29,26 @@ export interface PairInScene {
 export interface SceneExplanation {
   index: number;
   caption: string;
-  truth: { shape: string; colour: string; pattern: string };
-  predicted: { shape: string; colour: string; pattern: string };
+  /** Zero-shot labels vs the truth, per attribute (dominant object's colour/pattern/size, background colour). */
+  zeroShot: { attribute: ZeroShotAttribute; truth: string; predicted: string }[];
   pairs: PairInScene[];
   /** Fraction of the centred embedding (along ê) carried by the listed pairs. */
   topShare: number;
+  /** Σ over all pairs of their contributions: equals (M − M̄)·ê, where M̄ is the embedding of the mean coefficients. */
+  totalContribution: number;
+  /** (M − M̄)·ê computed directly from the embedding (a check of the decomposition: equals totalContribution). */
+  embeddingShift: number;
   /** The scene itself (pixels, captions, masks) for callers that save or show it. */
   scene: Scene;
 }
 
+/** Attributes the demo classifies zero-shot (the toy model does not tell shapes apart: see assets/toy/MODEL_CARD.md). */
+export const DEMO_ATTRIBUTES = ["colour", "pattern", "size", "background"] as const;
+export type ZeroShotAttribute = (typeof DEMO_ATTRIBUTES)[number];
+
 export interface ExplainOptions {
+  /** Most objects per scene (default 2, so the "dominant object" is clear). */
+  maxObjects?: number;
   scenes?: number;
   seed?: number;
   topPairs?: number;
@@ -89,14 +99,16 @@ export async function explainToyScenes(model: ClipModel, opts: ExplainOptions = 
   const vocab = demoVocabulary();
   const wordEmb = normalizeRows(await encodeTexts(model, vocab), d);
   const encode = (texts: string[]) => encodeTexts(model, texts, { batchSize: 64 });
-  const classifiers = {
-    shape: await zeroShotClassifier([...SHAPES], encode, { templates: toyPromptTemplates("shape") }),
-    colour: await zeroShotClassifier([...COLOURS], encode, { templates: toyPromptTemplates("colour") }),
-    pattern: await zeroShotClassifier([...PATTERNS], encode, { templates: toyPromptTemplates("pattern") }),
-  };
+  const classifiers: { attribute: ZeroShotAttribute; names: readonly string[]; W: Float32Array }[] = [];
+  for (const attribute of DEMO_ATTRIBUTES) {
+    const names = ATTRIBUTES[attribute];
+    classifiers.push({ attribute, names, W: await zeroShotClassifier([...names], encode, { templates: toyPromptTemplates(attribute) }) });
+  }
+
+  const meanEmbedding = coefficientsToEmbedding(dec.apw, sBar);
 
   progress("decomposing scenes", 0.8);
-  const scenes = Array.from({ length: n }, (_, i) => generateScene(seed, i, { size }));
+  const scenes = Array.from({ length: n }, (_, i) => generateScene(seed, i, { size, maxObjects: opts.maxObjects ?? 2 }));
   const fwd = await forwardScenes(model, scenes);
   const out: SceneExplanation[] = [];
   for (let b = 0; b < n; b++) {
@@ -121,14 +133,14 @@ export async function explainToyScenes(model: ClipModel, opts: ExplainOptions = 
         words: nearestWords(dec, h, nIdx, Math.sign(shift) || 1, wordEmb, vocab, topWords),
       };
     });
-    const pick = (names: readonly string[], W: Float32Array) => names[predictOne(M, W)];
     out.push({
       index: b,
       caption: scenes[b].captions[0],
-      truth: { shape: scenes[b].labels.shape, colour: scenes[b].labels.colour, pattern: scenes[b].labels.pattern },
-      predicted: { shape: pick(SHAPES, classifiers.shape), colour: pick(COLOURS, classifiers.colour), pattern: pick(PATTERNS, classifiers.pattern) },
+      zeroShot: classifiers.map(({ attribute, names, W }) => ({ attribute, truth: scenes[b].labels[attribute], predicted: names[predictOne(M, W)] })),
       pairs,
       topShare: pairs.reduce((acc, p) => acc + p.share, 0),
+      totalContribution: total,
+      embeddingShift: M.reduce((acc, v, j) => acc + (v - meanEmbedding[j]) * eHat[j], 0),
       scene: scenes[b],
     });
   }

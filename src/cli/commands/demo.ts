@@ -15,6 +15,7 @@ export function register(program: Command): void {
       .option("--scenes <n>", "number of scenes", "4")
       .option("--seed <n>", "scene seed", "7")
       .option("--pairs <n>", "pairs listed per scene", "5")
+      .option("--max-objects <n>", "most objects per scene", "2")
       .option("--out <dir>", "also save scene PNGs and explanations.json here"),
   ).action(async (opts) => {
     const { model } = await openModel(opts.model, opts.quiet);
@@ -24,6 +25,7 @@ export function register(program: Command): void {
         scenes: positiveInt("scenes", opts.scenes),
         seed: Number(opts.seed),
         topPairs: positiveInt("pairs", opts.pairs),
+        maxObjects: positiveInt("max-objects", opts.maxObjects),
         onProgress: (msg, frac) => progress.message(msg, frac),
       });
       progress.stop(`decomposed ${result.length} scenes in ${progress.elapsed().toFixed(1)} s`);
@@ -44,7 +46,7 @@ function mark(truth: string, predicted: string): string {
 export function formatScene(ex: SceneExplanation): string {
   const lines = [
     `scene ${ex.index}: "${ex.caption}"`,
-    `  zero-shot: shape ${mark(ex.truth.shape, ex.predicted.shape)}, colour ${mark(ex.truth.colour, ex.predicted.colour)}, pattern ${mark(ex.truth.pattern, ex.predicted.pattern)}`,
+    `  zero-shot: ${ex.zeroShot.map((z) => `${z.attribute} ${mark(z.truth, z.predicted)}`).join(", ")}`,
     `  top pairs by contribution to (M − M̄)·ê — ${(100 * ex.topShare).toFixed(1)}% from these ${ex.pairs.length}:`,
   ];
   for (const p of ex.pairs) {
