@@ -9,19 +9,10 @@ import { ClipConfig } from "../src/clip/config";
 import { ClipModel, ImageForward } from "../src/clip/types";
 import { StateDict } from "../src/weights/types";
 import { attentionPoolWeights, coefficientsToEmbedding } from "../src/decompose";
+import { mulberry32 } from "../src/toyworld/random";
 
 export const FAKE = { width: 2, heads: 4, embed: 8, grid: 2 } as const; // C = 64, H = 4, d = 8, R = 64
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randn(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());

@@ -6,18 +6,8 @@
 import sharp from "sharp";
 import { BrowserSource, SourceImage } from "./browserBackend";
 import { normalizeRows } from "./browserLogic";
+import { mulberry32 as rng } from "../../src/toyworld/random";
 
-/** Mulberry32: small seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hashString(s: string): number {
   let h = 2166136261;

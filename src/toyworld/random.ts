@@ -18,6 +18,17 @@ export function sceneSeed(seed: number, index: number): number {
   return mix32(mix32(seed >>> 0) ^ Math.imul((index >>> 0) + 0x9e3779b9, 0x27d4eb2f));
 }
 
+/** mulberry32 as a plain function: uniform floats in [0, 1) from a 32-bit seed (tests, synthetic data). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    let t = (a = (a + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** mulberry32: tiny, fast, good enough for procedural content. */
 export class Rng {
   private state: number;
