@@ -3,7 +3,7 @@ import * as path from "path";
 import { Command } from "commander";
 import { ClipNadError } from "../errors";
 import { loadModel } from "../clip/model";
-import { knownModelNames, resolveModel } from "../clip/resolve";
+import { knownModelNames } from "../clip/resolve";
 import { ClipModel } from "../clip/types";
 import { Progress } from "./progress";
 
@@ -18,9 +18,9 @@ export function addModelOptions(cmd: Command): Command {
 export async function openModel(nameOrPath: string, quiet = false): Promise<{ model: ClipModel; name: string }> {
   const progress = new Progress(`loading ${nameOrPath}`, { quiet });
   try {
-    const file = await resolveModel(nameOrPath, { onProgress: (msg, frac) => progress.message(msg, frac) });
-    const model = await loadModel(file, { onProgress: (msg, frac) => progress.message(msg, frac) });
-    progress.stop(`loaded ${nameOrPath} (${path.basename(file)}) in ${progress.elapsed().toFixed(1)} s`);
+    // loadModel resolves the name itself (downloading when needed), so the model keeps the name it was asked by.
+    const model = await loadModel(nameOrPath, { onProgress: (msg, frac) => progress.message(msg, frac) });
+    progress.stop(`loaded ${nameOrPath} (${path.basename(model.path)}) in ${progress.elapsed().toFixed(1)} s`);
     return { model, name: nameOrPath };
   } catch (e) {
     progress.fail();
