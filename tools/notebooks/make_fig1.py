@@ -36,7 +36,7 @@ import { collect, loadLabelledImages, LabelledImages } from "./src/collect";
 import { reconstructReport } from "./src/collect/analyze";
 import { zeroShotClassifier } from "./src/analysis";
 import { encodeTexts } from "./src/clip/encode";
-import { SHAPES, writeToyDataset } from "./src/toyworld";
+import { AttributeName, toyPromptTemplates, writeToyDataset } from "./src/toyworld";
 import { PAPER_RECONSTRUCTION_RN50X16, reconstructionFigure } from "./src/figures";
 import { Progress, progress, showFigure, showTable } from "./kernel-ext/display";
 
@@ -92,10 +92,9 @@ const collection = await collect({
 console.log(`PCA collection: ${collection.N} images, H = ${collection.H}, C = ${collection.C}, top-k = ${collection.k}`);"""))
 cells.append(new_code_cell("""// Zero-shot accuracy: unmodified, pairs with 1 PC, neurons with 1/2/4 PCs.
 // Class prompts: the paper's 80 ImageNet templates for ImageNet; for the toy world, prompts in its captions' style
-// averaged over the shapes ("a red circle", "a photo of a red square", …), as in assets/toy/MODEL_CARD.md.
-const TOY_TEMPLATES = SHAPES.flatMap((shape) => [`a {} ${shape}.`, `a photo of a {} ${shape}.`, `a drawing of a {} ${shape}.`]);
+// averaged over the other attributes ("a red circle", "a photo of a red square", …; src/toyworld/prompts.ts).
 const classEmbeddings = DATA === "toy"
-  ? await zeroShotClassifier(labelled.classNames, (texts) => encodeTexts(model, texts), { templates: TOY_TEMPLATES })
+  ? await zeroShotClassifier(labelled.classNames, (texts) => encodeTexts(model, texts), { templates: toyPromptTemplates(TOY_ATTRIBUTE as AttributeName) })
   : undefined;
 const report = await reconstructReport({
   collection: collection,
