@@ -1,8 +1,9 @@
 /**
  * Executed .ipynb → one standalone HTML page that renders offline: markdown cells, code, streams, errors,
  * images, HTML/table outputs and plotly figures (drawn from their application/vnd.plotly.v1+json data with the
- * plotly.js source inlined ONCE in <head>, never from a CDN). Our own renderer, so no nbconvert template
- * pulls require.js/MathJax from the network.
+ * plotly.js source inlined ONCE in <head>, never from a CDN). Widgets (e.g. the neuron-head browser) render
+ * read-only from the widget state the notebook saved, when the caller passes a standalone widget bundle.
+ * Our own renderer, so no nbconvert template pulls require.js/MathJax from the network.
  */
 import * as fs from "fs";
 import { ClipNadError } from "../errors";
@@ -61,8 +62,21 @@ function mergeStreams(outputs: NbOutput[]): NbOutput[] {
   return out;
 }
 
+const WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json";
+
+/** The saved widget state (nbclient writes it into metadata.widgets), if any. */
+function savedWidgetState(nb: Notebook): { state: { [id: string]: unknown } } | undefined {
+  const widgets = nb.metadata?.widgets as { [mime: string]: { state?: { [id: string]: unknown } } } | undefined;
+  const doc = widgets?.[WIDGET_STATE_MIME];
+  return doc && doc.state && typeof doc.state === "object" ? (doc as { state: { [id: string]: unknown } }) : undefined;
+}
+
 class Renderer {
   figures = 0;
+  widgets = 0;
+
+  /** Widget models whose views can be rendered offline (saved state present and a bundle to draw them). */
+  constructor(private readonly widgetModels: Set<string> = new Set()) {}
 
   output(o: NbOutput): string {
     if (o.output_type === "stream") {
@@ -78,6 +92,11 @@ class Renderer {
 
   /** Richest representation we can render offline. */
   bundle(data: MimeBundle): string {
+    const view = data[WIDGET_MIME] as { model_id?: string } | undefined;
+    if (view && typeof view.model_id === "string" && this.widgetModels.has(view.model_id)) {
+      this.widgets++;
+      return `<div class="output widget"><script type="${WIDGET_MIME}">${scriptJson(view)}</script></div>`;
+    }
     if (data[PLOTLY_MIME] && typeof data[PLOTLY_MIME] === "object") {
       const fig = data[PLOTLY_MIME] as { data?: unknown[]; layout?: { [k: string]: unknown }; config?: unknown };
       const id = `nb-plot-${this.figures++}`;
@@ -121,12 +140,33 @@ export interface NotebookHtmlOptions {
   title?: string;
   /** plotly.js source to inline (default: read from plotly.js-dist-min). */
   plotlySource?: string;
+  /**
+   * A standalone widget bundle (JavaScript that renders every widget-view script tag from the page's saved
+   * widget-state tag, e.g. clip-nad's build/widgets/standalone.js). Without it widgets show their text fallback.
+   */
+  widgetBundle?: string;
+}
+
+/** Does the notebook have widget outputs whose state it saved (so a widget bundle would render them)? */
+export function hasSavedWidgets(nb: Notebook): boolean {
+  const saved = savedWidgetState(nb);
+  if (!saved) return false;
+  return nb.cells.some((c) => (c.outputs ?? []).some((o) => {
+    const view = o.data?.[WIDGET_MIME] as { model_id?: string } | undefined;
+    return !!view && typeof view.model_id === "string" && view.model_id in saved.state;
+  }));
 }
 
 /** The whole page as a string. plotly.js is inlined once, only when the notebook has plotly outputs. */
 export function notebookToHtml(nb: Notebook, opts: NotebookHtmlOptions = {}): string {
-  const r = new Renderer();
-  const body = nb.cells.map((c) => r.cell(c)).join("\n");
+  const saved = opts.widgetBundle ? savedWidgetState(nb) : undefined;
+  const r = new Renderer(new Set(saved ? Object.keys(saved.state) : []));
+  let body = nb.cells.map((c) => r.cell(c)).join("\n");
+  if (saved && r.widgets > 0) {
+    // Inline script: `</script` may not appear literally; `<\/script` means the same inside JS strings/regexps.
+    const js = opts.widgetBundle!.replace(/<\/script/gi, "<\\/script");
+    body = `<script type="${WIDGET_STATE_MIME}">${scriptJson(saved)}</script>\n${body}\n<script>${js}</script>`;
+  }
   const plotly = r.figures > 0 ? opts.plotlySource ?? fs.readFileSync(require.resolve("plotly.js-dist-min/plotly.min.js"), "utf8") : "";
   const title = escapeHtml(opts.title ?? "notebook");
   return (
@@ -136,11 +176,19 @@ export function notebookToHtml(nb: Notebook, opts: NotebookHtmlOptions = {}): st
   );
 }
 
-/** Read an executed notebook and write the standalone page. Returns the number of plotly figures. */
-export function exportNotebookHtml(inFile: string, outFile: string): { figures: number; bytes: number } {
+/** Read an executed notebook and write the standalone page. Returns the number of plotly figures and widgets. */
+export function exportNotebookHtml(
+  inFile: string,
+  outFile: string,
+  opts: { widgetBundle?: string } = {},
+): { figures: number; widgets: number; bytes: number } {
   const nb = readNotebook(inFile);
   const title = inFile.split(/[\\/]/).pop()!.replace(/\.ipynb$/, "");
-  const html = notebookToHtml(nb, { title });
+  const html = notebookToHtml(nb, { title, widgetBundle: opts.widgetBundle });
   fs.writeFileSync(outFile, html);
-  return { figures: (html.match(/class="nb-plotly"/g) || []).length, bytes: Buffer.byteLength(html) };
+  return {
+    figures: (html.match(/class="nb-plotly"/g) || []).length,
+    widgets: (html.match(/class="output widget"/g) || []).length,
+    bytes: Buffer.byteLength(html),
+  };
 }

@@ -1,15 +1,19 @@
+import * as fs from "fs";
 import { Command } from "commander";
-import { exportNotebookHtml } from "../../figures/notebookHtml";
+import { exportNotebookHtml, hasSavedWidgets, readNotebook } from "../../figures/notebookHtml";
+import { ensureStandaloneBundle } from "../../../kernel-ext/widgets/bundle";
 
 /** `clip-nad export-notebook --in executed.ipynb --out page.html` — standalone, offline-rendering HTML. */
 export function register(program: Command): void {
   program
     .command("export-notebook")
-    .description("turn an executed notebook into one standalone HTML page (plotly.js inlined once, no CDN)")
+    .description("turn an executed notebook into one standalone HTML page (plotly.js and the widget bundle inlined, no CDN)")
     .requiredOption("--in <notebook.ipynb>", "executed notebook (e.g. build/notebooks/fig1_pca.ipynb)")
     .requiredOption("--out <page.html>", "output HTML file")
     .action((opts: { in: string; out: string }) => {
-      const { figures, bytes } = exportNotebookHtml(opts.in, opts.out);
-      console.log(`wrote ${opts.out} (${figures} plotly figure(s), ${(bytes / 1e6).toFixed(1)} MB)`);
+      // Widgets (the neuron-head browser) render read-only from the state the notebook saved: inline the bundle.
+      const widgetBundle = hasSavedWidgets(readNotebook(opts.in)) ? fs.readFileSync(ensureStandaloneBundle(), "utf8") : undefined;
+      const { figures, widgets, bytes } = exportNotebookHtml(opts.in, opts.out, { widgetBundle });
+      console.log(`wrote ${opts.out} (${figures} plotly figure(s), ${widgets} widget(s), ${(bytes / 1e6).toFixed(1)} MB)`);
     });
 }
