@@ -8,7 +8,7 @@ fail=0
 echo "== typecheck: src/kernel-ext/bench without DOM, tests with DOM (tsc, TS $(node -p 'require("typescript/package.json").version'))"
 if node node_modules/typescript/bin/tsc -p . --noEmit && node node_modules/typescript/bin/tsc -p test --noEmit; then tc_pass=1; tc_fail=0; else tc_pass=0; tc_fail=1; fi
 echo "== vitest"
-node node_modules/vitest/vitest.mjs run --config test/vitest.config.ts --reporter=default --reporter=json --outputFile.json=build/vitest.json "$@"
+node node_modules/vitest/vitest.mjs run --config test/vitest.config.mts --reporter=default --reporter=json --outputFile.json=build/vitest.json "$@"
 vrc=$?
 node -e '
 const fs = require("fs");
