@@ -128,7 +128,7 @@ The paper reports, for **RN50x16 on ImageNet val** (PCs from 1,000 ImageNet-test
 | neurons, 4 PCs | 70.0 |
 
 The next cell prints the same rows for this run next to the paper's. With the default toy setting the absolute
-numbers are not comparable (a 2 M-parameter model, toy scenes, 10 colour classes); what carries over is the
+numbers are not comparable (an 8.4 M-parameter model with a 1.4 M-parameter image tower, toy scenes, 10 colour classes); what carries over is the
 structure: pairs with 1 PC reproduce the unmodified model exactly (a pair varies along one direction), while a
 neuron's 1-PC reconstruction changes the accuracy (on the toy it can land above or below the unmodified model)
 and moves back towards it as PCs are added."""))
