@@ -149,6 +149,12 @@ describe("collect with a fake model", () => {
     await mergeCollections([b, a], m);
     expectSameFolder(out, m);
     await expect(mergeCollections([a], path.join(tmp, "merged-bad"))).rejects.toThrow(/shard 1\/2 is missing/);
+    // A shard of another collection (different --topk) is refused with the difference named.
+    const other = path.join(tmp, "shard1-topk6");
+    await collect({ model, images, outDir: other, batchSize: 4, topK: 6, shard: { index: 1, count: 2 }, loadPixels: sharpLoader });
+    await expect(mergeCollections([a, other], path.join(tmp, "merged-mixed"))).rejects.toThrow(
+      new RegExp(`${other}: not a shard of the same collection as ${a}: --topk differs: existing 5, requested 6`),
+    );
   });
 
   it("a toy-world dataset folder collects its scene images, not its masks", async () => {

@@ -122,9 +122,9 @@ export function readManifest(dir: string): CollectionManifest {
 
 /**
  * The fields that must agree for a rerun to resume an existing folder: same model file, same image list,
- * same options. Returns a description of the first difference, or null.
+ * same options (`ignoreShard`: shards of one collection, as merge checks them). Returns the first difference, or null.
  */
-export function identityMismatch(existing: CollectionManifest, wanted: CollectionManifest): string | null {
+export function identityMismatch(existing: CollectionManifest, wanted: CollectionManifest, opts: { ignoreShard?: boolean } = {}): string | null {
   const checks: [string, unknown, unknown][] = [
     ["model hash", existing.model.hash, wanted.model.hash],
     ["image list (sha256 of sorted ids)", existing.images.idsHash, wanted.images.idsHash],
@@ -132,7 +132,7 @@ export function identityMismatch(existing: CollectionManifest, wanted: Collectio
     ["image root", existing.images.root, wanted.images.root],
     ["--stride", existing.options.stride, wanted.options.stride],
     ["--limit", existing.options.limit, wanted.options.limit],
-    ["--shard", existing.options.shard, wanted.options.shard],
+    ["--shard", opts.ignoreShard ? null : existing.options.shard, opts.ignoreShard ? null : wanted.options.shard],
     ["--batch", existing.options.batchSize, wanted.options.batchSize],
     ["--topk", existing.options.topK, wanted.options.topK],
   ];

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ClipNadError } from "../errors";
-import { CollectProgress, CollectionManifest, FILES, SkippedImage, fsyncDir, readManifest, writeJsonAtomic } from "./manifest";
+import { CollectProgress, CollectionManifest, FILES, SkippedImage, fsyncDir, identityMismatch, readManifest, writeJsonAtomic } from "./manifest";
 import { RowNpyReader, RowNpyWriter } from "./npyFile";
 import { ALL_IDS, FinalizeEvent, finalizeCollection } from "./finalize";
 import { Collection, openCollection } from "./collection";
@@ -25,18 +25,8 @@ export async function mergeCollections(dirs: string[], outDir: string, onProgres
     counts.add(cnt);
     if (seen.has(idx)) throw new ClipNadError(`shard ${m.options.shard} given twice (also ${seen.get(idx)})`, { file: dirs[i] });
     seen.set(idx, dirs[i]);
-    const diffs: [string, unknown, unknown][] = [
-      ["model hash", m.model.hash, first.model.hash],
-      ["image list", m.images.idsHash, first.images.idsHash],
-      ["image root", m.images.root, first.images.root],
-      ["stride", m.options.stride, first.options.stride],
-      ["limit", m.options.limit, first.options.limit],
-      ["batch size", m.options.batchSize, first.options.batchSize],
-      ["top-k", m.options.topK, first.options.topK],
-    ];
-    for (const [what, a, b] of diffs) {
-      if (a !== b) throw new ClipNadError(`${what} differs from shard ${dirs[0]} (${JSON.stringify(a)} vs ${JSON.stringify(b)})`, { file: dirs[i] });
-    }
+    const diff = identityMismatch(first, m, { ignoreShard: true });
+    if (diff) throw new ClipNadError(`not a shard of the same collection as ${dirs[0]}: ${diff}`, { file: dirs[i] });
   });
   if (counts.size !== 1) throw new ClipNadError(`shards come from different splits (${[...counts].join(", ")} shards)`);
   const n = [...counts][0];
