@@ -3,7 +3,7 @@
  * as buffers — `scores` (names × H × C float32) and `offline_blob` (the thumbnails of the read-only data).
  */
 import { DOMWidgetModel, ISerializers } from "@jupyter-widgets/base";
-import { BROWSER_MODEL, BROWSER_VIEW, OfflineIndex, RankedPair } from "../../kernel-ext/widgets/browserProtocol";
+import { BROWSER_MODEL, BROWSER_VIEW, BrowserStateJSON } from "../../kernel-ext/widgets/browserProtocol";
 import { MODULE_NAME, MODULE_VERSION } from "./version";
 
 /** Bytes of a buffer as the widget manager hands them over (DataView from comms/saved state, or ArrayBuffer). */
@@ -24,22 +24,9 @@ export function float32Of(v: unknown): Float32Array {
 
 const toView = (a: ArrayBufferView | null | undefined) => (a ? new DataView(a.buffer, a.byteOffset, a.byteLength) : null);
 
-/** The typed state the view reads (mirrors BrowserStateJSON plus the decoded binary traits). */
-export interface BrowserModelState {
-  title: string;
-  heads: number;
-  neurons: number;
-  score_names: string[];
-  score_signed: boolean[];
-  score_name: string;
+/** The typed state the view reads: the kernel's JSON state plus the decoded binary traits. */
+export interface BrowserModelState extends BrowserStateJSON {
   scores: Float32Array;
-  selected_head: number;
-  selected_neuron: number;
-  query: string;
-  ranking: RankedPair[];
-  status: string;
-  error: string;
-  offline: OfflineIndex;
   offline_blob: Uint8Array;
 }
 
