@@ -6,6 +6,8 @@ import { loadModel } from "../clip/model";
 import { knownModelNames } from "../clip/resolve";
 import { ClipModel } from "../clip/types";
 import { Progress } from "./progress";
+import { normalizeRows } from "../analysis/zeroshot";
+import { writeNpy } from "../weights/npy";
 
 /** The `--model` and `--quiet` options shared by the commands that load a model. */
 export function addModelOptions(cmd: Command): Command {
@@ -56,12 +58,44 @@ export function positiveInt(name: string, text: string): number {
   return v;
 }
 
-/** L2-normalise the rows of an N×d matrix in place. */
-export function normaliseRows(data: Float32Array, d: number): void {
-  for (let r = 0; r < data.length / d; r++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += data[r * d + j] ** 2;
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let j = 0; j < d; j++) data[r * d + j] *= inv;
+/**
+ * The shared tail of `embed` and `embed-text`: run `encode` under a progress bar, optionally L2-normalise the
+ * rows, write OUT.npy (rows×d float32) and OUT.json (model, shape, the rows' sources in `describe`).
+ */
+export async function writeEmbeddings(opts: {
+  model: ClipModel;
+  name: string;
+  out: string;
+  rows: number;
+  label: string;
+  unit: string;
+  normalize?: boolean;
+  quiet?: boolean;
+  encode: (onProgress: (done: number) => void) => Promise<Float32Array>;
+  describe: Record<string, unknown>;
+}): Promise<void> {
+  const { model, out, rows } = opts;
+  const d = model.config.embedDim;
+  const progress = new Progress(opts.label, { total: rows, unit: opts.unit, quiet: opts.quiet });
+  let emb: Float32Array;
+  try {
+    emb = await opts.encode((done) => progress.update(done));
+  } catch (e) {
+    progress.fail();
+    throw e;
   }
+  progress.stop();
+  if (opts.normalize) normalizeRows(emb, d);
+  writeNpy(out, emb, [rows, d]);
+  const sidecar = {
+    model: opts.name,
+    checkpoint: model.path,
+    sha256: model.hash,
+    shape: [rows, d],
+    normalized: Boolean(opts.normalize),
+    ...opts.describe,
+    clipNadVersion: clipNadVersion(),
+  };
+  fs.writeFileSync(sidecarPath(out), JSON.stringify(sidecar, null, 2) + "\n");
+  console.log(`wrote ${out} (${rows}×${d} float32) and ${sidecarPath(out)}`);
 }

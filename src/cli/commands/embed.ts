@@ -3,9 +3,7 @@ import * as path from "path";
 import { Command } from "commander";
 import { encodeImages } from "../../clip/encode";
 import { ClipNadError } from "../../errors";
-import { writeNpy } from "../../weights/npy";
-import { addModelOptions, clipNadVersion, normaliseRows, npyOutPath, openModel, positiveInt, sidecarPath } from "../modelOption";
-import { Progress } from "../progress";
+import { addModelOptions, npyOutPath, openModel, positiveInt, writeEmbeddings } from "../modelOption";
 
 const IMAGE_EXTENSIONS = new Set([".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".avif"]);
 
@@ -46,30 +44,11 @@ export function register(program: Command): void {
     const images = listImages(o.images);
     const { model, name } = await openModel(o.model, o.quiet);
     try {
-      const d = model.config.embedDim;
-      const progress = new Progress("embedding images", { total: images.length, unit: "images", quiet: o.quiet });
-      let emb: Float32Array;
-      try {
-        emb = await encodeImages(model, images, { batchSize, onProgress: (done) => progress.update(done) });
-      } catch (e) {
-        progress.fail();
-        throw e;
-      }
-      progress.stop();
-      if (o.normalize) normaliseRows(emb, d);
-      writeNpy(out, emb, [images.length, d]);
-      const sidecar = {
-        model: name,
-        checkpoint: model.path,
-        sha256: model.hash,
-        shape: [images.length, d],
-        normalized: Boolean(o.normalize),
-        resolution: model.config.imageResolution,
-        images: images.map((p) => path.resolve(p)),
-        clipNadVersion: clipNadVersion(),
-      };
-      fs.writeFileSync(sidecarPath(out), JSON.stringify(sidecar, null, 2) + "\n");
-      console.log(`wrote ${out} (${images.length}×${d} float32) and ${sidecarPath(out)}`);
+      await writeEmbeddings({
+        model, name, out, rows: images.length, label: "embedding images", unit: "images", normalize: o.normalize, quiet: o.quiet,
+        encode: (onProgress) => encodeImages(model, images, { batchSize, onProgress }),
+        describe: { resolution: model.config.imageResolution, images: images.map((p) => path.resolve(p)) },
+      });
     } finally {
       await model.dispose();
     }

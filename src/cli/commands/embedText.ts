@@ -2,9 +2,7 @@ import * as fs from "fs";
 import { Command } from "commander";
 import { encodeTexts } from "../../clip/encode";
 import { ClipNadError } from "../../errors";
-import { writeNpy } from "../../weights/npy";
-import { addModelOptions, clipNadVersion, normaliseRows, npyOutPath, openModel, positiveInt, sidecarPath } from "../modelOption";
-import { Progress } from "../progress";
+import { addModelOptions, npyOutPath, openModel, positiveInt, writeEmbeddings } from "../modelOption";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -43,30 +41,11 @@ export function register(program: Command): void {
     const texts = gatherTexts(o.text, o.file);
     const { model, name } = await openModel(o.model, o.quiet);
     try {
-      const d = model.config.embedDim;
-      const progress = new Progress("embedding texts", { total: texts.length, unit: "texts", quiet: o.quiet });
-      let emb: Float32Array;
-      try {
-        emb = await encodeTexts(model, texts, { batchSize, onProgress: (done) => progress.update(done) });
-      } catch (e) {
-        progress.fail();
-        throw e;
-      }
-      progress.stop();
-      if (o.normalize) normaliseRows(emb, d);
-      writeNpy(out, emb, [texts.length, d]);
-      const sidecar = {
-        model: name,
-        checkpoint: model.path,
-        sha256: model.hash,
-        shape: [texts.length, d],
-        normalized: Boolean(o.normalize),
-        contextLength: model.config.contextLength,
-        texts,
-        clipNadVersion: clipNadVersion(),
-      };
-      fs.writeFileSync(sidecarPath(out), JSON.stringify(sidecar, null, 2) + "\n");
-      console.log(`wrote ${out} (${texts.length}×${d} float32) and ${sidecarPath(out)}`);
+      await writeEmbeddings({
+        model, name, out, rows: texts.length, label: "embedding texts", unit: "texts", normalize: o.normalize, quiet: o.quiet,
+        encode: (onProgress) => encodeTexts(model, texts, { batchSize, onProgress }),
+        describe: { contextLength: model.config.contextLength, texts },
+      });
     } finally {
       await model.dispose();
     }
