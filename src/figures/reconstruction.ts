@@ -60,36 +60,29 @@ function check(r: ReconstructionSummary, what: string): void {
   }
 }
 
+/** Bars of zero-shot accuracy (%), labelled inside: outside labels collide with the paper's reference markers. */
+function accuracyBars(name: string, x: string[], accuracies: number[], color: string): PlotlyTrace {
+  return {
+    type: "bar",
+    name,
+    x,
+    y: accuracies.map(pct),
+    text: accuracies.map((a) => pct(a).toFixed(1)),
+    textposition: "inside",
+    insidetextanchor: "end",
+    textfont: { color: "white" },
+    marker: { color },
+    hovertemplate: "%{x}: %{y:.2f}%<extra></extra>",
+  };
+}
+
 export function reconstructionFigure(result: ReconstructionSummary, opts: ReconstructionFigureOptions = {}): PlotlyFigure {
   check(result, "reconstructionFigure");
   const neurons = [...result.neurons].sort((a, b) => a.pcs - b.pcs);
   const categories = [...neurons.map((n) => category("neurons", n.pcs)), category("pairs", 1)];
   const data: PlotlyTrace[] = [
-    {
-      type: "bar",
-      name: "neurons",
-      x: neurons.map((n) => category("neurons", n.pcs)),
-      y: neurons.map((n) => pct(n.accuracy)),
-      text: neurons.map((n) => pct(n.accuracy).toFixed(1)),
-      // Labels inside the bars: outside labels collide with the paper's reference markers at similar heights.
-      textposition: "inside",
-      insidetextanchor: "end",
-      textfont: { color: "white" },
-      marker: { color: COLORS.neurons },
-      hovertemplate: "%{x}: %{y:.2f}%<extra></extra>",
-    },
-    {
-      type: "bar",
-      name: "neuron-head pairs",
-      x: [category("pairs", 1)],
-      y: [pct(result.pairs)],
-      text: [pct(result.pairs).toFixed(1)],
-      textposition: "inside",
-      insidetextanchor: "end",
-      textfont: { color: "white" },
-      marker: { color: COLORS.pairs },
-      hovertemplate: "%{x}: %{y:.2f}%<extra></extra>",
-    },
+    accuracyBars("neurons", neurons.map((n) => category("neurons", n.pcs)), neurons.map((n) => n.accuracy), COLORS.neurons),
+    accuracyBars("neuron-head pairs", [category("pairs", 1)], [result.pairs], COLORS.pairs),
     {
       type: "scatter",
       mode: "lines",
