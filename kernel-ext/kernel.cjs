@@ -151,6 +151,36 @@ Module.prototype.require = function (id) {
   }
 };
 
+// --- `import … from "clip-nad"` in a notebook in any folder ---
+// Cells resolve the package the kernel belongs to when it is not installed where the notebook lives: for tslab's
+// type checker, <any>/node_modules/clip-nad/... is mapped onto this package (paths kept virtual, so its files count
+// as an external library: type-checked, not re-emitted); at run time Node's resolver falls back to this package.
+const PACKAGE = "clip-nad";
+const tsModule = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] }));
+const VIRTUAL = new RegExp(`[\\\\/]node_modules[\\\\/]${PACKAGE}(?=[\\\\/]|$)`);
+function physical(p) {
+  const m = typeof p === "string" ? VIRTUAL.exec(p) : null;
+  return m ? path.join(projectRoot, p.slice(m.index + m[0].length)) : null;
+}
+for (const method of ["fileExists", "readFile", "directoryExists", "getDirectories", "readDirectory"]) {
+  const orig = tsModule.sys[method];
+  if (typeof orig !== "function") continue;
+  tsModule.sys[method] = function (p, ...rest) {
+    const real = physical(p);
+    if (real !== null && !fs.existsSync(p)) return orig.call(this, real, ...rest);
+    return orig.call(this, p, ...rest);
+  };
+}
+const origResolve = Module._resolveFilename;
+Module._resolveFilename = function (request, parent, ...rest) {
+  try {
+    return origResolve.call(this, request, parent, ...rest);
+  } catch (e) {
+    if (!(e && e.code === "MODULE_NOT_FOUND" && (request === PACKAGE || request.startsWith(`${PACKAGE}/`)))) throw e;
+    return origResolve.call(this, request, { id: projectRoot, filename: path.join(projectRoot, "index.cjs"), paths: [path.dirname(projectRoot)] }, ...rest);
+  }
+};
+
 // --- the API cell code reaches through kernel-ext/comm.ts, widget.ts and display.ts ---
 globalThis.__clipNadKernel = {
   version: 1,
