@@ -7,15 +7,12 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import { DisplayBundle, kernelTransport } from "./comm";
+import { escapeHtml, scriptJson } from "../src/util/html";
+import { PlotlyFigure } from "../src/figures/types";
 
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
-/** A plotly figure: traces + layout (what src/figures returns). */
-export interface PlotlyFigure {
-  data: { [key: string]: unknown }[];
-  layout?: { [key: string]: unknown };
-  config?: { [key: string]: unknown };
-}
+export type { PlotlyFigure } from "../src/figures/types";
 
 export type MimeData = { [mime: string]: unknown };
 export type DisplayWriter = (bundle: DisplayBundle, update: boolean) => void;
@@ -42,14 +39,7 @@ function emit(data: MimeData, displayId?: string, update = false): void {
   writer()({ data, metadata: {}, transient: displayId ? { display_id: displayId } : {} }, update);
 }
 
-export function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
-}
-
-/** JSON safe to put inside a <script> element. */
-export function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
-}
+export { escapeHtml, scriptJson } from "../src/util/html";
 
 let plotlySource: string | undefined;
 /** plotly.js (plotly.js-dist-min, self-contained, sets window.Plotly) as text. */

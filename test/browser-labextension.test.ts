@@ -9,9 +9,9 @@ import { build } from "esbuild";
 import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
-import { BrowserBackend } from "../kernel-ext/widgets/browserBackend";
-import { browserWidgetState, savedStateDocument } from "../kernel-ext/widgets/browserState";
-import { syntheticSource } from "../kernel-ext/widgets/syntheticSource";
+import { BrowserBackend } from "../src/browser/backend";
+import { browserWidgetState, savedStateDocument } from "../src/browser/state";
+import { syntheticSource } from "../src/browser/synthetic";
 import { idle, launch } from "./browser-harness";
 
 const ROOT = path.resolve(__dirname, "..");

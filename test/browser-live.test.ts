@@ -14,7 +14,7 @@ import * as http from "http";
 import * as net from "net";
 import * as path from "path";
 import { installKernelSpec } from "../kernel-ext/install";
-import { ensureStandaloneBundle } from "../kernel-ext/widgets/bundle";
+import { ensureStandaloneBundle } from "../src/browser/bundle";
 import { idle, launch, median, timedCellClick } from "./browser-harness";
 
 const ROOT = path.resolve(__dirname, "..");

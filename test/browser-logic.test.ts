@@ -6,10 +6,10 @@
 import { describe, it, expect } from "vitest";
 import {
   BrowserRequestError, matchWords, neuronMax, normalizeRows, parseRequest, querySimilarity, rowNorms, topIndices, topPairs,
-} from "../kernel-ext/widgets/browserLogic";
-import { BrowserBackend, BrowserSource } from "../kernel-ext/widgets/browserBackend";
-import { syntheticSource, hashEmbedding } from "../kernel-ext/widgets/syntheticSource";
-import { browserPageHtml, browserWidgetState, savedStateDocument, scriptJson } from "../kernel-ext/widgets/browserState";
+} from "../src/browser/logic";
+import { BrowserBackend, BrowserSource } from "../src/browser/backend";
+import { syntheticSource, hashEmbedding } from "../src/browser/synthetic";
+import { browserPageHtml, browserWidgetState, savedStateDocument, scriptJson } from "../src/browser/state";
 
 const H = 4, C = 30, D = 12;
 

@@ -12,10 +12,10 @@ import * as os from "os";
 import * as path from "path";
 import { collect } from "../src/collect";
 import { fakeModel, sharpLoader, writeImageFolder } from "./collect.fake";
-import { BrowserBackend } from "../kernel-ext/widgets/browserBackend";
-import { browserPageHtml, browserWidgetState } from "../kernel-ext/widgets/browserState";
-import { syntheticSource } from "../kernel-ext/widgets/syntheticSource";
-import { ensureStandaloneBundle } from "../kernel-ext/widgets/bundle";
+import { BrowserBackend } from "../src/browser/backend";
+import { browserPageHtml, browserWidgetState } from "../src/browser/state";
+import { syntheticSource } from "../src/browser/synthetic";
+import { ensureStandaloneBundle } from "../src/browser/bundle";
 import { idle, launch, median, timedCellClick } from "./browser-harness";
 
 const ROOT = path.resolve(__dirname, "..");

@@ -7,9 +7,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BrowserBackend } from "../kernel-ext/widgets/browserBackend";
-import { browserWidgetState, savedStateDocument } from "../kernel-ext/widgets/browserState";
-import { syntheticSource } from "../kernel-ext/widgets/syntheticSource";
+import { BrowserBackend } from "../src/browser/backend";
+import { browserWidgetState, savedStateDocument } from "../src/browser/state";
+import { syntheticSource } from "../src/browser/synthetic";
 import { hasSavedWidgets, notebookToHtml, Notebook } from "../src/figures/notebookHtml";
 import { launch } from "./browser-harness";
 

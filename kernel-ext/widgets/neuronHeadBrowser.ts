@@ -11,10 +11,10 @@
 import { ClipModel } from "../../src/clip/types";
 import { Collection } from "../../src/collect";
 import { WidgetModel, WidgetState } from "../widget";
-import { BROWSER_MODEL, BROWSER_MODULE, BROWSER_VIEW, BrowserReply, RankedPair } from "./browserProtocol";
-import { BrowserBackend, BrowserOptions, BrowserSource } from "./browserBackend";
-import { EMPTY_OFFLINE, browserWidgetState, widgetModuleVersion } from "./browserState";
-import { BrowserSourceOptions, browserSourceFrom } from "./browserSource";
+import { BROWSER_MODEL, BROWSER_MODULE, BROWSER_VIEW, BrowserReply, RankedPair } from "../../src/browser/protocol";
+import { BrowserBackend, BrowserOptions, BrowserSource } from "../../src/browser/backend";
+import { EMPTY_OFFLINE, browserWidgetState, widgetModuleVersion } from "../../src/browser/state";
+import { BrowserSourceOptions, browserSourceFrom } from "../../src/browser/source";
 
 export interface NeuronHeadBrowserOptions extends BrowserOptions, BrowserSourceOptions {
   /**
@@ -98,5 +98,5 @@ function afterReply(widget: WidgetModel, reply: BrowserReply): void {
  * without text (then give `textEncoder`).
  */
 export async function neuronHeadBrowser(model: ClipModel | null, collection: Collection, options: NeuronHeadBrowserOptions = {}): Promise<NeuronHeadBrowser> {
-  return browserWidget(browserSourceFrom(model, collection, options), options);
+  return browserWidget(await browserSourceFrom(model, collection, options), options);
 }

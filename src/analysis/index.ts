@@ -6,3 +6,4 @@ export * from "./zeroshot";
 export * from "./reconstruct";
 export * from "./sparsity";
 export * from "./neuronSvd";
+export * from "./evaluation";

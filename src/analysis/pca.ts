@@ -2,7 +2,8 @@ import { ClipNadError } from "../errors";
 import { NeuronGram, centredNeuronNorms } from "../decompose";
 import { canonicalSign, firstRightSingular } from "./linalg";
 import { neuronSVD } from "./neuronSvd";
-import { CoefficientRows, TopK, meanCoefficients } from "./rows";
+import { TopK } from "../util/topk";
+import { CoefficientRows, meanCoefficients } from "./rows";
 
 /**
  * The paper's PCA procedure (paper.md §A.4): mean-centre over images, keep the top-k (50) images by centred
@@ -48,9 +49,9 @@ export function pairPCA(rows: CoefficientRows, w: Float32Array, wNorms: Float32A
   const top = new TopK(U, k);
   for (let i = 0; i < N; i++) {
     const s = rows.row(i);
-    for (let u = 0; u < U; u++) top.push(u, Math.abs(s[u] - sBar[u]), i);
+    for (let u = 0; u < U; u++) top.offer(u, Math.abs(s[u] - sBar[u]), i);
   }
-  const { values, images } = top.finish();
+  const { scores: values, rows: images } = top.result();
   const topNorms = new Float32Array(U * k);
   for (let u = 0; u < U; u++) for (let j = 0; j < k; j++) topNorms[u * k + j] = values[u * k + j] * wNorms[u];
   // Majority sign needs the signed δ of each top image: gather them in one more pass.
@@ -108,9 +109,10 @@ export function pairPCDirections(pca: PairPCA, w: Float32Array, wNorms: Float32A
 }
 
 /**
- * The empirical route for selected pairs (default all): build each pair's k×d matrix of centred
- * contributions δ_I w from its top images, take its first right singular vector by power iteration,
- * canonical sign, then majority sign. Returns P×d PCs (zeros for pairs that never vary).
+ * The empirical route, as the paper computes it, for selected pairs (default all): build each pair's k×d matrix of
+ * centred contributions δ_j w from its top-k images, take its first right singular vector by power iteration,
+ * canonical sign, then majority sign (> k/2 positive projections). Returns P×d unit PCs (zeros for pairs that
+ * never vary).
  */
 export function empiricalPairPCs(
   rows: CoefficientRows,
@@ -118,16 +120,26 @@ export function empiricalPairPCs(
   pca: PairPCA,
   pairs?: ArrayLike<number>,
 ): { pairs: Int32Array; pcs: Float32Array } {
-  const U = pca.H * pca.C;
+  return pairPCsFromTopDeltas(w, gatherTopDeltas(rows, pca.topImages, pca.k, pca.sBar), pca.k, pairs);
+}
+
+/** The same from stored signed top-k deltas (U×k, e.g. a collection's pair_topk_delta.npy). */
+export function pairPCsFromTopDeltas(w: Float32Array, deltas: ArrayLike<number>, k: number, pairs?: ArrayLike<number>): { pairs: Int32Array; pcs: Float32Array } {
+  const U = deltas.length / k;
   const d = w.length / U;
-  const k = pca.k;
+  if (!Number.isInteger(U) || !Number.isInteger(d)) throw new ClipNadError(`top deltas (${deltas.length}) and w (${w.length}) do not match k = ${k}`);
   const sel = Int32Array.from(pairs ?? Array.from({ length: U }, (_, u) => u));
-  const deltas = gatherTopDeltas(rows, pca.topImages, k, pca.sBar);
   const pcs = new Float32Array(sel.length * d);
   const X = new Float64Array(k * d);
   for (let q = 0; q < sel.length; q++) {
     const u = sel[q];
-    for (let j = 0; j < k; j++) for (let c = 0; c < d; c++) X[j * d + c] = deltas[u * k + j] * w[u * d + c];
+    let any = false;
+    for (let j = 0; j < k; j++) {
+      const dl = deltas[u * k + j];
+      if (dl !== 0 && dl === dl) any = true;
+      for (let c = 0; c < d; c++) X[j * d + c] = (dl === dl ? dl : 0) * w[u * d + c];
+    }
+    if (!any) continue;
     const v = firstRightSingular(X, k, d);
     const canon = canonicalSign(v);
     let positives = 0;
@@ -175,9 +187,9 @@ export function neuronPCA(
     const s = rows.row(i);
     for (let u = 0; u < H * C; u++) delta[u] = s[u] - sBar[u];
     const norms = centredNeuronNorms(delta, gram);
-    for (let n = 0; n < C; n++) top.push(n, norms[n], i);
+    for (let n = 0; n < C; n++) top.offer(n, norms[n], i);
   }
-  const { values: topNorms, images: topImages } = top.finish();
+  const { scores: topNorms, rows: topImages } = top.result();
   // D[n][j][h] = δ^{n,h} of neuron n's j-th top image.
   const D = new Float64Array(C * k * H);
   const byImage = invertTopLists(topImages, N);

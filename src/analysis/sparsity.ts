@@ -29,10 +29,32 @@ export function rankByScore(scores: Float32Array): Int32Array {
   return Int32Array.from(Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b));
 }
 
-/** Number of units kept at p% (rounded). */
-export function keptCount(percentKept: number, units: number): number {
+/**
+ * Which units survive at "keep p %":
+ *  - "percentile" (the official get_masks rule, the default): score ≥ the (100 − p)-th percentile of all scores
+ *    (numpy's linear interpolation), so ties at the threshold are all kept and 0 % still keeps the top unit;
+ *  - "count": exactly round(p/100 · units) units, best first (ties: lower index first).
+ */
+export type KeepRule = "percentile" | "count";
+
+/** numpy.percentile(values, q) with the default linear interpolation. */
+export function percentile(values: ArrayLike<number>, q: number): number {
+  if (!(q >= 0 && q <= 100)) throw new ClipNadError(`percentile must be in [0, 100], got ${q}`);
+  const x = Float64Array.from(values).sort();
+  if (x.length === 0) throw new ClipNadError("percentile of no values");
+  const pos = (q / 100) * (x.length - 1);
+  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  return x[lo] + (x[hi] - x[lo]) * (pos - lo);
+}
+
+/** Number of units kept at p % under `rule`. */
+export function keptCount(percentKept: number, scores: Float32Array, rule: KeepRule = "percentile"): number {
   if (!(percentKept >= 0 && percentKept <= 100)) throw new ClipNadError(`percent kept must be in [0, 100], got ${percentKept}`);
-  return Math.round((percentKept / 100) * units);
+  if (rule === "count") return Math.round((percentKept / 100) * scores.length);
+  const threshold = percentile(scores, 100 - percentKept);
+  let n = 0;
+  for (let i = 0; i < scores.length; i++) if (scores[i] >= threshold) n++;
+  return n;
 }
 
 export interface AblationContext {
@@ -50,6 +72,8 @@ export interface AblationOptions {
   scores: Float32Array;
   /** Percent of units KEPT (the rest mean-ablated), e.g. [0, 5, 10, 20, …, 100]. */
   percentKept: number[];
+  /** How the kept set is chosen (default "percentile", the official rule). */
+  rule?: KeepRule;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -76,7 +100,7 @@ export function ablationCurve(rows: CoefficientRows, labels: ArrayLike<number>, 
   const bias = ctx.bias ?? embeddingBias(apw);
   const order = rankByScore(opts.scores);
   const thresholds = opts.percentKept
-    .map((p, t) => ({ t, kept: keptCount(p, units) }))
+    .map((p, t) => ({ t, kept: keptCount(p, opts.scores, opts.rule) }))
     .sort((a, b) => a.kept - b.kept || a.t - b.t);
 
   // W_V columns laid out in the order units are added (score rank), so the per-image walk streams through
@@ -131,7 +155,7 @@ export function ablationCurve(rows: CoefficientRows, labels: ArrayLike<number>, 
     unit: opts.unit,
     units,
     images: N,
-    points: opts.percentKept.map((p, t) => ({ percentKept: p, kept: keptCount(p, units), accuracy: accuracy(preds[t], labels) })),
+    points: opts.percentKept.map((p, t) => ({ percentKept: p, kept: keptCount(p, opts.scores, opts.rule), accuracy: accuracy(preds[t], labels) })),
   };
 }
 
@@ -159,10 +183,13 @@ export function scoreHistogram(scores: Float32Array, bins = 50, log = false): Hi
   return { edges, counts, log };
 }
 
-/** Score of the last unit kept at p% (the threshold line of the histogram); +Infinity when none is kept. */
-export function scoreThreshold(scores: Float32Array, percentKept: number): number {
-  const kept = keptCount(percentKept, scores.length);
+/**
+ * The histogram's threshold line at p %: the (100 − p)-th percentile under the official rule; under "count", the
+ * score of the last unit kept (+Infinity when none is).
+ */
+export function scoreThreshold(scores: Float32Array, percentKept: number, rule: KeepRule = "percentile"): number {
+  if (rule === "percentile") return percentile(scores, 100 - percentKept);
+  const kept = keptCount(percentKept, scores, "count");
   if (kept === 0) return Infinity;
-  const order = rankByScore(scores);
-  return scores[order[kept - 1]];
+  return scores[rankByScore(scores)[kept - 1]];
 }

@@ -1,8 +1,10 @@
 import { ClipModel } from "../clip/types";
 import { preprocessRGB } from "../clip/preprocess";
 import { encodeTexts } from "../clip/encode";
-import { attentionPoolWeights, coefficientsToEmbedding, pairTextTables, prepareDecomposition, Decomposition } from "../decompose";
-import { normalizeRows, predictOne, zeroShotClassifier } from "../analysis/zeroshot";
+import { coefficientsToEmbedding, Decomposition } from "../decompose";
+import { predictOne, zeroShotClassifier } from "../analysis/zeroshot";
+import { normalizeRows } from "../util/rows";
+import { matchWords } from "../text/words";
 import { ATTRIBUTES, COLOURS, PATTERNS, SHAPES, SIZES, TEXTURES, generateScene, Scene, toyPromptTemplates } from "../toyworld";
 
 /**
@@ -84,7 +86,7 @@ export async function explainToyScenes(model: ClipModel, opts: ExplainOptions = 
   const d = model.config.embedDim;
 
   progress("decomposing weights", 0.05);
-  const dec: Decomposition = prepareDecomposition(attentionPoolWeights(model.weights, model.config, model.path));
+  const dec: Decomposition = await model.decomposition();
   const C = dec.apw.C;
 
   progress("reference scenes", 0.15);
@@ -117,7 +119,7 @@ export async function explainToyScenes(model: ClipModel, opts: ExplainOptions = 
     const norm = Math.hypot(...M);
     const eHat = Float32Array.from(M, (v) => v / norm);
     // w·ê for every pair at once (O(C·C)), then contribution = (s − s̄)·(w·ê): no H×C×d tensor is formed.
-    const { wDotT } = pairTextTables(dec.apw, eHat, dec.c);
+    const { wDotT } = dec.textTables(eHat);
     const contrib = new Float64Array(H * C);
     let total = 0;
     for (let j = 0; j < H * C; j++) {
@@ -148,14 +150,10 @@ export async function explainToyScenes(model: ClipModel, opts: ExplainOptions = 
   return out;
 }
 
+/** The vocabulary words closest to sign·w/|w| of one pair. */
 function nearestWords(dec: Decomposition, h: number, n: number, sign: number, wordEmb: Float32Array, vocab: string[], k: number) {
-  const { C, d } = dec.apw;
-  const off = (h * C + n) * d;
-  const wn = dec.wNorms[h * C + n] || 1;
-  const scored = vocab.map((word, v) => {
-    let dot = 0;
-    for (let j = 0; j < d; j++) dot += wordEmb[v * d + j] * dec.w[off + j];
-    return { word, cosine: (sign * dot) / wn };
-  });
-  return scored.sort((a, b) => b.cosine - a.cosine).slice(0, k);
+  // matchWords ranks both signs; the scene's sign picks one list.
+  return matchWords(dec.direction({ neuron: n, head: h }), wordEmb, vocab, k)
+    .filter((m) => m.sign === (sign >= 0 ? 1 : -1))
+    .map((m) => ({ word: m.word, cosine: m.cosine }));
 }

@@ -6,8 +6,8 @@ import { loadModel } from "../clip/model";
 import { knownModelNames } from "../clip/resolve";
 import { ClipModel } from "../clip/types";
 import { Progress } from "./progress";
-import { normalizeRows } from "../analysis/zeroshot";
-import { writeNpy } from "../weights/npy";
+import { normalizeRows } from "../util/rows";
+import { writeNpy } from "../io/npy";
 
 /** The `--model` and `--quiet` options shared by the commands that load a model. */
 export function addModelOptions(cmd: Command): Command {

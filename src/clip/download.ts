@@ -2,44 +2,10 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { ClipNadError } from "../errors";
+import { rememberFileSha256 } from "../io/hash";
 
 /** Progress callback shared with loadModel: a message and, when known, the fraction done (0..1). */
 export type ProgressFn = (msg: string, frac?: number) => void;
-
-/** sha256 (hex) of a file, streamed (checkpoints are up to 1.3 GB). */
-export async function sha256File(file: string): Promise<string> {
-  const hash = crypto.createHash("sha256");
-  await new Promise<void>((resolve, reject) => {
-    fs.createReadStream(file)
-      .on("data", (chunk) => hash.update(chunk))
-      .on("end", () => resolve())
-      .on("error", (e) => reject(new ClipNadError(`cannot read file (${e.message})`, { file, cause: e })));
-  });
-  return hash.digest("hex");
-}
-
-/**
- * sha256 of a file, remembered in a sidecar `<file>.sha256` keyed by size and mtime so that re-verifying a
- * 1.3 GB checkpoint on every run is skipped (a changed file changes size/mtime and is hashed again).
- */
-export async function cachedSha256(file: string): Promise<string> {
-  const st = fs.statSync(file);
-  const stamp = `${st.size} ${Math.round(st.mtimeMs)}`;
-  const side = `${file}.sha256`;
-  try {
-    const [hash, ...rest] = fs.readFileSync(side, "utf8").trim().split(" ");
-    if (rest.join(" ") === stamp && /^[0-9a-f]{64}$/.test(hash)) return hash;
-  } catch {
-    // no sidecar yet
-  }
-  const hash = await sha256File(file);
-  try {
-    fs.writeFileSync(side, `${hash} ${stamp}\n`);
-  } catch {
-    // read-only location: fine, we just hash again next time
-  }
-  return hash;
-}
 
 export interface DownloadOptions {
   /** Expected sha256 (hex); the file is deleted and an error thrown on mismatch. */
@@ -101,7 +67,6 @@ export async function downloadFile(url: string, target: string, opts: DownloadOp
     throw new ClipNadError(`downloaded file from ${url} has SHA256 ${got}, expected ${opts.sha256}; the file was deleted`, { file: target });
   }
   fs.renameSync(tmp, target);
-  const st = fs.statSync(target);
-  fs.writeFileSync(`${target}.sha256`, `${got} ${st.size} ${Math.round(st.mtimeMs)}\n`);
+  rememberFileSha256(target, got); // the next load need not hash 1.3 GB again
   opts.onProgress?.(`downloaded ${path.basename(target)} (${formatMB(done)})`, 1);
 }

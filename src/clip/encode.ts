@@ -2,6 +2,7 @@ import { ClipNadError } from "../errors";
 import { preprocessImages } from "./preprocess";
 import { tokenizeBatch } from "./tokenizer";
 import { ClipModel, ImageForward } from "./types";
+import { templateEmbeddings } from "../text/templates";
 
 /**
  * Batch helpers over a loaded ClipModel: image files → embeddings (or the full ImageForward), texts → embeddings.
@@ -85,4 +86,9 @@ export async function encodeTexts(model: ClipModel, texts: string[], opts: Encod
     opts.onProgress?.(start + chunk.length, texts.length);
   }
   return out;
+}
+
+/** One text embedded with prompt templates (default: the paper's 80), as a unit row (d). */
+export async function templateEmbedding(model: ClipModel, text: string, templates?: string[]): Promise<Float32Array> {
+  return templateEmbeddings([text], (t) => encodeTexts(model, t, { batchSize: 80 }), { templates });
 }

@@ -1,21 +1,37 @@
 /**
  * loadModel: checkpoint (name or path) → ClipModel with onnxruntime sessions for the image and text towers.
  *
- *   resolve → sha256 (streamed) → read tensors → infer config → validate → graphs in the cache
- *   (`<cacheDir>/graphs/<sha256>-{image,text}.onnx`, built only when absent) → image session from the path.
- * The text session is created on the first encodeTokens call.
+ *   resolve → sha256 (memoised) → cached model entry? ─ yes → config + attention-pool weights from the cache
+ *                                                     └ no  → read the checkpoint, infer config, validate, build both
+ *                                                             graphs and the cache entry, drop the state dict
+ *   → image session from its graph file (the text session opens on the first text).
+ * Cache entry, `<cache>/graphs/<sha256>-{image.onnx,text.onnx,model.json,attnpool.safetensors}`: after the first
+ * load a model never holds its float32 state dict (1.2 GB for RN50x16), only the attention pool it decomposes.
  */
 import * as fs from "fs";
+import * as path from "path";
 import * as ort from "onnxruntime-node";
 import { ClipNadError } from "../errors";
-import { Checkpoint, StateDict } from "../weights/types";
+import { Checkpoint, StateDict, Tensor } from "../weights/types";
+import { readCheckpoint, readSafetensors, encodeSafetensors } from "../weights";
+import { writeFileAtomic } from "../io/atomic";
+import { cacheDir } from "../io/cache";
+import { fileSha256 } from "../io/hash";
+import { readProducerVersion } from "../onnx/graph";
+import { AttentionPoolWeights, attentionPoolWeights, ATTENTION_POOL_KEYS } from "../decompose/weights";
+import { Decomposition, decompositionOf } from "../decompose/decomposition";
+import { ImageDecomposition } from "../decompose/image";
+import { RankedPair } from "../decompose/units";
+import { normalizeRows } from "../util/rows";
 import { ClipConfig, inferConfig, neuronsOf, tokensOf } from "./config";
+import { validateClipWeights } from "./keys";
 import { buildImageGraph, IMAGE_GRAPH_VERSION, IMAGE_INPUT, IMAGE_OUTPUTS } from "./imageGraph";
 import { buildTextGraph, TEXT_GRAPH_VERSION, TEXT_INPUT, TEXT_OUTPUT } from "./textGraph";
-import { ClipModel, ImageForward } from "./types";
-import { SerialSession, copyFloat, createSession, ensureGraphFile, graphPath, resolveCacheDir, checkpointHash } from "./session";
-import { readCheckpoint, validateClipWeights } from "../weights";
+import { ClipModel, ImageForward, ImageInput, RankPairsOptions } from "./types";
+import { SerialSession, copyFloat, createSession, ensureGraphFile, graphPath } from "./session";
 import { resolveModel } from "./resolve";
+import { EncodeOptions, encodeImages, encodeTexts, templateEmbedding } from "./encode";
+import { loadImageRGB, preprocessRGB } from "./preprocess";
 
 export interface LoadModelOptions {
   /** Graph cache root (default $CLIP_NAD_CACHE or ~/.cache/clip-nad). */
@@ -25,58 +41,103 @@ export interface LoadModelOptions {
   onProgress?: (msg: string, frac?: number) => void;
 }
 
+/** Version of the cache entry's model.json + attnpool.safetensors. */
+const MODEL_ENTRY_VERSION = 1;
+
+interface ModelEntry { version: number; config: ClipConfig; metadata: Record<string, string> }
+
+function entryPaths(dir: string, hash: string) {
+  return {
+    image: graphPath(dir, hash, "image"),
+    text: graphPath(dir, hash, "text"),
+    model: path.join(dir, "graphs", `${hash}-model.json`),
+    attnpool: path.join(dir, "graphs", `${hash}-attnpool.safetensors`),
+  };
+}
+
+/** The cached config + attention pool, when the entry is complete and current (else null: build it). */
+function readEntry(dir: string, hash: string): { entry: ModelEntry; apw: AttentionPoolWeights } | null {
+  const p = entryPaths(dir, hash);
+  try {
+    if (readProducerVersion(p.image) !== IMAGE_GRAPH_VERSION || readProducerVersion(p.text) !== TEXT_GRAPH_VERSION) return null;
+    const entry = JSON.parse(fs.readFileSync(p.model, "utf8")) as ModelEntry;
+    if (entry.version !== MODEL_ENTRY_VERSION) return null;
+    return { entry, apw: attentionPoolWeights(readSafetensors(p.attnpool).tensors, entry.config, p.attnpool) };
+  } catch {
+    return null; // missing or damaged: rebuilt from the checkpoint
+  }
+}
+
+function writeEntry(dir: string, hash: string, config: ClipConfig, metadata: Record<string, string>, sd: StateDict): void {
+  const p = entryPaths(dir, hash);
+  const keep: [string, Tensor][] = ATTENTION_POOL_KEYS.map((k) => [k, sd.get(k)!]);
+  writeFileAtomic(p.attnpool, encodeSafetensors(keep, { dtype: "F32" }));
+  writeFileAtomic(p.model, JSON.stringify({ version: MODEL_ENTRY_VERSION, config, metadata } satisfies ModelEntry, null, 1) + "\n");
+}
+
 /** Load a CLIP-ResNet checkpoint by model name ("toy", "RN50", …) or file path. */
 export async function loadModel(nameOrPath: string, opts: LoadModelOptions = {}): Promise<ClipModel> {
   const progress = opts.onProgress ?? (() => undefined);
   progress("resolving model", 0);
   const file = await resolveModel(nameOrPath, { onProgress: opts.onProgress });
   progress("hashing checkpoint", 0.05);
-  const hash = await checkpointHash(file, resolveCacheDir(opts.cacheDir));
+  const hash = await fileSha256(file, opts.cacheDir);
+  const cached = readEntry(cacheDir(opts.cacheDir), hash);
+  if (cached) return openModel(nameOrPath, file, hash, cached.entry.config, cached.entry.metadata, cached.apw, opts);
   progress("reading checkpoint", 0.15);
-  const ck = await readCheckpoint(file);
-  return modelFromCheckpoint(nameOrPath, ck, hash, opts);
+  return modelFromCheckpoint(nameOrPath, await readCheckpoint(file), hash, opts);
 }
 
-/** Build (or reuse) the graphs for an already-read checkpoint and open the image session. */
+/** Build the graphs and cache entry for an already-read checkpoint, then open the model. */
 export async function modelFromCheckpoint(name: string, ck: Checkpoint, hash: string, opts: LoadModelOptions = {}): Promise<ClipModel> {
   const progress = opts.onProgress ?? (() => undefined);
   const file = ck.path;
   const config = inferConfig(ck.tensors, file, ck.metadata);
   validateClipWeights(ck.tensors, config, file);
-  const cacheDir = resolveCacheDir(opts.cacheDir);
-  const imageFile = graphPath(cacheDir, hash, "image");
-  const textFile = graphPath(cacheDir, hash, "text");
-  // Both graphs are written now (cheap: the bytes are the weights), so the text tower can open lazily later.
+  const dir = cacheDir(opts.cacheDir);
+  const p = entryPaths(dir, hash);
   progress("building image graph", 0.4);
-  ensureGraphFile(imageFile, () => buildImageGraph(ck.tensors, config, file), file, IMAGE_GRAPH_VERSION);
+  ensureGraphFile(p.image, () => buildImageGraph(ck.tensors, config, file), file, IMAGE_GRAPH_VERSION);
   progress("building text graph", 0.6);
-  ensureGraphFile(textFile, () => buildTextGraph(ck.tensors, config, file), file, TEXT_GRAPH_VERSION);
+  ensureGraphFile(p.text, () => buildTextGraph(ck.tensors, config, file), file, TEXT_GRAPH_VERSION);
+  try {
+    writeEntry(dir, hash, config, ck.metadata, ck.tensors);
+  } catch {
+    // a read-only cache: the next load reads the checkpoint again
+  }
+  // Copies: the model must not keep the checkpoint's state dict alive through views into it.
+  const pool = attentionPoolWeights(ck.tensors, config, file);
+  const apw: AttentionPoolWeights = { ...pool, Wv: pool.Wv.slice(), bv: pool.bv.slice(), Wo: pool.Wo.slice(), bo: pool.bo.slice(), pos: pool.pos.slice() };
+  return openModel(name, file, hash, config, ck.metadata, apw, opts);
+}
+
+async function openModel(name: string, file: string, hash: string, config: ClipConfig, metadata: Record<string, string>,
+  apw: AttentionPoolWeights, opts: LoadModelOptions): Promise<ClipModel> {
+  const progress = opts.onProgress ?? (() => undefined);
+  const p = entryPaths(cacheDir(opts.cacheDir), hash);
   progress("creating image session", 0.75);
-  const image = new SerialSession(await openOrRebuild(imageFile, file, opts.threads, IMAGE_OUTPUTS, () => buildImageGraph(ck.tensors, config, file)), file, "image tower");
+  const session = await openOrRebuild(p.image, file, opts.threads, IMAGE_OUTPUTS, IMAGE_GRAPH_VERSION, buildImageGraph);
   progress("model ready", 1);
-  return new OrtClipModel(name, file, hash, config, ck.tensors, ck.metadata, image, textFile, opts.threads);
+  return new OrtClipModel(name, file, hash, config, apw, metadata, new SerialSession(session, file, "image tower"), p.text, opts.threads);
 }
 
 /**
- * Open a cached graph. If the cached file is unreadable or lacks the outputs this version expects (a graph
- * written by another clip-nad version), delete it and rebuild once.
+ * Open a cached graph. If the file is unreadable or lacks the outputs this version expects (a graph written by
+ * another clip-nad version), rebuild it once from the checkpoint.
  */
 async function openOrRebuild(graphFile: string, checkpoint: string, threads: number | undefined, outputs: readonly string[],
-  build: () => ReturnType<typeof buildImageGraph>): Promise<ort.InferenceSession> {
-  let failure: unknown;
+  version: string, build: typeof buildImageGraph): Promise<ort.InferenceSession> {
   try {
     const session = await createSession(graphFile, checkpoint, threads);
     if (outputs.every((o) => session.outputNames.includes(o))) return session;
     await session.release();
-  } catch (e) {
-    failure = e;
-  }
-  try {
-    fs.unlinkSync(graphFile);
   } catch {
-    throw failure ?? new ClipNadError(`cannot replace stale graph ${graphFile}`, { file: checkpoint });
+    // rebuilt below
   }
-  ensureGraphFile(graphFile, build, checkpoint);
+  const ck = await readCheckpoint(checkpoint);
+  const config = inferConfig(ck.tensors, checkpoint, ck.metadata);
+  fs.rmSync(graphFile, { force: true });
+  ensureGraphFile(graphFile, () => build(ck.tensors, config, checkpoint), checkpoint, version);
   return createSession(graphFile, checkpoint, threads);
 }
 
@@ -89,7 +150,7 @@ class OrtClipModel implements ClipModel {
     readonly path: string,
     readonly hash: string,
     readonly config: ClipConfig,
-    readonly weights: StateDict,
+    readonly attentionPool: AttentionPoolWeights,
     readonly metadata: Record<string, string>,
     private readonly image: SerialSession,
     private readonly textFile: string,
@@ -98,6 +159,36 @@ class OrtClipModel implements ClipModel {
 
   private alive(): void {
     if (this.disposed) throw new ClipNadError("model was disposed", { file: this.path });
+  }
+
+  decomposition(): Promise<Decomposition> {
+    return decompositionOf(this.attentionPool, this.hash);
+  }
+
+  async decompose(image: ImageInput): Promise<ImageDecomposition> {
+    this.alive();
+    const rgb = typeof image === "string" ? await loadImageRGB(image) : image;
+    const fwd = await this.encodeImagePixels(preprocessRGB(rgb, this.config.imageResolution), 1);
+    return new ImageDecomposition(await this.decomposition(), { embedding: fwd.embedding, Z: fwd.features, a: fwd.attention, s: fwd.coefficients });
+  }
+
+  async rankPairs(text: string | Float32Array, opts: RankPairsOptions = {}): Promise<RankedPair[]> {
+    this.alive();
+    let t: Float32Array;
+    if (typeof text !== "string") t = text;
+    else if (!text.trim()) throw new ClipNadError("rankPairs: the text is empty");
+    else if (opts.templates) t = await templateEmbedding(this, text, opts.templates === true ? undefined : opts.templates);
+    else t = normalizeRows(await this.encodeTexts([text]), this.config.embedDim);
+    const dec = await this.decomposition();
+    return dec.rankPairs(dec.pairSimilarity(t), opts.top ?? 20);
+  }
+
+  encodeImages(paths: string[], opts?: EncodeOptions): Promise<Float32Array> {
+    return encodeImages(this, paths, opts);
+  }
+
+  encodeTexts(texts: string[], opts?: EncodeOptions): Promise<Float32Array> {
+    return encodeTexts(this, texts, opts);
   }
 
   async encodeImagePixels(pixels: Float32Array, batch: number): Promise<ImageForward> {
@@ -171,10 +262,9 @@ class OrtClipModel implements ClipModel {
 
   private textSession(): Promise<SerialSession> {
     if (!this.text) {
-      const build = () => buildTextGraph(this.weights, this.config, this.path);
       this.text = (async () => {
-        ensureGraphFile(this.textFile, build, this.path, TEXT_GRAPH_VERSION); // in case the cache changed meanwhile
-        return new SerialSession(await openOrRebuild(this.textFile, this.path, this.threads, [TEXT_OUTPUT], build), this.path, "text tower");
+        const session = await openOrRebuild(this.textFile, this.path, this.threads, [TEXT_OUTPUT], TEXT_GRAPH_VERSION, buildTextGraph);
+        return new SerialSession(session, this.path, "text tower");
       })();
       this.text.catch(() => { this.text = undefined; });
     }

@@ -196,11 +196,16 @@ export function normaliseInto(rgb: Uint8Array, resolution: number, out: Float32A
   }
 }
 
+/** Decoded 8-bit pixels, HWC (3 channels unless `channels` says otherwise). */
+export interface RGBImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+  channels?: number;
+}
+
 /** Preprocess one decoded image (RGB HWC, or any DecodedImage) → 3×R×R float32. */
-export function preprocessRGB(
-  img: { width: number; height: number; data: Uint8Array; channels?: number; nearestOnly?: boolean; cmyk?: boolean },
-  resolution: number,
-): Float32Array {
+export function preprocessRGB(img: RGBImage & { nearestOnly?: boolean; cmyk?: boolean }, resolution: number): Float32Array {
   const raw = { width: img.width, height: img.height, channels: img.channels ?? 3, data: img.data, nearestOnly: img.nearestOnly, cmyk: img.cmyk };
   const out = new Float32Array(3 * resolution * resolution);
   normaliseInto(resizeCropRGB(raw, resolution).data, resolution, out);

@@ -2,7 +2,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ClipNadError } from "../errors";
-import { ProgressFn, cachedSha256, downloadFile } from "./download";
+import { ProgressFn, downloadFile } from "./download";
+import { fileSha256 } from "../io/hash";
 
 /**
  * Model resolution like OpenAI's `clip.load`: a known name → the cached checkpoint (downloaded with its SHA256
@@ -83,7 +84,7 @@ async function ensureNamedModel(name: string, model: KnownModel, opts: ResolveOp
   if (fs.existsSync(target)) {
     if (!fs.statSync(target).isFile()) throw new ClipNadError("exists and is not a regular file", { file: target });
     opts.onProgress?.(`verifying ${name}.pt`);
-    if ((await cachedSha256(target)) === model.sha256) return target;
+    if ((await fileSha256(target)) === model.sha256) return target;
     opts.onProgress?.(`${target} exists, but the SHA256 checksum does not match; re-downloading the file`);
   }
   await downloadFile(model.url, target, {

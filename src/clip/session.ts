@@ -3,9 +3,7 @@
  * session creation from a file path (half the peak memory of an in-memory model), and error wrapping so
  * every failure names the checkpoint.
  */
-import * as crypto from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as ort from "onnxruntime-node";
 import { ClipNadError } from "../errors";
@@ -13,59 +11,11 @@ import { GraphBuilder, readProducerVersion } from "../onnx/graph";
 
 ort.env.logLevel = "error";
 
-/** `opts.cacheDir`, else $CLIP_NAD_CACHE, else ~/.cache/clip-nad. */
-export function resolveCacheDir(cacheDir?: string): string {
-  return cacheDir ?? process.env.CLIP_NAD_CACHE ?? path.join(os.homedir(), ".cache", "clip-nad");
-}
-
 export type GraphKind = "image" | "text";
 
 /** `<cacheDir>/graphs/<sha256>-<kind>.onnx` */
 export function graphPath(cacheDir: string, hash: string, kind: GraphKind): string {
   return path.join(cacheDir, "graphs", `${hash}-${kind}.onnx`);
-}
-
-/** sha256 (hex) of a file, streamed in 4 MiB blocks. */
-export async function sha256File(file: string): Promise<string> {
-  const hash = crypto.createHash("sha256");
-  try {
-    const stream = fs.createReadStream(file, { highWaterMark: 4 << 20 });
-    for await (const chunk of stream) hash.update(chunk as Buffer);
-  } catch (e) {
-    throw new ClipNadError(`cannot read checkpoint (${(e as Error).message})`, { file, cause: e });
-  }
-  return hash.digest("hex");
-}
-
-/**
- * sha256 of a checkpoint, memoised in `<cacheDir>/hashes/` by (absolute path, size, mtime, inode), so loading
- * a multi-GB checkpoint again does not re-hash it. Any change to the file changes the stamp → re-hash.
- */
-export async function checkpointHash(file: string, cacheDir: string): Promise<string> {
-  let stamp: string;
-  try {
-    const st = fs.statSync(file);
-    stamp = `${path.resolve(file)}\n${st.size}\n${st.mtimeMs}\n${st.ino}`;
-  } catch (e) {
-    throw new ClipNadError(`cannot read checkpoint (${(e as Error).message})`, { file, cause: e });
-  }
-  const memo = path.join(cacheDir, "hashes", crypto.createHash("sha256").update(stamp).digest("hex"));
-  try {
-    const hash = fs.readFileSync(memo, "utf8").trim();
-    if (/^[0-9a-f]{64}$/.test(hash)) return hash;
-  } catch {
-    // not memoised yet
-  }
-  const hash = await sha256File(file);
-  try {
-    fs.mkdirSync(path.dirname(memo), { recursive: true });
-    const tmp = `${memo}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, `${hash}\n`);
-    fs.renameSync(tmp, memo);
-  } catch {
-    // read-only cache: hash again next time
-  }
-  return hash;
 }
 
 /**

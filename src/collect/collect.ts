@@ -4,16 +4,18 @@ import { ClipNadError } from "../errors";
 import { ClipModel } from "../clip/types";
 import { tokensOf } from "../clip/config";
 import { loadImageRGB, preprocessRGB } from "../clip/preprocess";
-import { writeSafetensors } from "../weights/safetensors";
+import { encodeSafetensors } from "../weights/safetensors";
 import { Tensor } from "../weights/types";
-import { attentionPoolWeights } from "../decompose";
-import { ImageItem, ImageSource, SelectOptions, hashIds, resolveImageSource, selectIndices } from "./images";
+import { ATTENTION_POOL_KEYS } from "../decompose/weights";
+import { ImageItem, ImageSource, listImages } from "../data/images";
+import { ensureDir, fsyncDir, readJson, writeFileAtomic, writeJsonAtomic } from "../io/atomic";
+import { RowNpyWriter } from "../io/npy";
+import { lockFolder } from "../io/lock";
+import { SelectOptions, hashIds, selectIndices } from "./select";
 import {
-  COLLECTION_FORMAT, COLLECTION_VERSION, CollectProgress, CollectionManifest, FILES, SkippedImage,
-  fsyncDir, identityMismatch, readJson, readManifest, writeJsonAtomic,
+  COLLECTION_FORMAT, COLLECTION_VERSION, CollectProgress, CollectionManifest, FILES, SkippedImage, identityMismatch, readManifest,
 } from "./manifest";
-import { RowNpyWriter, writeFileAtomic } from "./npyFile";
-import { ALL_IDS, FinalizeEvent, finalizeCollection } from "./finalize";
+import { ALL_IDS, ALL_PATHS, FinalizeEvent, finalizeCollection } from "./finalize";
 import { crashPoint, testDelay } from "./hooks";
 import { Collection, openCollection } from "./collection";
 
@@ -26,11 +28,13 @@ export interface CollectEvent {
   done: number;
   total: number;
   skipped: number;
+  /** Images already done by an earlier, interrupted run (collect phase). */
+  resumedFrom: number;
 }
 
 export interface CollectOptions extends SelectOptions {
   model: ClipModel;
-  /** A folder (recursive, sorted by relative path), a list of files, or a dataset reader's `{ items }`. */
+  /** A folder (src/data/images: recursive, sorted by id), a list of files, or a dataset reader's `{ root, items }`. */
   images: ImageSource;
   outDir: string;
   /** Images per forward pass (default 8). Part of the collection's identity: resume with the same value. */
@@ -50,56 +54,24 @@ export interface CollectOptions extends SelectOptions {
 const DATA_FILES = [FILES.coefficients, FILES.embeddings, FILES.imageIndex];
 
 /**
- * Stream a dataset through the model and store per image s (H×C) and the embedding (d), then finalize means
- * and top-k. Resumable: commit points are "rows appended + header + fsync, then progress.json renamed";
- * a rerun with the same arguments cuts the data files back to the committed rows and continues, and gives
- * byte-identical files to an uninterrupted run.
+ * Stream a dataset through the model and store per image s (H×C) and the embedding (d), then finalize means and
+ * top-k. Resumable: commit points are "rows appended + header + fsync, then progress.json renamed"; a rerun with
+ * the same arguments cuts the data files back to the committed rows and continues, and gives byte-identical files
+ * to an uninterrupted run. One writer per folder (src/io/lock).
+ *
+ * Memory: the model, two batches of preprocessed pixels (2·B·3·R² floats) and ONE decoded full-size image at a
+ * time — images are decoded one after the other, so a folder of 16000² PNGs costs one 768 MB decode, not B of them.
  */
 export async function collect(opts: CollectOptions): Promise<Collection> {
   if (fs.existsSync(opts.outDir) && !fs.statSync(opts.outDir).isDirectory()) {
-    throw new ClipNadError("output path exists and is not a folder", { file: opts.outDir });
+    throw new ClipNadError("the collection path exists and is not a folder", { file: opts.outDir });
   }
-  fs.mkdirSync(opts.outDir, { recursive: true });
-  const release = acquireLock(opts.outDir);
+  ensureDir(opts.outDir);
+  const release = lockFolder(opts.outDir, "collection");
   try {
     return await collectLocked(opts);
   } finally {
     release();
-  }
-}
-
-const LOCK = ".collect.lock";
-
-/**
- * One writer per folder: an exclusive lock file holding the pid. A lock left by a killed run (its pid is gone)
- * is taken over, so kill -9 + rerun just works; a live one is a clear error.
- */
-function acquireLock(outDir: string): () => void {
-  const file = path.join(outDir, LOCK);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = fs.openSync(file, "wx");
-      fs.writeSync(fd, `${process.pid}\n`);
-      fs.closeSync(fd);
-      return () => fs.rmSync(file, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const pid = Number(fs.readFileSync(file, "utf8").trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-        throw new ClipNadError(`another clip-nad collect (pid ${pid}) is writing this folder; wait for it or stop it`, { file: outDir });
-      }
-      fs.rmSync(file, { force: true }); // stale: its writer was killed
-    }
-  }
-  throw new ClipNadError("cannot take the collection lock", { file: path.join(outDir, LOCK) });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -109,9 +81,9 @@ async function collectLocked(opts: CollectOptions): Promise<Collection> {
   const topK = opts.topK ?? 50;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ClipNadError(`batch size must be a positive integer, got ${opts.batchSize}`);
   if (!Number.isInteger(topK) || topK < 1) throw new ClipNadError(`top-k must be a positive integer, got ${opts.topK}`);
-  const source = resolveImageSource(opts.images);
+  const source = listImages(opts.images);
   const selected = selectIndices(source.items.length, opts);
-  const apw = attentionPoolWeights(model.weights, model.config, model.path);
+  const apw = model.attentionPool;
   const wanted: CollectionManifest = {
     format: COLLECTION_FORMAT,
     version: COLLECTION_VERSION,
@@ -132,7 +104,7 @@ async function collectLocked(opts: CollectOptions): Promise<Collection> {
     files: {},
   };
 
-  const progress = openOrStart(outDir, wanted, model, source.items);
+  const progress = openOrStart(outDir, wanted, model, source);
   if (progress === "complete") return openCollection(outDir);
 
   const { H, C, d } = wanted.shape;
@@ -145,8 +117,11 @@ async function collectLocked(opts: CollectOptions): Promise<Collection> {
   const load = opts.loadPixels ?? clipPixelLoader;
   const R = model.config.imageResolution;
   const commitEvery = opts.commitIntervalMs ?? 2000;
+  const resumedFrom = progress.next;
   let pendingSkipped: SkippedImage[] = [];
-  const report = (done: number) => opts.onProgress?.({ phase: "collect", done, total: selected.length, skipped: progress.skipped.length + pendingSkipped.length });
+  const report = (done: number) => opts.onProgress?.({
+    phase: "collect", done, total: selected.length, skipped: progress.skipped.length + pendingSkipped.length, resumedFrom,
+  });
   try {
     // Batches are fixed windows of selected positions, so a resumed run forms exactly the same batches.
     const loadBatch = (start: number) => loadImages(selected.slice(start, start + batchSize), source.items, R, load);
@@ -193,12 +168,12 @@ async function collectLocked(opts: CollectOptions): Promise<Collection> {
     const where = source.root || outDir;
     throw new ClipNadError(`none of the ${selected.length} selected images could be read (first error: ${progress.skipped[0]?.reason ?? "none"})`, { file: where });
   }
-  await finalizeCollection(outDir, (e) => opts.onProgress?.({ ...e, skipped: progress.skipped.length }));
+  await finalizeCollection(outDir, (e) => opts.onProgress?.({ ...e, skipped: progress.skipped.length, resumedFrom }));
   return openCollection(outDir);
 }
 
 /** Decide between fresh start, resume and "already complete"; verify identity on resume. */
-function openOrStart(outDir: string, wanted: CollectionManifest, model: ClipModel, items: ImageItem[]): CollectProgress | "complete" {
+function openOrStart(outDir: string, wanted: CollectionManifest, model: ClipModel, source: { root: string; items: ImageItem[] }): CollectProgress | "complete" {
   const manifestFile = path.join(outDir, FILES.manifest);
   const progressFile = path.join(outDir, FILES.progress);
   if (fs.existsSync(manifestFile)) {
@@ -207,29 +182,30 @@ function openOrStart(outDir: string, wanted: CollectionManifest, model: ClipMode
     const existing = readManifest(outDir);
     const diff = identityMismatch(existing, wanted);
     if (diff) {
-      throw new ClipNadError(`this folder holds a different collection (${diff}); use another --out folder or delete this one`, { file: manifestFile });
+      throw new ClipNadError(`this folder holds a different collection (${diff}); collect into another folder or delete this one`, { file: manifestFile });
     }
     if (fs.existsSync(progressFile)) {
       const p = readJson<CollectProgress>(progressFile);
       if (existing.complete && p.next >= wanted.selected) return "complete";
       return p;
     }
-  } else if (fs.existsSync(outDir) && fs.readdirSync(outDir).some((f) => !f.startsWith("."))) {
-    throw new ClipNadError("output folder exists, is not empty and is not a clip-nad collection; choose an empty or new folder", { file: outDir });
+  } else if (fs.readdirSync(outDir).some((f) => !f.startsWith("."))) {
+    throw new ClipNadError("the folder is not empty and is not a clip-nad collection; choose an empty or new folder", { file: outDir });
   }
   // Fresh start (also after a kill before the first progress.json): write everything that does not change.
-  fs.mkdirSync(outDir, { recursive: true });
   writeJsonAtomic(manifestFile, wanted);
-  writeFileAtomic(path.join(outDir, ALL_IDS), JSON.stringify(items.map((it) => it.id)) + "\n");
-  const keep: [string, Tensor][] = [];
-  for (const key of ["v_proj.weight", "v_proj.bias", "c_proj.weight", "c_proj.bias", "positional_embedding"]) {
-    const name = `visual.attnpool.${key}`;
-    const t = model.weights.get(name);
-    if (t) keep.push([name, t]);
-  }
-  const wtmp = path.join(outDir, `${FILES.weights}.tmp`);
-  writeSafetensors(wtmp, keep, { dtype: "F32" });
-  fs.renameSync(wtmp, path.join(outDir, FILES.weights));
+  writeFileAtomic(path.join(outDir, ALL_IDS), JSON.stringify(source.items.map((it) => it.id)) + "\n");
+  writeFileAtomic(path.join(outDir, ALL_PATHS), JSON.stringify(source.items.map((it) => storedPath(source.root, it.path))) + "\n");
+  const apw = model.attentionPool;
+  const tensors: Record<string, [number[], Float32Array]> = {
+    "visual.attnpool.v_proj.weight": [[apw.C, apw.C], apw.Wv],
+    "visual.attnpool.v_proj.bias": [[apw.C], apw.bv],
+    "visual.attnpool.c_proj.weight": [[apw.d, apw.C], apw.Wo],
+    "visual.attnpool.c_proj.bias": [[apw.d], apw.bo],
+    "visual.attnpool.positional_embedding": [[apw.K + 1, apw.C], apw.pos],
+  };
+  const keep: [string, Tensor][] = ATTENTION_POOL_KEYS.map((k) => [k, { shape: tensors[k][0], data: tensors[k][1], storedDtype: "float32" }]);
+  writeFileAtomic(path.join(outDir, FILES.weights), encodeSafetensors(keep, { dtype: "F32" }));
   for (const f of DATA_FILES) fs.rmSync(path.join(outDir, f), { force: true });
   const fresh: CollectProgress = { rows: 0, next: 0, skipped: [] };
   fsyncDir(outDir);
@@ -237,31 +213,34 @@ function openOrStart(outDir: string, wanted: CollectionManifest, model: ClipMode
   return fresh;
 }
 
+/** An image's path as the collection stores it: relative to the image root when below it, else absolute. */
+function storedPath(root: string, file: string): string {
+  const abs = path.resolve(file);
+  if (!root) return abs;
+  const rel = path.relative(root, abs);
+  return rel.startsWith("..") || path.isAbsolute(rel) ? abs : rel.split(path.sep).join("/");
+}
+
 interface LoadedBatch { pixels: Float32Array; ok: number[]; skipped: SkippedImage[] }
 
+/** Decode and preprocess a batch, one image after the other (bounded memory; see `collect`). */
 async function loadImages(indices: number[], items: ImageItem[], R: number, load: PixelLoader): Promise<LoadedBatch> {
   const per = 3 * R * R;
-  const results = await Promise.all(indices.map(async (i) => {
+  const ok: number[] = [];
+  const skipped: SkippedImage[] = [];
+  const pixels = new Float32Array(indices.length * per);
+  for (const i of indices) {
     try {
       const px = await load(items[i].path, R);
       if (px.length !== per) throw new Error(`preprocessing gave ${px.length} values, expected 3×${R}×${R}`);
-      return { i, px };
+      pixels.set(px, ok.length * per);
+      ok.push(i);
     } catch (e) {
-      return { i, error: e instanceof Error ? e.message : String(e) };
+      skipped.push({ index: i, id: items[i].id, reason: e instanceof Error ? e.message : String(e) });
     }
-  }));
-  const ok: number[] = [];
-  const skipped: SkippedImage[] = [];
-  const good = results.filter((r) => r.px !== undefined);
-  const pixels = new Float32Array(good.length * per);
-  for (const r of results) {
-    if (r.px) {
-      pixels.set(r.px, ok.length * per);
-      ok.push(r.i);
-    } else skipped.push({ index: r.i, id: items[r.i].id, reason: r.error ?? "unreadable" });
   }
-  return { pixels, ok, skipped };
+  return { pixels: ok.length === indices.length ? pixels : pixels.slice(0, ok.length * per), ok, skipped };
 }
 
-/** The io module's decode + CLIP preprocessing (bicubic shortest side, centre crop, mean/std; PIL-exact). */
+/** The decode + CLIP preprocessing of src/clip/preprocess (bicubic shortest side, centre crop, mean/std; PIL-exact). */
 export const clipPixelLoader: PixelLoader = async (file, resolution) => preprocessRGB(await loadImageRGB(file), resolution);

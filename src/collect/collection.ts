@@ -1,9 +1,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ClipNadError } from "../errors";
-import { AttentionPoolWeights } from "../decompose";
-import { CollectionManifest, FILES, readJson, readManifest } from "./manifest";
-import { RowNpyReader, readNpyArray } from "./npyFile";
+import { AttentionPoolWeights, Decomposition, Pair, checkHead, checkNeuron, decompositionOf, pairIndex } from "../decompose";
+import { readJson } from "../io/atomic";
+import { RowNpyReader, readNpy } from "../io/npy";
+import { CollectionManifest, FILES, readManifest } from "./manifest";
 import { chunkRows, loadCollectionWeights } from "./finalize";
 
 /** Top-k rows of one unit, best first. `delta` (pairs only) is the signed s − s̄ of each row. */
@@ -31,7 +32,7 @@ export class Collection {
   constructor(readonly dir: string) {
     this.manifest = readManifest(dir);
     if (!this.manifest.complete || this.manifest.rows === null) {
-      throw new ClipNadError("collection is not finished (rerun the same `clip-nad collect` command to resume it)", { file: dir });
+      throw new ClipNadError("the collection is not finished (resume it by collecting again with the same settings)", { file: dir });
     }
     ({ H: this.H, C: this.C, d: this.d } = this.manifest.shape);
     this.N = this.manifest.rows;
@@ -48,7 +49,7 @@ export class Collection {
 
   private array(name: string, shape: number[]): Float32Array | Int32Array {
     return this.load(name, () => {
-      const { data, shape: got } = readNpyArray(this.file(name));
+      const { data, shape: got } = readNpy(this.file(name));
       if (got.length !== shape.length || got.some((v, i) => v !== shape[i])) {
         throw new ClipNadError(`shape (${got}) does not match the manifest's (${shape})`, { file: this.file(name) });
       }
@@ -59,6 +60,27 @@ export class Collection {
   /** Image id of every row. */
   get ids(): string[] {
     return this.load("ids", () => readJson<string[]>(this.file(FILES.ids)));
+  }
+
+  /** Where each row's image was read, as stored (relative to `manifest.images.root` when below it). */
+  get storedPaths(): string[] {
+    return this.load("paths", () => readJson<string[]>(this.file(FILES.paths)));
+  }
+
+  /**
+   * The image file of a row. `root` replaces the collection's image root (the images moved); files stored by
+   * absolute path are returned as they are.
+   */
+  imagePath(row: number, root?: string): string {
+    this.checkRow(row);
+    const stored = this.storedPaths[row];
+    if (path.isAbsolute(stored)) return stored;
+    return path.join(root ?? this.manifest.images.root, stored);
+  }
+
+  /** The model's weight-only tables (w, c, |w|, Grams), shared with a loaded model of the same checkpoint. */
+  decomposition(): Promise<Decomposition> {
+    return decompositionOf(this.weights, this.manifest.model.hash);
   }
 
   /** Index of every row's image in the full sorted image list (int32 N). */
@@ -166,20 +188,24 @@ export class Collection {
     return { k: this.k, indices: this.array(FILES.headTopIdx, shape) as Int32Array, values: this.array(FILES.headTopVal, shape) as Float32Array };
   }
 
-  /** Top-k rows of pair (n, h). */
-  topPair(h: number, n: number): TopKEntry {
+  /** Top-k rows of a pair by centred norm, best first. */
+  topPair(pair: Pair): TopKEntry {
     const t = this.pairTopK;
-    const o = (h * this.C + n) * t.k;
+    const o = pairIndex(this, pair) * t.k;
     return { rows: t.indices.subarray(o, o + t.k), values: t.values.subarray(o, o + t.k), delta: t.delta.subarray(o, o + t.k) };
   }
 
-  topNeuron(n: number): TopKEntry {
+  /** Top-k rows of a neuron by centred norm, best first. */
+  topNeuron(neuron: number): TopKEntry {
     const t = this.neuronTopK;
+    const n = checkNeuron(this, neuron);
     return { rows: t.indices.subarray(n * t.k, (n + 1) * t.k), values: t.values.subarray(n * t.k, (n + 1) * t.k) };
   }
 
-  topHead(h: number): TopKEntry {
+  /** Top-k rows of a head by centred norm, best first. */
+  topHead(head: number): TopKEntry {
     const t = this.headTopK;
+    const h = checkHead(this, head);
     return { rows: t.indices.subarray(h * t.k, (h + 1) * t.k), values: t.values.subarray(h * t.k, (h + 1) * t.k) };
   }
 

@@ -2,15 +2,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { ClipNadError } from "../errors";
 import { readSafetensors } from "../weights/safetensors";
-import {
-  AttentionPoolWeights, HeadGram, NeuronGram, attentionPoolWeights, headGram, neuronGram, pairDirectionNorms, pairDirections,
-} from "../decompose";
+import { AttentionPoolWeights, HeadGram, NeuronGram, attentionPoolWeights, pairTables } from "../decompose";
+import { readJson, writeFileAtomic, writeJsonAtomic } from "../io/atomic";
+import { RowNpyReader, writeNpy } from "../io/npy";
+import { TopK } from "../util/topk";
 import { CentredNormsOrt } from "./centredNormsOrt";
-import { CollectProgress, CollectionManifest, FILES, FILE_DESCRIPTIONS, readJson, readManifest, writeJsonAtomic } from "./manifest";
-import { RowNpyReader, writeFileAtomic, writeNpyAtomic } from "./npyFile";
-import { TopKTracker } from "./topk";
+import { CollectProgress, CollectionManifest, FILES, FILE_DESCRIPTIONS, readManifest } from "./manifest";
 import { crashPoint } from "./hooks";
-import { normTablesOrt } from "./normTablesOrt";
 
 /**
  * Finalize a collection folder from its committed rows alone: means, top-k per pair / neuron / head, ids and
@@ -25,12 +23,6 @@ export function loadCollectionWeights(dir: string, manifest: CollectionManifest)
   const file = path.join(dir, FILES.weights);
   const ck = readSafetensors(file);
   return attentionPoolWeights(ck.tensors, manifest.model.config, file);
-}
-
-/** The same tables through src/decompose in JS (float64; reference for normTablesOrt, which finalize uses). */
-export function normTables(apw: AttentionPoolWeights): NormTables {
-  const w = pairDirections(apw); // H×C×d, freed when this returns
-  return { apw, wNorms: pairDirectionNorms(w, apw.H, apw.C, apw.d), neuronGram: neuronGram(w, apw.H, apw.C, apw.d), headGram: headGram(apw) };
 }
 
 /** Rows per chunk so that one chunk of s stays around 32 MB. */
@@ -56,7 +48,7 @@ export async function finalizeCollection(dir: string, onProgress?: (e: FinalizeE
     if (N === 0) throw new ClipNadError(`no readable images were collected (${progress.skipped.length} skipped)`, { file: manifest.images.root || dir });
     onProgress?.({ phase: "tables", done: 0, total: 1 });
     const apw = loadCollectionWeights(dir, manifest);
-    const tables: NormTables = { apw, ...(await normTablesOrt(apw)) };
+    const tables: NormTables = { apw, ...(await pairTables(apw)) };
     onProgress?.({ phase: "tables", done: 1, total: 1 });
     const R = chunkRows(H, C);
 
@@ -83,9 +75,9 @@ export async function finalizeCollection(dir: string, onProgress?: (e: FinalizeE
     // Pass 2: centred norms and top-k.
     const k = manifest.options.topK;
     const kOut = Math.min(k, N);
-    const pairTop = new TopKTracker(HC, k);
-    const neuronTop = new TopKTracker(C, k);
-    const headTop = new TopKTracker(H, k);
+    const pairTop = new TopK(HC, k);
+    const neuronTop = new TopK(C, k);
+    const headTop = new TopK(H, k);
     const full = pairTop.count, worst = pairTop.score; // heap roots live at u·k
     const norms = await CentredNormsOrt.create(tables.apw, tables.neuronGram, mean);
     try {
@@ -118,17 +110,19 @@ export async function finalizeCollection(dir: string, onProgress?: (e: FinalizeE
     const pairs = pairTop.result(kOut, tables.wNorms);
     const neurons = neuronTop.result(kOut);
     const heads = headTop.result(kOut);
-    writeNpyAtomic(path.join(dir, FILES.means), mean, [H, C]);
-    writeNpyAtomic(path.join(dir, FILES.meanEmbedding), meanEmb, [d]);
-    writeNpyAtomic(path.join(dir, FILES.pairTopIdx), pairs.rows, [H, C, kOut]);
+    writeNpy(path.join(dir, FILES.means), mean, [H, C]);
+    writeNpy(path.join(dir, FILES.meanEmbedding), meanEmb, [d]);
+    writeNpy(path.join(dir, FILES.pairTopIdx), pairs.rows, [H, C, kOut]);
     crashPoint("finalize-mid");
-    writeNpyAtomic(path.join(dir, FILES.pairTopVal), pairs.scores, [H, C, kOut]);
-    writeNpyAtomic(path.join(dir, FILES.pairTopDelta), pairs.aux, [H, C, kOut]);
-    writeNpyAtomic(path.join(dir, FILES.neuronTopIdx), neurons.rows, [C, kOut]);
-    writeNpyAtomic(path.join(dir, FILES.neuronTopVal), neurons.scores, [C, kOut]);
-    writeNpyAtomic(path.join(dir, FILES.headTopIdx), heads.rows, [H, kOut]);
-    writeNpyAtomic(path.join(dir, FILES.headTopVal), heads.scores, [H, kOut]);
-    writeFileAtomic(path.join(dir, FILES.ids), JSON.stringify(rowIds(dir, manifest, N)) + "\n");
+    writeNpy(path.join(dir, FILES.pairTopVal), pairs.scores, [H, C, kOut]);
+    writeNpy(path.join(dir, FILES.pairTopDelta), pairs.aux, [H, C, kOut]);
+    writeNpy(path.join(dir, FILES.neuronTopIdx), neurons.rows, [C, kOut]);
+    writeNpy(path.join(dir, FILES.neuronTopVal), neurons.scores, [C, kOut]);
+    writeNpy(path.join(dir, FILES.headTopIdx), heads.rows, [H, kOut]);
+    writeNpy(path.join(dir, FILES.headTopVal), heads.scores, [H, kOut]);
+    const rows = rowIds(dir, manifest, N);
+    writeFileAtomic(path.join(dir, FILES.ids), JSON.stringify(rows.ids) + "\n");
+    writeFileAtomic(path.join(dir, FILES.paths), JSON.stringify(rows.paths) + "\n");
     crashPoint("finalize-before-manifest");
 
     const done: CollectionManifest = {
@@ -147,20 +141,23 @@ export async function finalizeCollection(dir: string, onProgress?: (e: FinalizeE
   }
 }
 
-/** Ids of the stored rows, from image_index.npy and the id list written at the start (ids.all.json). */
-function rowIds(dir: string, manifest: CollectionManifest, N: number): string[] {
-  const all = readJson<string[]>(path.join(dir, ALL_IDS));
+/** Ids and stored paths of the rows, from image_index.npy and the lists written at the start. */
+function rowIds(dir: string, manifest: CollectionManifest, N: number): { ids: string[]; paths: string[] } {
+  const allIds = readJson<string[]>(path.join(dir, ALL_IDS));
+  const allPaths = readJson<string[]>(path.join(dir, ALL_PATHS));
   const idx = new RowNpyReader(path.join(dir, FILES.imageIndex));
   try {
     if (idx.rows !== N) throw new ClipNadError(`image_index.npy holds ${idx.rows} rows, expected ${N}`, { file: dir });
     const rows = idx.readRows(0, N) as Int32Array;
-    const out: string[] = new Array(N);
+    const ids: string[] = new Array(N);
+    const paths: string[] = new Array(N);
     for (let i = 0; i < N; i++) {
-      const id = all[rows[i]];
+      const id = allIds[rows[i]];
       if (id === undefined) throw new ClipNadError(`row ${i} points at image ${rows[i]} outside the ${manifest.images.total} images`, { file: dir });
-      out[i] = id;
+      ids[i] = id;
+      paths[i] = allPaths[rows[i]];
     }
-    return out;
+    return { ids, paths };
   } finally {
     idx.close();
   }
@@ -168,6 +165,8 @@ function rowIds(dir: string, manifest: CollectionManifest, N: number): string[] 
 
 /** The full sorted id list (all images before selection), written when a collection starts. */
 export const ALL_IDS = "ids.all.json";
+/** Where each image of that list is read, as stored (relative to the image root when below it). */
+export const ALL_PATHS = "paths.all.json";
 
 export function isComplete(dir: string): boolean {
   try {

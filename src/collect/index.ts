@@ -3,12 +3,8 @@
  * means and top-k images per pair / neuron / head, resumable, shardable, numpy-readable (paper.md §A.4, §D).
  */
 export { collect, clipPixelLoader, CollectOptions, CollectEvent, PixelLoader } from "./collect";
-export { loadLabelledImages, fromDataset, LabelledImages } from "./labelled";
 export { Collection, openCollection, TopKEntry, TopKTable, CoefficientChunk } from "./collection";
 export { mergeCollections } from "./merge";
-export { finalizeCollection, FinalizeEvent, normTables, NormTables } from "./finalize";
-export { normTablesOrt, FastNormTables } from "./normTablesOrt";
+export { finalizeCollection, FinalizeEvent, NormTables } from "./finalize";
 export { CollectionManifest, CollectProgress, SkippedImage, FILES } from "./manifest";
-export { ImageItem, ImageSource, SelectOptions, listImageFolder, selectIndices, parseShard, IMAGE_EXTENSIONS } from "./images";
-export { TopKTracker } from "./topk";
-export { readNpyArray, readNpyInfo, RowNpyReader, encodeNpyBytes } from "./npyFile";
+export { SelectOptions, Shard, selectIndices, parseShard } from "./select";

@@ -2,7 +2,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { ClipNadError } from "../errors";
 import { ClipConfig } from "../clip/config";
-import { writeFileAtomic } from "./npyFile";
+import { readJson } from "../io/atomic";
+
+export { readJson, writeJsonAtomic, fsyncDir } from "../io/atomic";
 
 /**
  * The JSON manifest of a collection (manifest.json) and its commit record (progress.json).
@@ -10,14 +12,14 @@ import { writeFileAtomic } from "./npyFile";
  * must produce byte-identical folders.
  */
 export const COLLECTION_FORMAT = "clip-nad-collection";
-export const COLLECTION_VERSION = 1;
+export const COLLECTION_VERSION = 2;
 
 export interface SkippedImage { index: number; id: string; reason: string }
 
 export interface CollectionManifest {
   format: typeof COLLECTION_FORMAT;
   version: number;
-  /** As given (`--model`), the resolved checkpoint file, its sha256 (the identity) and config. */
+  /** The name it was loaded by, the resolved checkpoint file, its sha256 (the identity) and config. */
   model: { name: string; path: string; hash: string; config: ClipConfig };
   /** H heads, C neurons, d embedding dim, K spatial tokens. */
   shape: { H: number; C: number; d: number; K: number };
@@ -50,6 +52,7 @@ export const FILES = {
   embeddings: "embeddings.npy",
   imageIndex: "image_index.npy",
   ids: "ids.json",
+  paths: "paths.json",
   means: "mean_coefficients.npy",
   meanEmbedding: "mean_embedding.npy",
   pairTopIdx: "pair_topk_indices.npy",
@@ -65,7 +68,8 @@ export const FILE_DESCRIPTIONS: Record<string, string> = {
   [FILES.coefficients]: "float32 N×H×C: s^{n,h}(I) per stored image (rows in image_index order)",
   [FILES.embeddings]: "float32 N×d: un-normalised image embedding M(I)",
   [FILES.imageIndex]: "int32 N: index of each row's image in the full sorted image list",
-  [FILES.ids]: "JSON string[N]: image id of each row",
+  [FILES.ids]: "JSON string[N]: image id of each row (its path relative to images.root, \"/\"-separated)",
+  [FILES.paths]: "JSON string[N]: where each row's image was read (relative to images.root when below it, else absolute)",
   [FILES.means]: "float32 H×C: mean of s over the N rows (accumulated in float64, row order)",
   [FILES.meanEmbedding]: "float32 d: mean image embedding",
   [FILES.pairTopIdx]: "int32 H×C×k: rows with the largest centred pair norm |s−s̄|·|w|, descending (ties: lower row first)",
@@ -78,45 +82,14 @@ export const FILE_DESCRIPTIONS: Record<string, string> = {
   [FILES.weights]: "attention-pool weights (v_proj, c_proj, positional_embedding) used for w, c and the norms",
 };
 
-export function writeJsonAtomic(file: string, value: unknown): void {
-  writeFileAtomic(file, JSON.stringify(value, null, 1) + "\n");
-  fsyncDir(path.dirname(file));
-}
-
-/** Make a rename durable (best effort: some file systems refuse fsync on folders). */
-export function fsyncDir(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, "r");
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    /* not supported here */
-  }
-}
-
-export function readJson<T>(file: string): T {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new ClipNadError(`cannot read (${(e as Error).message})`, { file });
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new ClipNadError(`corrupt JSON (${(e as Error).message})`, { file });
-  }
-}
-
 export function readManifest(dir: string): CollectionManifest {
   const file = path.join(dir, FILES.manifest);
   if (!fs.existsSync(file)) throw new ClipNadError("not a clip-nad collection (no manifest.json)", { file: dir });
   const m = readJson<CollectionManifest>(file);
   if (m.format !== COLLECTION_FORMAT) throw new ClipNadError(`not a clip-nad collection manifest (format '${m.format}')`, { file });
-  if (m.version !== COLLECTION_VERSION) throw new ClipNadError(`collection format version ${m.version}, this clip-nad reads ${COLLECTION_VERSION}`, { file });
+  if (m.version !== COLLECTION_VERSION) {
+    throw new ClipNadError(`collection format version ${m.version}; this clip-nad reads version ${COLLECTION_VERSION} (collect it again)`, { file });
+  }
   return m;
 }
 
@@ -130,11 +103,11 @@ export function identityMismatch(existing: CollectionManifest, wanted: Collectio
     ["image list (sha256 of sorted ids)", existing.images.idsHash, wanted.images.idsHash],
     ["image count", existing.images.total, wanted.images.total],
     ["image root", existing.images.root, wanted.images.root],
-    ["--stride", existing.options.stride, wanted.options.stride],
-    ["--limit", existing.options.limit, wanted.options.limit],
-    ["--shard", opts.ignoreShard ? null : existing.options.shard, opts.ignoreShard ? null : wanted.options.shard],
-    ["--batch", existing.options.batchSize, wanted.options.batchSize],
-    ["--topk", existing.options.topK, wanted.options.topK],
+    ["stride", existing.options.stride, wanted.options.stride],
+    ["limit", existing.options.limit, wanted.options.limit],
+    ["shard", opts.ignoreShard ? null : existing.options.shard, opts.ignoreShard ? null : wanted.options.shard],
+    ["batch size", existing.options.batchSize, wanted.options.batchSize],
+    ["top-k", existing.options.topK, wanted.options.topK],
   ];
   for (const [what, a, b] of checks) if (a !== b) return `${what} differs: existing ${JSON.stringify(a)}, requested ${JSON.stringify(b)}`;
   return null;

@@ -1,9 +1,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ClipNadError } from "../errors";
-import { CollectProgress, CollectionManifest, FILES, SkippedImage, fsyncDir, identityMismatch, readManifest, writeJsonAtomic } from "./manifest";
-import { RowNpyReader, RowNpyWriter } from "./npyFile";
-import { ALL_IDS, FinalizeEvent, finalizeCollection } from "./finalize";
+import { ensureDir, fsyncDir, writeJsonAtomic } from "../io/atomic";
+import { RowNpyReader, RowNpyWriter } from "../io/npy";
+import { lockFolder } from "../io/lock";
+import { CollectProgress, CollectionManifest, FILES, SkippedImage, identityMismatch, readManifest } from "./manifest";
+import { ALL_IDS, ALL_PATHS, FinalizeEvent, finalizeCollection } from "./finalize";
 import { Collection, openCollection } from "./collection";
 
 /**
@@ -11,16 +13,27 @@ import { Collection, openCollection } from "./collection";
  * unsharded run: rows are interleaved back into image order, then the folder is finalized from the rows.
  */
 export async function mergeCollections(dirs: string[], outDir: string, onProgress?: (e: FinalizeEvent) => void): Promise<Collection> {
+  if (fs.existsSync(outDir) && !fs.statSync(outDir).isDirectory()) throw new ClipNadError("the merge output exists and is not a folder", { file: outDir });
+  ensureDir(outDir);
+  const release = lockFolder(outDir, "merge");
+  try {
+    return await mergeLocked(dirs, outDir, onProgress);
+  } finally {
+    release();
+  }
+}
+
+async function mergeLocked(dirs: string[], outDir: string, onProgress?: (e: FinalizeEvent) => void): Promise<Collection> {
   if (dirs.length === 0) throw new ClipNadError("merge needs at least one shard folder");
   const manifests = dirs.map((d) => readManifest(d));
   manifests.forEach((m, i) => {
-    if (!m.complete) throw new ClipNadError("shard is not finished; rerun its `clip-nad collect` command first", { file: dirs[i] });
+    if (!m.complete) throw new ClipNadError("shard is not finished (resume its collection first)", { file: dirs[i] });
   });
   const first = manifests[0];
   const counts = new Set<number>();
   const seen = new Map<number, string>();
   manifests.forEach((m, i) => {
-    if (!m.options.shard) throw new ClipNadError("not a shard (collected without --shard)", { file: dirs[i] });
+    if (!m.options.shard) throw new ClipNadError("not a shard (collected without a shard)", { file: dirs[i] });
     const [idx, cnt] = m.options.shard.split("/").map(Number);
     counts.add(cnt);
     if (seen.has(idx)) throw new ClipNadError(`shard ${m.options.shard} given twice (also ${seen.get(idx)})`, { file: dirs[i] });
@@ -35,8 +48,6 @@ export async function mergeCollections(dirs: string[], outDir: string, onProgres
   if (fs.existsSync(outDir) && fs.readdirSync(outDir).some((f) => !f.startsWith("."))) {
     throw new ClipNadError("merge output folder exists and is not empty", { file: outDir });
   }
-  fs.mkdirSync(outDir, { recursive: true });
-
   const merged: CollectionManifest = {
     ...first,
     options: { ...first.options, shard: null },
@@ -48,6 +59,7 @@ export async function mergeCollections(dirs: string[], outDir: string, onProgres
   };
   writeJsonAtomic(path.join(outDir, FILES.manifest), merged);
   fs.copyFileSync(path.join(dirs[0], ALL_IDS), path.join(outDir, ALL_IDS));
+  fs.copyFileSync(path.join(dirs[0], ALL_PATHS), path.join(outDir, ALL_PATHS));
   fs.copyFileSync(path.join(dirs[0], FILES.weights), path.join(outDir, FILES.weights));
 
   const { H, C, d } = first.shape;

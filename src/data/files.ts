@@ -3,10 +3,16 @@ import * as fs from "fs";
 import * as path from "path";
 import { ClipNadError } from "../errors";
 
-export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"];
+/** The image file extensions clip-nad lists (what sharp decodes). */
+export const IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".avif"];
 
 export function isImageName(name: string): boolean {
   return IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
+}
+
+/** An image's id: its path relative to the dataset root, "/"-separated. */
+export function relativeId(root: string, file: string): string {
+  return path.relative(root, file).split(path.sep).join("/");
 }
 
 export function requireDir(dir: string, what: string): string {

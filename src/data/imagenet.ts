@@ -12,7 +12,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ClipNadError } from "../errors";
-import { firstExisting, isImageName, readCsvRecords, readText, requireDir, sortNames, stem } from "./files";
+import { firstExisting, isImageName, readCsvRecords, readText, relativeId, requireDir, sortNames, stem } from "./files";
 import { matNumber, matString, readMat } from "./matfile";
 import { Dataset, DatasetItem } from "./types";
 
@@ -83,7 +83,8 @@ function devkitMapping(root: string): Map<number, string> {
   return map;
 }
 
-function labelled(file: string, wnid: string, classes: ImageNetClasses, source: string, id: string): DatasetItem {
+function labelled(root: string, file: string, wnid: string, classes: ImageNetClasses, source: string): DatasetItem {
+  const id = relativeId(root, file);
   const label = classes.indexOf.get(wnid);
   if (label === undefined) throw new ClipNadError(`unknown WNID '${wnid}' for image ${id}`, { file: source, key: id });
   return { id, path: file, label, labelName: classes.names[label], meta: { wnid } };
@@ -93,8 +94,9 @@ export interface ImageNetValOptions {
   classIndexPath?: string;
 }
 
-export function readImageNetVal(root: string, opts: ImageNetValOptions = {}): Dataset {
-  requireDir(root, "ImageNet val");
+export function readImageNetVal(rootDir: string, opts: ImageNetValOptions = {}): Dataset {
+  requireDir(rootDir, "ImageNet val");
+  const root = path.resolve(rootDir);
   const classes = readImageNetClasses(opts.classIndexPath);
   const dir = subfolder(root, "val");
   const entries = fs.readdirSync(dir, { withFileTypes: true });
@@ -103,7 +105,7 @@ export function readImageNetVal(root: string, opts: ImageNetValOptions = {}): Da
   if (classDirs.length > 0) {
     const items: DatasetItem[] = [];
     for (const wnid of classDirs) {
-      for (const f of imageFiles(path.join(dir, wnid))) items.push(labelled(path.resolve(dir, wnid, f), wnid, classes, path.join(dir, wnid), stem(f)));
+      for (const f of imageFiles(path.join(dir, wnid))) items.push(labelled(root, path.resolve(dir, wnid, f), wnid, classes, path.join(dir, wnid)));
     }
     if (items.length === 0) throw new ClipNadError("class sub-folders contain no images", { file: dir });
     return { ...base, items };
@@ -117,7 +119,7 @@ export function readImageNetVal(root: string, opts: ImageNetValOptions = {}): Da
     const items = files.map((f) => {
       const wnid = byId.get(stem(f));
       if (!wnid) throw new ClipNadError(`no row for image '${stem(f)}'`, { file: locCsv, key: stem(f) });
-      return labelled(path.resolve(dir, f), wnid, classes, locCsv, stem(f));
+      return labelled(root, path.resolve(dir, f), wnid, classes, locCsv);
     });
     return { ...base, items };
   }
@@ -134,7 +136,7 @@ export function readImageNetVal(root: string, opts: ImageNetValOptions = {}): Da
     if (id === undefined) throw new ClipNadError(`no ground-truth line ${Number(m[1])} for '${f}'`, { file: gt, key: stem(f) });
     const wnid = mapping.get(id);
     if (!wnid) throw new ClipNadError(`ILSVRC2012_ID ${id} (image '${f}') not in the devkit mapping`, { file: gt, key: stem(f) });
-    return labelled(path.resolve(dir, f), wnid, classes, gt, stem(f));
+    return labelled(root, path.resolve(dir, f), wnid, classes, gt);
   });
   return { ...base, items };
 }
@@ -146,8 +148,9 @@ export interface ImageNetTestOptions {
   stride?: number;
 }
 
-export function readImageNetTest(root: string, opts: ImageNetTestOptions = {}): Dataset {
-  requireDir(root, "ImageNet test");
+export function readImageNetTest(rootDir: string, opts: ImageNetTestOptions = {}): Dataset {
+  requireDir(rootDir, "ImageNet test");
+  const root = path.resolve(rootDir);
   const every = opts.every ?? 20, stride = opts.stride ?? 1;
   if (!(Number.isInteger(every) && every >= 1 && Number.isInteger(stride) && stride >= 1)) {
     throw new ClipNadError(`every (${every}) and stride (${stride}) must be positive integers`, { file: root });
@@ -156,5 +159,5 @@ export function readImageNetTest(root: string, opts: ImageNetTestOptions = {}): 
   const files = imageFiles(dir);
   if (files.length === 0) throw new ClipNadError("no test images", { file: dir });
   const picked = files.filter((_, i) => i % every === 0).filter((_, i) => i % stride === 0);
-  return { name: "imagenet-test", root: path.resolve(root), items: picked.map((f) => ({ id: stem(f), path: path.resolve(dir, f) })) };
+  return { name: "imagenet-test", root: path.resolve(root), items: picked.map((f) => ({ id: relativeId(root, path.resolve(dir, f)), path: path.resolve(dir, f) })) };
 }

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import sharp from "sharp";
 import { ClipNadError } from "../errors";
-import { readText, requireDir } from "./files";
+import { readText, relativeId, requireDir } from "./files";
 import { Dataset, DatasetItem } from "./types";
 
 const ASSETS = path.join(__dirname, "..", "..", "assets", "text");
@@ -46,7 +46,7 @@ export function readPascalContext(root: string, opts: PascalContextOptions = {})
     const img = path.join(images, `${id}.jpg`), mask = path.join(masks, `${id}.png`);
     if (!fs.existsSync(img)) missing.push(img);
     if (!fs.existsSync(mask)) missing.push(mask);
-    items.push({ id, path: path.resolve(img), maskPath: path.resolve(mask) });
+    items.push({ id: relativeId(path.resolve(voc), path.resolve(img)), path: path.resolve(img), maskPath: path.resolve(mask) });
   }
   if (missing.length > 0) {
     throw new ClipNadError(`${missing.length} file(s) listed in the split are missing, e.g. ${missing.slice(0, 3).join(", ")}`, { file: list });

@@ -10,7 +10,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ClipNadError } from "../errors";
-import { firstExisting, parseCsv, readCsvRecords, readText, requireDir } from "./files";
+import { firstExisting, parseCsv, readCsvRecords, readText, relativeId, requireDir } from "./files";
 import { MatValue, matNumber, matString, readMat } from "./matfile";
 import { Dataset, DatasetItem } from "./types";
 
@@ -129,7 +129,7 @@ export function readStanfordCars(root: string, opts: StanfordCarsOptions = {}): 
     if (!fs.existsSync(file)) throw new ClipNadError(`image '${a.fname}' listed in the annotations is missing`, { file: imgDir, key: a.fname });
     const colour = colours?.get(path.basename(a.fname));
     if ((opts.onlyColoured ?? false) && !colour) continue;
-    const item: DatasetItem = { id: path.basename(a.fname, path.extname(a.fname)), path: path.resolve(file), meta: {} };
+    const item: DatasetItem = { id: relativeId(path.resolve(root), path.resolve(file)), path: path.resolve(file), meta: {} };
     if (a.cls >= 1) {
       if (a.cls > names.length) throw new ClipNadError(`class ${a.cls} of '${a.fname}' exceeds the ${names.length} class names`, { file: source, key: a.fname });
       item.label = a.cls - 1;

@@ -2,7 +2,7 @@
 import * as path from "path";
 import { ClipNadError } from "../errors";
 import { ATTRIBUTES, AttributeName } from "../toyworld/vocab";
-import { readText, requireDir } from "./files";
+import { readText, relativeId, requireDir } from "./files";
 import { Dataset, DatasetItem } from "./types";
 
 export interface ToyDatasetReadOptions {
@@ -33,8 +33,8 @@ export function readToyDataset(root: string, opts: ToyDatasetReadOptions = {}): 
     const label = classNames.indexOf(labels[labelBy]);
     if (label < 0) throw new ClipNadError(`line ${i + 1}: unknown ${labelBy} '${labels[labelBy]}'`, { file: index, key: rec.id });
     const item: DatasetItem = {
-      id: rec.id, path: path.resolve(root, rec.image), label, labelName: classNames[label],
-      meta: { captions: rec.captions, labels, objects: rec.objects, background: rec.background },
+      id: relativeId(path.resolve(root), path.resolve(root, rec.image)), path: path.resolve(root, rec.image), label, labelName: classNames[label],
+      meta: { record: rec.id, captions: rec.captions, labels, objects: rec.objects, background: rec.background },
     };
     if (typeof rec.mask === "string") item.maskPath = path.resolve(root, rec.mask);
     if (typeof rec.colour_mask === "string") item.meta!.colourMaskPath = path.resolve(root, rec.colour_mask);

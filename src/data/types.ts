@@ -1,6 +1,6 @@
 /** Common shape of every dataset reader's result. Paths are absolute. */
 export interface DatasetItem {
-  /** Stable id: file name without extension (or the record id). */
+  /** Stable id: the image's path relative to the dataset root, "/"-separated (src/data/images.ts). */
   id: string;
   /** Absolute image path. */
   path: string;

@@ -3,66 +3,12 @@ import { headValueBias } from "./directions";
 import { AttentionPoolWeights } from "./weights";
 
 /**
- * Contributions at every granularity for ONE image, with the bias splits of paper.md §A.3:
- *   pair        r^{n,h} = s^{n,h} w^{n,h} + c^h
- *   neuron      r^n     = Σ_h r^{n,h}
- *   head        r^h     = Σ_n r^{n,h}                    = W_O^h Σ_i a_i^h v_i^h + b_O/H
+ * Token-level contributions and edited embeddings on plain arrays, with the bias splits of paper.md §A.3
+ * (pair / neuron / head contributions of one image: ImageDecomposition in ./image):
  *   head×token  r_i^h   = a_i^h W_O^h (W_V^h x_i + b_V^h) + b_O/((K+1)H)
  *   neuron×token r_i^n  = Σ_h a_i^h (x_{i,n} w^{n,h} + W_O^h b_V^h / C) + b_O/(C(K+1))
- * Each family sums to the embedding M(I). Inputs: s (H×C), w (H×C×d), c (H×d), a (H×(K+1)), Z (C×K).
+ * Each family sums to the embedding M(I). Inputs: w (H×C×d), a (H×(K+1)), Z (C×K), s (H×C).
  */
-
-export interface PairDims {
-  H: number;
-  C: number;
-  d: number;
-}
-
-/** Recover H, C, d from s (H×C), w (H×C×d) and c (H×d). */
-export function pairDims(s: Float32Array, w: Float32Array, c: Float32Array): PairDims {
-  const d = w.length / s.length;
-  const H = c.length / d;
-  const C = s.length / H;
-  if (!Number.isInteger(d) || !Number.isInteger(H) || !Number.isInteger(C) || H * C !== s.length) {
-    throw new ClipNadError(`inconsistent sizes: s ${s.length}, w ${w.length}, c ${c.length} (expected H×C, H×C×d, H×d)`);
-  }
-  return { H, C, d };
-}
-
-/** r^{n,h} (d). */
-export function pairContribution(s: Float32Array, w: Float32Array, c: Float32Array, h: number, n: number): Float32Array {
-  const { C, d } = pairDims(s, w, c);
-  const out = new Float32Array(d);
-  const sv = s[h * C + n];
-  const o = (h * C + n) * d;
-  for (let j = 0; j < d; j++) out[j] = sv * w[o + j] + c[h * d + j];
-  return out;
-}
-
-/** r^n = Σ_h r^{n,h} (d). */
-export function neuronContribution(s: Float32Array, w: Float32Array, c: Float32Array, n: number): Float32Array {
-  const { H, C, d } = pairDims(s, w, c);
-  const acc = new Float64Array(d);
-  for (let h = 0; h < H; h++) {
-    const sv = s[h * C + n];
-    const o = (h * C + n) * d;
-    for (let j = 0; j < d; j++) acc[j] += sv * w[o + j] + c[h * d + j];
-  }
-  return Float32Array.from(acc);
-}
-
-/** r^h = Σ_n r^{n,h} (d). */
-export function headContribution(s: Float32Array, w: Float32Array, c: Float32Array, h: number): Float32Array {
-  const { C, d } = pairDims(s, w, c);
-  const acc = new Float64Array(d);
-  for (let n = 0; n < C; n++) {
-    const sv = s[h * C + n];
-    const o = (h * C + n) * d;
-    for (let j = 0; j < d; j++) acc[j] += sv * w[o + j];
-  }
-  for (let j = 0; j < d; j++) acc[j] += C * c[h * d + j];
-  return Float32Array.from(acc);
-}
 
 /** Pool tokens x_i = z_i + p_i for i = 0..K with z_0 = mean of z ((K+1)×C, float64). Z is C×K. */
 export function poolTokens(apw: AttentionPoolWeights, Z: Float32Array): Float64Array {

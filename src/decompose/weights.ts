@@ -32,6 +32,9 @@ export interface AttentionPoolWeights {
 
 const PREFIX = "visual.attnpool.";
 
+/** The state-dict tensors the decomposition keeps (OpenAI names). */
+export const ATTENTION_POOL_KEYS = ["v_proj.weight", "v_proj.bias", "c_proj.weight", "c_proj.bias", "positional_embedding"].map((k) => PREFIX + k);
+
 function take(sd: StateDict, key: string, shape: number[], file: string): Float32Array {
   const t = sd.get(PREFIX + key);
   if (!t) throw new ClipNadError(`missing attention-pool tensor`, { file, key: PREFIX + key });

@@ -4,9 +4,7 @@
  * Text is HTML-escaped first; raw HTML in markdown is shown as text.
  */
 
-export function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
+import { escapeHtml } from "../util/html";
 
 /** Inline markup on one escaped line. */
 export function inline(text: string): string {

@@ -7,7 +7,8 @@
  */
 import * as fs from "fs";
 import { ClipNadError } from "../errors";
-import { escapeHtml, markdownToHtml } from "./markdown";
+import { markdownToHtml } from "./markdown";
+import { escapeHtml, scriptJson } from "../util/html";
 
 const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 const WIDGET_MIME = "application/vnd.jupyter.widget-view+json";
@@ -37,7 +38,6 @@ export interface Notebook {
 const joinText = (t: string | string[] | undefined): string => (Array.isArray(t) ? t.join("") : t ?? "");
 const stripAnsi = (s: string): string => s.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "");
 /** JSON safe inside <script>. */
-const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 
 export function readNotebook(file: string): Notebook {
   let nb: Notebook;

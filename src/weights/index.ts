@@ -1,16 +1,11 @@
 import * as fs from "fs";
-import { ClipConfig, inferConfig } from "../clip/config";
 import { ClipNadError } from "../errors";
-import { validateClipWeights } from "./clipKeys";
 import { parseSafetensors } from "./safetensors";
 import { readTorchZip } from "./torchzip";
 import { Checkpoint } from "./types";
 
-export { expectedClipShapes, validateClipWeights } from "./clipKeys";
 export { readTorchZip } from "./torchzip";
 export { readSafetensors, writeSafetensors, encodeSafetensors, parseSafetensors } from "./safetensors";
-export { readNpy, writeNpy, encodeNpy, decodeNpy } from "./npy";
-export type { NpyArray, NpyData } from "./npy";
 export type { Checkpoint, CheckpointFormat, StateDict, Tensor } from "./types";
 
 export type SniffedFormat = "zip" | "safetensors" | "legacy-torch" | "unknown";
@@ -59,12 +54,4 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
     default:
       throw new ClipNadError("unrecognised checkpoint format: not a zip (torch.save / TorchScript) or safetensors file", { file: path });
   }
-}
-
-/** Read, infer the config (OpenAI build_model rules; heads from metadata if present) and validate every tensor. */
-export async function loadClipCheckpoint(path: string): Promise<{ checkpoint: Checkpoint; config: ClipConfig }> {
-  const checkpoint = await readCheckpoint(path);
-  const config = inferConfig(checkpoint.tensors, path, checkpoint.metadata);
-  validateClipWeights(checkpoint.tensors, config, path);
-  return { checkpoint, config };
 }

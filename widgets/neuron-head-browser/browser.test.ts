@@ -6,9 +6,9 @@
  * status line.
  */
 import { describe, it, expect, beforeAll } from "vitest";
-import { syntheticSource } from "../../kernel-ext/widgets/syntheticSource";
-import { BrowserBackend } from "../../kernel-ext/widgets/browserBackend";
-import { browserWidgetState, savedStateDocument } from "../../kernel-ext/widgets/browserState";
+import { syntheticSource } from "../../src/browser/synthetic";
+import { BrowserBackend } from "../../src/browser/backend";
+import { browserWidgetState, savedStateDocument } from "../../src/browser/state";
 import { fmt as fmtValue } from "./heatmapLogic";
 
 // jsdom lacks these; @lumino/dragdrop and @jupyterlab/ui-components touch them at import time (toolchain.md §6).

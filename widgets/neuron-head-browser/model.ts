@@ -3,7 +3,7 @@
  * as buffers — `scores` (names × H × C float32) and `offline_blob` (the thumbnails of the read-only data).
  */
 import { DOMWidgetModel, ISerializers } from "@jupyter-widgets/base";
-import { BROWSER_MODEL, BROWSER_VIEW, BrowserStateJSON } from "../../kernel-ext/widgets/browserProtocol";
+import { BROWSER_MODEL, BROWSER_VIEW, BrowserStateJSON } from "../../src/browser/protocol";
 import { MODULE_NAME, MODULE_VERSION } from "./version";
 
 /** Bytes of a buffer as the widget manager hands them over (DataView from comms/saved state, or ArrayBuffer). */

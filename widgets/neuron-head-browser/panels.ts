@@ -3,7 +3,7 @@
  * top images), the neuron view (all heads of one neuron: sub-concepts) and the head view (its top neurons).
  * Text goes through textContent only (see dom.ts).
  */
-import { HeadNeuronRow, ImageRef, NeuronHeadColumn, PairDetail, RankedPair, WordMatch } from "../../kernel-ext/widgets/browserProtocol";
+import { HeadNeuronRow, ImageRef, NeuronHeadColumn, PairDetail, RankedPair, WordMatch } from "../../src/browser/protocol";
 import { ImageUrls, el } from "./dom";
 import { fmt } from "./heatmapLogic";
 

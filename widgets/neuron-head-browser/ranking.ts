@@ -1,2 +1,2 @@
 /** Front-end re-export of the shared top-k selection (pure, from the kernel side's logic module). */
-export { topIndices } from "../../kernel-ext/widgets/browserLogic";
+export { topIndices } from "../../src/util/topk";

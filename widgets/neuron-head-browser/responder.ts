@@ -4,7 +4,7 @@
  */
 import {
   BrowserReply, BrowserRequest, ImageRef, PairDetail, RankedPair, WordMatch,
-} from "../../kernel-ext/widgets/browserProtocol";
+} from "../../src/browser/protocol";
 import { NeuronHeadBrowserModel, bytesOf } from "./model";
 
 /** Request without id (the responder numbers them). */

@@ -5,7 +5,7 @@
  * `data-last-update-ms` (user action → updated DOM), which the browser tests read.
  */
 import { DOMWidgetView } from "@jupyter-widgets/base";
-import { BrowserReply, QUERY_SCORE, RankedPair } from "../../kernel-ext/widgets/browserProtocol";
+import { BrowserReply, QUERY_SCORE, RankedPair } from "../../src/browser/protocol";
 import { ImageUrls, el, replaceChildren } from "./dom";
 import { HeatMap } from "./heatmap";
 import { topIndices } from "./ranking";

@@ -2,8 +2,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { Command } from "commander";
 import { ClipNadError } from "../../errors";
-import { loadLabelledImages, openCollection, readNpyArray } from "../../collect";
-import { DEFAULT_PERCENT_KEPT, EvaluationInputs, ablateReport, reconstructReport } from "../../collect/analyze";
+import { openCollection } from "../../collect";
+import { loadLabelledImages } from "../../data/labelled";
+import { readNpy } from "../../io/npy";
+import { DEFAULT_PERCENT_KEPT, EvaluationInputs, ablateReport, reconstructReport } from "../../analysis/evaluation";
+import { KeepRule } from "../../analysis/sparsity";
 import { openModel, positiveInt } from "../modelOption";
 import { Progress } from "../progress";
 
@@ -13,6 +16,11 @@ function parsePercents(text: string): number[] {
   const v = text.split(",").map((t) => Number(t.trim()));
   if (v.length === 0 || v.some((x) => !(x >= 0 && x <= 100))) throw new ClipNadError(`--percent must be a comma list of numbers in [0, 100], got '${text}'`);
   return v;
+}
+
+function keepRule(text: string): KeepRule {
+  if (text !== "percentile" && text !== "count") throw new ClipNadError(`--keep-rule must be percentile or count, got '${text}'`);
+  return text;
 }
 
 function jsonOutPath(out: string): string {
@@ -42,6 +50,7 @@ export function register(program: Command): void {
     .option("--stride <s>", "every S-th evaluation image", "1")
     .option("--batch <b>", "images per forward pass", "8")
     .option("--percent <list>", "percent of units kept (ablate)", DEFAULT_PERCENT_KEPT.join(","))
+    .option("--keep-rule <rule>", "ablate: which units are kept at p %: percentile (score ≥ the (100 − p)th percentile, the official rule) or count (round(p % · units))", "percentile")
     .option("--quiet", "no progress output")
     .action(async (analysis: string, o) => {
       if (analysis !== "reconstruct" && analysis !== "ablate") throw new ClipNadError(`unknown analysis '${analysis}' (use reconstruct or ablate)`);
@@ -52,7 +61,7 @@ export function register(program: Command): void {
       const { model } = await openModel(o.model ?? (made.path && fs.existsSync(made.path) ? made.path : made.name), o.quiet);
       let classEmbeddings: Float32Array | undefined;
       if (o.classEmbeddings) {
-        const arr = readNpyArray(o.classEmbeddings);
+        const arr = readNpy(o.classEmbeddings);
         if (!(arr.data instanceof Float32Array) && !(arr.data instanceof Float64Array)) throw new ClipNadError("class embeddings must be float32 or float64", { file: o.classEmbeddings });
         classEmbeddings = Float32Array.from(arr.data);
       }
@@ -77,19 +86,21 @@ export function register(program: Command): void {
         },
       };
       try {
-        const report = analysis === "reconstruct" ? await reconstructReport(inputs) : await ablateReport(inputs, parsePercents(o.percent));
+        const report = analysis === "reconstruct" ? await reconstructReport(inputs) : await ablateReport(inputs, parsePercents(o.percent), { rule: keepRule(o.keepRule) });
         progress?.stop();
         fs.writeFileSync(out, JSON.stringify(report, null, 1) + "\n");
         console.log(`${analysis}: ${report.evaluation.images} evaluation images, ${report.classes.length} classes; PCA collection ${report.pcaImages} images, top-${report.topK}`);
         if (report.analysis === "reconstruct") {
           const a = report.accuracy;
           console.log(`  unmodified model         ${pct(a.unmodified)}`);
-          console.log(`  pairs, mean + 1 PC       ${pct(a.pairs)}  (${report.varyingPairs}/${report.pairs} pairs vary)`);
+          console.log(`  pairs, mean + 1 PC       ${pct(a.pairs)}  (empirical PC: top-${report.topK} SVD; ${report.varyingPairs}/${report.pairs} pairs vary)`);
+          console.log(`  pairs, analytic ±w/|w|   ${pct(a.pairsAnalytic)}  (the check; min |cos(PC, w)| = ${report.minPairPCCosine.toFixed(7)})`);
           for (const n of a.neurons) console.log(`  neurons, mean + ${n.pcs} PC${n.pcs > 1 ? "s" : " "}    ${pct(n.accuracy)}`);
         } else {
-          console.log("  % kept    pairs      neurons");
+          console.log(`  kept by the ${report.rule} rule      pairs (kept)          neurons (kept)`);
           report.curves.pair.points.forEach((p, i) => {
-            console.log(`  ${String(p.percentKept).padStart(6)}  ${pct(p.accuracy).padStart(8)}  ${pct(report.curves.neuron.points[i].accuracy).padStart(8)}`);
+            const q = report.curves.neuron.points[i];
+            console.log(`  ${String(p.percentKept).padStart(6)} %  ${pct(p.accuracy).padStart(8)} (${String(p.kept).padStart(6)})  ${pct(q.accuracy).padStart(8)} (${String(q.kept).padStart(5)})`);
           });
         }
         console.log(`wrote ${out}`);

@@ -2,9 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { Command } from "commander";
 import { neuronsOf, tokensOf } from "../../clip/config";
-import { forwardImage } from "../../clip/encode";
 import { ClipNadError } from "../../errors";
-import { writeNpy } from "../../weights/npy";
+import { writeNpy } from "../../io/npy";
 import { addModelOptions, clipNadVersion, openModel } from "../modelOption";
 
 /**
@@ -29,13 +28,13 @@ export function register(program: Command): void {
       const H = cfg.visionHeads;
       const K = tokensOf(cfg);
       const d = cfg.embedDim;
-      const fwd = await forwardImage(model, o.image);
+      const image = await model.decompose(o.image);
       fs.mkdirSync(o.out, { recursive: true });
       const arrays: [string, Float32Array, number[]][] = [
-        ["embedding.npy", fwd.embedding, [d]],
-        ["features.npy", fwd.features, [C, K]],
-        ["attention.npy", fwd.attention, [H, K + 1]],
-        ["coefficients.npy", fwd.coefficients, [H, C]],
+        ["embedding.npy", image.embedding, [d]],
+        ["features.npy", image.Z, [C, K]],
+        ["attention.npy", image.a, [H, K + 1]],
+        ["coefficients.npy", image.s, [H, C]],
       ];
       for (const [file, data, shape] of arrays) writeNpy(path.join(o.out, file), data, shape);
       const manifest = {

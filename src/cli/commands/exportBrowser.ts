@@ -5,10 +5,10 @@ import { ClipNadError } from "../../errors";
 import { openCollection } from "../../collect";
 import { openModel, positiveInt } from "../modelOption";
 import { Progress } from "../progress";
-import { BrowserBackend } from "../../../kernel-ext/widgets/browserBackend";
-import { browserPageHtml, browserWidgetState } from "../../../kernel-ext/widgets/browserState";
-import { browserSourceFrom } from "../../../kernel-ext/widgets/browserSource";
-import { ensureStandaloneBundle } from "../../../kernel-ext/widgets/bundle";
+import { BrowserBackend } from "../../browser/backend";
+import { browserPageHtml, browserWidgetState } from "../../browser/state";
+import { browserSourceFrom } from "../../browser/source";
+import { ensureStandaloneBundle } from "../../browser/bundle";
 import { COLOURS, PATTERNS, SHAPES, SIZES, TEXTURES } from "../../toyworld/vocab";
 import { TOY_MODEL_PATH } from "../../clip/resolve";
 
@@ -43,7 +43,7 @@ export function register(program: Command): void {
       const vocabulary = !o.words ? [] : o.vocabulary === "toy" || (o.vocabulary === undefined && isToy) ? TOY_WORDS : o.vocabulary;
       const progress = new Progress("export-browser", { quiet: o.quiet });
       try {
-        const source = browserSourceFrom(model, collection, {
+        const source = await browserSourceFrom(model, collection, {
           vocabulary,
           vocabularySize: o.vocabSize === undefined ? undefined : positiveInt("vocab-size", o.vocabSize),
           thumbnailSize: positiveInt("thumbnail", o.thumbnail),
@@ -57,6 +57,13 @@ export function register(program: Command): void {
         fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
         fs.writeFileSync(o.out, html);
         progress.stop(`wrote ${o.out} (${(html.length / 1e6).toFixed(1)} MB, ${offline.index.pairs.length} pairs embedded)`);
+        const failed = source.thumbnailFailures?.() ?? [];
+        if (failed.length > 0) {
+          const unique = [...new Map(failed.map((f) => [f.path, f])).values()];
+          console.error(`warning: ${unique.length} image(s) of the collection could not be read; their tiles are empty:`);
+          for (const f of unique.slice(0, 5)) console.error(`  ${f.reason}`);
+          if (unique.length > 5) console.error(`  … and ${unique.length - 5} more`);
+        }
       } catch (e) {
         progress.fail();
         throw e;

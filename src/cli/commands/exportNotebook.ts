@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import { Command } from "commander";
 import { exportNotebookHtml, hasSavedWidgets, readNotebook } from "../../figures/notebookHtml";
-import { ensureStandaloneBundle } from "../../../kernel-ext/widgets/bundle";
+import { ensureStandaloneBundle } from "../../browser/bundle";
 
 /** `clip-nad export-notebook --in executed.ipynb --out page.html` — standalone, offline-rendering HTML. */
 export function register(program: Command): void {

@@ -1,8 +1,9 @@
 import { Command } from "commander";
 import { ClipConfig, inferConfig, neuronsOf, tokensOf } from "../../clip/config";
-import { sha256File } from "../../clip/download";
+import { fileSha256 } from "../../io/hash";
 import { resolveModel } from "../../clip/resolve";
-import { readCheckpoint, validateClipWeights } from "../../weights";
+import { readCheckpoint } from "../../weights";
+import { validateClipWeights } from "../../clip/keys";
 import { StateDict, numel } from "../../weights/types";
 import { addModelOptions } from "../modelOption";
 import { Progress } from "../progress";
@@ -50,7 +51,7 @@ export async function modelInfo(nameOrPath: string, quiet = false): Promise<Mode
   try {
     const file = await resolveModel(nameOrPath, { onProgress: (m, f) => progress.message(m, f) });
     progress.message("hashing", 0.1);
-    const sha256 = await sha256File(file);
+    const sha256 = await fileSha256(file);
     progress.message("reading tensors", 0.5);
     const ck = await readCheckpoint(file);
     const config = inferConfig(ck.tensors, file, ck.metadata);

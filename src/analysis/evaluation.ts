@@ -1,27 +1,28 @@
 import * as path from "path";
 import { ClipNadError } from "../errors";
 import { ClipModel } from "../clip/types";
-import { encodeTexts } from "../clip/encode";
-import { AttentionPoolWeights, embeddingBias, neuronGram, pairDirectionNorms, pairDirections } from "../decompose";
-import {
-  AblationCurve, Histogram, PairPCA, TextEncoder, ablationCurve, canonicalSign, meanTopNorms, neuronPCA,
-  normalizeRows, reconstructionAccuracy, scoreHistogram, zeroShotClassifier,
-} from "../analysis";
-import { collect } from "./collect";
-import { Collection } from "./collection";
-import { LabelledImages } from "./labelled";
+import { Decomposition } from "../decompose";
+import { Collection, collect } from "../collect";
+import { LabelledImages } from "../data/labelled";
+import { normalizeRows } from "../util/rows";
+import { TextEncoder } from "../text/templates";
+import { canonicalSign } from "./linalg";
+import { PairPCA, neuronPCA, pairPCsFromTopDeltas } from "./pca";
+import { reconstructionAccuracy } from "./reconstruct";
+import { AblationCurve, Histogram, KeepRule, ablationCurve, meanTopNorms, scoreHistogram, scoreThreshold } from "./sparsity";
+import { zeroShotClassifier } from "./zeroshot";
 
 /**
- * The paper's collection-based analyses wired to collections on disk (paper.md §A.4–A.6):
- * the PCA collection (means, top-k) comes from `clip-nad collect`; the labelled evaluation images are collected
- * into their own (resumable) collection, then streamed through src/analysis.
+ * The paper's dataset-level zero-shot experiments (paper.md §A.4–A.6): a PCA collection (means, top-k images,
+ * `collect`) defines each unit's mean and PCs; labelled evaluation images are collected into their own resumable
+ * collection and streamed through the numeric analyses of this folder.
  */
 export interface EvaluationInputs {
   /** The collection that defines means, PCs and scores (paper: 1,000 ImageNet test images). */
   collection: Collection;
   model: ClipModel;
   labelled: LabelledImages;
-  /** Folder for the evaluation images' collection (rerun resumes it). */
+  /** Folder for the evaluation images' collection (resumed when it exists). */
   evalDir: string;
   limit?: number;
   stride?: number;
@@ -34,7 +35,7 @@ export interface EvaluationInputs {
 }
 
 export interface Evaluation {
-  apw: AttentionPoolWeights;
+  decomposition: Decomposition;
   evalCollection: Collection;
   labels: Int32Array;
   classifier: Float32Array;
@@ -43,7 +44,7 @@ export interface Evaluation {
 export async function prepareEvaluation(inp: EvaluationInputs): Promise<Evaluation> {
   const { collection, model, labelled } = inp;
   if (collection.manifest.model.hash !== model.hash) {
-    throw new ClipNadError(`collection was made with model ${collection.manifest.model.name} (sha256 ${collection.manifest.model.hash.slice(0, 12)}…), not ${model.name} (${model.hash.slice(0, 12)}…)`, { file: collection.dir });
+    throw new ClipNadError(`the collection was made with model ${collection.manifest.model.name} (sha256 ${collection.manifest.model.hash.slice(0, 12)}…), not ${model.name} (${model.hash.slice(0, 12)}…)`, { file: collection.dir });
   }
   const evalCollection = await collect({
     model,
@@ -64,19 +65,19 @@ export async function prepareEvaluation(inp: EvaluationInputs): Promise<Evaluati
     }
     classifier = normalizeRows(Float32Array.from(inp.classEmbeddings), d);
   } else {
-    const encode = inp.encodeText ?? ((t: string[]) => encodeTexts(model, t));
+    const encode = inp.encodeText ?? ((t: string[]) => model.encodeTexts(t));
     classifier = await zeroShotClassifier(labelled.classNames, encode, {
       onProgress: (done, total) => inp.onProgress?.("class embeddings", done, total),
     });
   }
-  return { apw: collection.weights, evalCollection, labels, classifier };
+  return { decomposition: await collection.decomposition(), evalCollection, labels, classifier };
 }
 
-/** PairPCA from the collection's stored top-k (analytic direction ±w/|w|, majority sign of the top-k s−s̄). */
-export function pairPCAFromCollection(col: Collection, w: Float32Array, wNorms: Float32Array): PairPCA {
+/** PairPCA from the collection's stored top-k: the analytic direction ±w/|w|, majority sign of the top-k s−s̄. */
+export function pairPCAFromCollection(col: Collection, dec: Decomposition): PairPCA {
   const { H, C } = col;
   const U = H * C;
-  const d = w.length / U;
+  const { d, w, wNorms } = dec;
   const { k, indices, values, delta } = col.pairTopK;
   const sign = new Int8Array(U);
   for (let u = 0; u < U; u++) {
@@ -102,8 +103,14 @@ function describe(inp: EvaluationInputs, ev: Evaluation) {
 
 export interface ReconstructReport extends ReturnType<typeof describe> {
   analysis: "reconstruct";
-  /** Zero-shot top-1 accuracy of the unmodified model, with each pair → mean + PC1, with neurons → mean + m PCs. */
-  accuracy: { unmodified: number; pairs: number; neurons: { pcs: number; accuracy: number }[] };
+  /**
+   * Zero-shot top-1 accuracy: the unmodified model; every pair → mean + its empirical PC1 (the paper's procedure:
+   * SVD of its top-k centred contributions, majority sign); the same with the analytic PC1 = ±w/|w| (the check:
+   * a pair is rank-1, so both reproduce the unmodified model up to float error); neurons → mean + m PCs.
+   */
+  accuracy: { unmodified: number; pairs: number; pairsAnalytic: number; neurons: { pcs: number; accuracy: number }[] };
+  /** Smallest |cos(empirical PC1, w/|w|)| over the varying pairs (1 up to float error). */
+  minPairPCCosine: number;
   /** Pairs whose PC1 is defined (they vary over the PCA collection). */
   varyingPairs: number;
   pairs: number;
@@ -113,23 +120,35 @@ export interface ReconstructReport extends ReturnType<typeof describe> {
 export async function reconstructReport(inp: EvaluationInputs, neuronK: number[] = [1, 2, 4]): Promise<ReconstructReport> {
   const ev = await prepareEvaluation(inp);
   const col = inp.collection;
-  const w = pairDirections(ev.apw);
-  const wNorms = pairDirectionNorms(w, ev.apw.H, ev.apw.C, ev.apw.d);
-  const pca = pairPCAFromCollection(col, w, wNorms);
-  const m = Math.max(...neuronK);
-  const npca = neuronPCA(col, w, neuronGram(w, ev.apw.H, ev.apw.C, ev.apw.d), { topK: col.k, sBar: col.meanCoefficients, pcs: m });
-  const res = reconstructionAccuracy(
-    ev.evalCollection,
-    ev.labels,
-    { apw: ev.apw, w, sBar: col.meanCoefficients, classifier: ev.classifier, bias: embeddingBias(ev.apw) },
-    { pairPCA: pca, neuronPCs: { pcs: npca.pcs, m }, neuronK, onProgress: (d, t) => inp.onProgress?.("reconstruct", d, t) },
-  );
+  const dec = ev.decomposition;
+  const pca = pairPCAFromCollection(col, dec);
+  const top = col.pairTopK;
+  inp.onProgress?.("pair PCs (top-k SVD)", 0, 1);
+  const empirical = pairPCsFromTopDeltas(dec.w, top.delta, top.k).pcs;
+  inp.onProgress?.("pair PCs (top-k SVD)", 1, 1);
+  let minCos = 1;
   let varying = 0;
-  for (const s of pca.sign) if (s !== 0) varying++;
+  for (let u = 0; u < pca.sign.length; u++) {
+    if (pca.sign[u] === 0) continue;
+    varying++;
+    let dot = 0;
+    for (let j = 0; j < dec.d; j++) dot += empirical[u * dec.d + j] * dec.w[u * dec.d + j];
+    minCos = Math.min(minCos, Math.abs(dot) / dec.wNorms[u]);
+  }
+  const m = Math.max(...neuronK);
+  const npca = neuronPCA(col, dec.w, dec.neuronGram, { topK: col.k, sBar: col.meanCoefficients, pcs: m });
+  const ctx = { apw: dec.apw, w: dec.w, sBar: col.meanCoefficients, classifier: ev.classifier, bias: dec.bias };
+  const res = reconstructionAccuracy(ev.evalCollection, ev.labels, ctx, {
+    pairDirections: empirical, neuronPCs: { pcs: npca.pcs, m }, neuronK, onProgress: (d, t) => inp.onProgress?.("reconstruct", d, t),
+  });
+  const analytic = reconstructionAccuracy(ev.evalCollection, ev.labels, ctx, {
+    pairPCA: pca, neuronK: [], onProgress: (d, t) => inp.onProgress?.("reconstruct (analytic check)", d, t),
+  });
   return {
     analysis: "reconstruct",
     ...describe(inp, ev),
-    accuracy: { unmodified: res.unmodified, pairs: res.pairs, neurons: res.neurons },
+    accuracy: { unmodified: res.unmodified, pairs: res.pairs, pairsAnalytic: analytic.pairs, neurons: res.neurons },
+    minPairPCCosine: minCos,
     varyingPairs: varying,
     pairs: pca.sign.length,
   };
@@ -137,31 +156,40 @@ export async function reconstructReport(inp: EvaluationInputs, neuronK: number[]
 
 export interface AblateReport extends ReturnType<typeof describe> {
   analysis: "ablate";
+  /** Which units are kept at p %: "percentile" (the official rule) or "count". */
+  rule: KeepRule;
   /** Accuracy vs percent of units kept (the rest mean-ablated), for pairs and for neurons. */
   curves: { pair: AblationCurve; neuron: AblationCurve };
-  /** Score histograms (score = mean of the top-k centred norms), linear and log10. */
+  /** Score histograms (score = mean of the top-k centred norms), linear and log10, with the kept-set thresholds. */
   histograms: { pair: Histogram; pairLog: Histogram; neuron: Histogram };
+  /** Score threshold per percent kept (the histogram's threshold line), pairs and neurons. */
+  thresholds: { percentKept: number; pair: number; neuron: number }[];
 }
 
 export const DEFAULT_PERCENT_KEPT = [0, 1, 2, 5, 10, 20, 30, 50, 70, 100];
 
 /** Mean-ablation curves (pairs vs neurons) with scores from the collection's top-k norms. */
-export async function ablateReport(inp: EvaluationInputs, percentKept: number[] = DEFAULT_PERCENT_KEPT, bins = 50): Promise<AblateReport> {
+export async function ablateReport(inp: EvaluationInputs, percentKept: number[] = DEFAULT_PERCENT_KEPT, opts: { bins?: number; rule?: KeepRule } = {}): Promise<AblateReport> {
   const ev = await prepareEvaluation(inp);
   const col = inp.collection;
+  const rule = opts.rule ?? "percentile";
+  const bins = opts.bins ?? 50;
   const pairScores = meanTopNorms(col.pairTopK.values, col.k);
   const neuronScores = meanTopNorms(col.neuronTopK.values, col.k);
-  const ctx = { apw: ev.apw, sBar: col.meanCoefficients, classifier: ev.classifier, bias: embeddingBias(ev.apw) };
+  const dec = ev.decomposition;
+  const ctx = { apw: dec.apw, sBar: col.meanCoefficients, classifier: ev.classifier, bias: dec.bias };
   const pair = ablationCurve(ev.evalCollection, ev.labels, ctx, {
-    unit: "pair", scores: pairScores, percentKept, onProgress: (d, t) => inp.onProgress?.("ablate pairs", d, t),
+    unit: "pair", scores: pairScores, percentKept, rule, onProgress: (d, t) => inp.onProgress?.("ablate pairs", d, t),
   });
   const neuron = ablationCurve(ev.evalCollection, ev.labels, ctx, {
-    unit: "neuron", scores: neuronScores, percentKept, onProgress: (d, t) => inp.onProgress?.("ablate neurons", d, t),
+    unit: "neuron", scores: neuronScores, percentKept, rule, onProgress: (d, t) => inp.onProgress?.("ablate neurons", d, t),
   });
   return {
     analysis: "ablate",
     ...describe(inp, ev),
+    rule,
     curves: { pair, neuron },
     histograms: { pair: scoreHistogram(pairScores, bins), pairLog: scoreHistogram(pairScores, bins, true), neuron: scoreHistogram(neuronScores, bins) },
+    thresholds: percentKept.map((p) => ({ percentKept: p, pair: scoreThreshold(pairScores, p, rule), neuron: scoreThreshold(neuronScores, p, rule) })),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The wire contract between the neuron-head browser's front end (widgets/neuron-head-browser) and its kernel
- * side (kernel-ext/widgets). DOM-free and dependency-free so both sides import it.
+ * side (src/browser, wired to comms by kernel-ext/widgets). DOM-free, and only type imports, so both sides import it.
  *
  * Synced model state holds small JSON plus one binary trait (`scores`, names × H × C float32). Everything bulky
  * that the view asks for later (thumbnails, a query's H × C similarity matrix) travels as custom-message buffers:
@@ -11,19 +11,10 @@ export const BROWSER_MODULE = "clip-nad-widgets";
 export const BROWSER_MODEL = "NeuronHeadBrowserModel";
 export const BROWSER_VIEW = "NeuronHeadBrowserView";
 
-/** One (head, neuron) pair with a value (a score, a similarity). */
-export interface RankedPair {
-  head: number;
-  neuron: number;
-  value: number;
-}
-
-/** A vocabulary word matched to a pair direction: cosine of sign·w with the word's text embedding. */
-export interface WordMatch {
-  word: string;
-  sign: 1 | -1;
-  cosine: number;
-}
+export type { RankedPair } from "../decompose/units";
+export type { WordMatch } from "../text/words";
+import type { RankedPair } from "../decompose/units";
+import type { WordMatch } from "../text/words";
 
 /** One top image of a pair. `buffer` indexes the reply's buffers (PNG bytes), -1 when there is no thumbnail. */
 export interface ImageRef {

@@ -6,10 +6,10 @@
 import {
   BrowserReply, BrowserRequest, BrowserStateJSON, HeadNeuronRow, ImageRef, NeuronHeadColumn, OfflineIndex,
   PairDetail, RankedPair,
-} from "./browserProtocol";
+} from "./protocol";
 import {
-  BrowserRequestError, headTopNeurons, matchWords, neuronMax, parseRequest, querySimilarity, rowNorms, topPairs,
-} from "./browserLogic";
+  BrowserRequestError, headTopNeurons, matchWords, neuronMax, parseRequest, topPairs,
+} from "./logic";
 
 /** One ranked top image of a pair, as the collection knows it. */
 export interface SourceImage {
@@ -32,8 +32,10 @@ export interface BrowserSource {
   heads: number;
   neurons: number;
   dim: number;
-  /** Pair directions w, H × C × d (pair p = h·C + n). */
+  /** Pair directions w, H × C × d (pair p = h·C + n), for the words of each pair. */
   directions: Float32Array;
+  /** cos(w^{n,h}, t) for every pair (H × C) and one text embedding t (d): the query ranking. */
+  pairSimilarity(text: Float32Array): Float32Array;
   scores: NamedScore[];
   topImages(head: number, neuron: number, offset: number, count: number): { total: number; images: SourceImage[] };
   /** Text embeddings (T × d, any norm). */
@@ -42,6 +44,8 @@ export interface BrowserSource {
   vocabulary(): Promise<{ words: string[]; embeddings: Float32Array }>;
   /** Small PNG thumbnail of an image file. */
   thumbnail(path: string): Promise<Uint8Array>;
+  /** Thumbnails that could not be made so far (missing or broken files), for the caller to report. */
+  thumbnailFailures?(): { path: string; reason: string }[];
 }
 
 export interface BrowserOptions {
@@ -60,7 +64,6 @@ export interface Reply {
 export class BrowserBackend {
   readonly source: BrowserSource;
   private readonly opts: Required<BrowserOptions>;
-  private readonly wNorms: Float32Array;
   private readonly parent: { max: Float32Array; head: Int32Array };
 
   constructor(source: BrowserSource, opts: BrowserOptions = {}) {
@@ -74,7 +77,6 @@ export class BrowserBackend {
     }
     this.source = source;
     this.opts = { imagesPerPair: 8, wordsPerSign: 6, imagesPerHead: 4, headRows: 12, rankingSize: 50, ...opts };
-    this.wNorms = rowNorms(source.directions, dim);
     this.parent = neuronMax(source.scores[0].values, heads, neurons);
   }
 
@@ -130,7 +132,8 @@ export class BrowserBackend {
   /** Cosine of every pair direction with the query's text embedding, and the best pairs. */
   async rankQuery(text: string): Promise<{ top: RankedPair[]; matrix: Float32Array }> {
     const t = await this.source.encodeTexts([text]);
-    const matrix = querySimilarity(this.source.directions, this.wNorms, this.source.dim, t.subarray(0, this.source.dim));
+    if (t.length < this.source.dim) throw new Error(`the text encoder returned ${t.length} values, expected ${this.source.dim}`);
+    const matrix = this.source.pairSimilarity(t.subarray(0, this.source.dim));
     return { top: topPairs(matrix, this.source.neurons, this.opts.rankingSize), matrix };
   }
 
@@ -170,7 +173,7 @@ export class BrowserBackend {
     const rows: HeadNeuronRow[] = [];
     for (const p of top) {
       const page = this.source.topImages(h, p.neuron, 0, 3);
-      rows.push({ neuron: p.neuron, score: p.value, images: await this.thumbnails(page.images, buffers) });
+      rows.push({ neuron: p.neuron, score: p.score, images: await this.thumbnails(page.images, buffers) });
     }
     return rows;
   }

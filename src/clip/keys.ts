@@ -1,6 +1,6 @@
-import { ClipConfig } from "../clip/config";
+import { ClipConfig } from "./config";
 import { ClipNadError } from "../errors";
-import { StateDict } from "./types";
+import { StateDict } from "../weights/types";
 
 /**
  * Every tensor a CLIP-ResNet checkpoint of `cfg` must hold, with its shape (OpenAI key names, model.md §2.1).

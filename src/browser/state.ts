@@ -5,8 +5,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { BROWSER_MODEL, BROWSER_MODULE, BROWSER_VIEW, OfflineIndex } from "./browserProtocol";
-import { BrowserBackend } from "./browserBackend";
+import { BROWSER_MODEL, BROWSER_MODULE, BROWSER_VIEW, OfflineIndex } from "./protocol";
+import { BrowserBackend } from "./backend";
+import { escapeHtml, scriptJson } from "../util/html";
 
 /** Version of the front-end module (widgets/package.json), written as `_model_module_version`. */
 export function widgetModuleVersion(): string {
@@ -66,14 +67,7 @@ export function savedStateDocument(modelId: string, ws: BrowserWidgetState): Rec
   };
 }
 
-/** JSON safe inside a <script> element: no `<` survives literally (so `</script>` in a word cannot end it). */
-export function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
-}
+export { scriptJson } from "../util/html";
 
 /** A single self-contained HTML page: saved widget state + the standalone bundle inlined. */
 export function browserPageHtml(opts: { title: string; modelId: string; state: BrowserWidgetState; bundleJs: string }): string {

@@ -1,11 +1,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ClipNadError } from "../errors";
-import { ATTRIBUTES, AttributeName } from "../toyworld";
-import { ImageItem, listImageFolder } from "./images";
-import { Dataset } from "../data/types";
-import { readToyDataset } from "../data/toy";
-import { readImageNetVal } from "../data/imagenet";
+import { ATTRIBUTES, AttributeName } from "../toyworld/vocab";
+import { ImageItem, listImages, sortById } from "./images";
+import { Dataset } from "./types";
+import { readToyDataset } from "./toy";
+import { readImageNetVal } from "./imagenet";
 
 const CLASS_NAMES_FILE = path.join(__dirname, "..", "..", "assets", "text", "class_names.json");
 
@@ -31,7 +31,7 @@ export interface LabelledImages {
 export function loadLabelledImages(dir: string, classes?: string): LabelledImages {
   if (classes && classes.startsWith("toy:")) return loadToyLabels(dir, classes.slice(4));
   if (classes === "imagenet") return fromDataset(readImageNetVal(dir), curatedImageNetNames() ?? undefined);
-  const items = listImageFolder(dir);
+  const { root, items } = listImages(dir);
   let classNames: string[];
   if (classes) {
     let text: string;
@@ -59,7 +59,7 @@ export function loadLabelledImages(dir: string, classes?: string): LabelledImage
     }
     labelOf.set(it.id, label);
   }
-  return { classNames, items, labelOf, root: path.resolve(dir) };
+  return { classNames, items, labelOf, root };
 }
 
 function loadToyLabels(dir: string, attribute: string): LabelledImages {
@@ -88,6 +88,6 @@ export function fromDataset(ds: Dataset, classNames?: string[]): LabelledImages 
     if (it.label === undefined) throw new ClipNadError(`image '${it.id}' has no label`, { file: ds.root });
     labelOf.set(it.id, it.label);
   }
-  const items = ds.items.map((it) => ({ id: it.id, path: it.path })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const items = sortById(ds.items.map((it) => ({ id: it.id, path: it.path })));
   return { classNames: names.slice(), items, labelOf, root: ds.root };
 }

@@ -5,8 +5,8 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { ClipNadError } from "../../src/errors";
-import { standaloneBundlePath } from "./browserState";
+import { ClipNadError } from "../errors";
+import { standaloneBundlePath } from "./state";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -23,7 +23,7 @@ function newestMtime(dir: string): number {
 /** Path of an up-to-date standalone bundle (building it, and live.js next to it, if needed). */
 export function ensureStandaloneBundle(): string {
   const out = standaloneBundlePath();
-  const sources = Math.max(newestMtime(path.join(ROOT, "widgets")), fs.statSync(path.join(__dirname, "browserProtocol.ts")).mtimeMs);
+  const sources = Math.max(newestMtime(path.join(ROOT, "widgets")), fs.statSync(path.join(__dirname, "protocol.ts")).mtimeMs);
   const outputs = [out, path.join(path.dirname(out), "live.js")];
   if (outputs.every((f) => fs.existsSync(f) && fs.statSync(f).mtimeMs >= sources)) return out;
   const r = spawnSync(process.execPath, [path.join(ROOT, "widgets", "build.mjs")], { cwd: ROOT, encoding: "utf8" });

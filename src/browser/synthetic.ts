@@ -4,9 +4,9 @@
  * a model; a real browser uses browserSource.ts.
  */
 import sharp from "sharp";
-import { BrowserSource, SourceImage } from "./browserBackend";
-import { normalizeRows } from "./browserLogic";
-import { mulberry32 as rng } from "../../src/toyworld/random";
+import { BrowserSource, SourceImage } from "./backend";
+import { normalizeRows, rowCosines } from "../util/rows";
+import { mulberry32 as rng } from "../toyworld/random";
 
 
 function hashString(s: string): number {
@@ -67,6 +67,7 @@ export function syntheticSource(opts: SyntheticOptions): BrowserSource {
   return {
     title: opts.title ?? `synthetic ${heads} heads × ${neurons} neurons`,
     heads, neurons, dim, directions,
+    pairSimilarity: (t) => rowCosines(directions, t),
     scores: [
       { name: "contribution norm", signed: false, values: norm },
       { name: "sparsity score", signed: false, values: sparsity },

@@ -1,0 +1,120 @@
+/**
+ * The real BrowserSource: pair directions and similarities from the collection's Decomposition (shared with the
+ * model), scores from the collection (mean and top-k centred norms), top images from its pair top-k (read where
+ * the collection stored them), text embeddings from the model's text tower, vocabulary embeddings cached on disk
+ * (src/text/vocabulary) and sharp thumbnails; thumbnails that fail are kept for the caller to report.
+ */
+import * as path from "path";
+import sharp from "sharp";
+import { ClipNadError } from "../errors";
+import { ClipModel } from "../clip/types";
+import { Collection } from "../collect";
+import { meanTopNorms } from "../analysis/sparsity";
+import { WORDS_30K, checkWords, readWordList, vocabularyEmbeddings } from "../text/vocabulary";
+import { BrowserSource, SourceImage } from "./backend";
+
+export interface BrowserSourceOptions {
+  /** Vocabulary for best-matching words: a word list or a file with one word per line (default words_30k). */
+  vocabulary?: string[] | string;
+  /** Use only the first N words of the vocabulary (default: all). */
+  vocabularySize?: number;
+  /** Cache folder (default: clip-nad's cache); vocabulary embeddings go to <cache>/text/. */
+  cacheDir?: string;
+  /** Thumbnail edge in pixels (default 64). */
+  thumbnailSize?: number;
+  /** Folder the collection's image ids are relative to (default: the collection manifest's images.root). */
+  imageRoot?: string;
+  /** Replaces the model's text tower (tests, precomputed embeddings): texts → T × d. */
+  textEncoder?: (texts: string[]) => Promise<Float32Array>;
+  onProgress?: (message: string, fraction?: number) => void;
+}
+
+/** A PNG thumbnail (cover-cropped square) of an image file. */
+export async function thumbnailPNG(file: string, size: number): Promise<Uint8Array> {
+  try {
+    const buf = await sharp(file).resize(size, size, { fit: "cover" }).png({ compressionLevel: 6 }).toBuffer();
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  } catch (e) {
+    throw new ClipNadError(`cannot make a thumbnail: ${(e as Error).message}`, { file });
+  }
+}
+
+/** Build the browser's data source from a loaded model (or null: no text) and a finished collection. */
+export async function browserSourceFrom(model: ClipModel | null, collection: Collection, opts: BrowserSourceOptions = {}): Promise<BrowserSource> {
+  const { H, C, d } = collection;
+  if (model && model.hash !== collection.manifest.model.hash) {
+    throw new ClipNadError(`the collection was made with model ${collection.manifest.model.name} (sha256 ${collection.manifest.model.hash.slice(0, 12)}…), ` +
+      `not ${model.name} (${model.hash.slice(0, 12)}…)`, { file: collection.dir });
+  }
+  const dec = await collection.decomposition();
+  if (dec.H !== H || dec.C !== C || dec.d !== d) {
+    throw new ClipNadError(`attention-pool weights (${dec.H}×${dec.C}×${dec.d}) do not match the collection (${H}×${C}×${d})`, { file: collection.dir });
+  }
+  const mean = collection.meanCoefficients;
+  const contribution = new Float32Array(H * C);
+  for (let p = 0; p < H * C; p++) contribution[p] = Math.abs(mean[p]) * dec.wNorms[p];
+  const top = collection.pairTopK;
+  const sparsity = meanTopNorms(top.values, top.k);
+  const ids = collection.ids;
+  const size = opts.thumbnailSize ?? 64;
+  const thumbs = new Map<string, Promise<Uint8Array>>();
+  const encode = opts.textEncoder ?? (model ? (texts: string[]) => model.encodeTexts(texts, { batchSize: 64 }) : null);
+  const needEncoder = () => {
+    if (!encode) throw new ClipNadError("text queries and word matching need a model (or a textEncoder)");
+    return encode;
+  };
+  let vocab: Promise<{ words: string[]; embeddings: Float32Array }> | null = null;
+  const failures: { path: string; reason: string }[] = [];
+
+  const source: BrowserSource = {
+    title: `${model ? model.name : collection.manifest.model.name} · ${collection.N} images · ${H} heads × ${C} neurons`,
+    heads: H, neurons: C, dim: d, directions: dec.w,
+    pairSimilarity: (t) => dec.pairSimilarity(t),
+    scores: [
+      { name: "contribution norm", signed: false, values: contribution },
+      { name: "sparsity score", signed: false, values: sparsity },
+      { name: "direction norm |w|", signed: false, values: dec.wNorms },
+    ],
+    topImages(head, neuron, offset, count): { total: number; images: SourceImage[] } {
+      const t = collection.topPair({ neuron, head });
+      const images: SourceImage[] = [];
+      for (let i = offset; i < Math.min(t.rows.length, offset + count); i++) {
+        const row = t.rows[i];
+        if (row < 0 || row >= ids.length) continue;
+        images.push({ id: ids[row], path: collection.imagePath(row, opts.imageRoot), label: path.basename(ids[row]), value: t.values[i] });
+      }
+      return { total: t.rows.length, images };
+    },
+    encodeTexts: (texts) => needEncoder()(texts),
+    vocabulary() {
+      if (!vocab) {
+        vocab = (async () => {
+          const v = opts.vocabulary ?? WORDS_30K;
+          let words = typeof v === "string" ? readWordList(v) : checkWords(v);
+          if (opts.vocabularySize !== undefined) words = words.slice(0, opts.vocabularySize);
+          const embeddings = await vocabularyEmbeddings(words, (t) => needEncoder()(t), {
+            modelHash: collection.manifest.model.hash, cacheDir: opts.cacheDir,
+            onProgress: (done, total) => opts.onProgress?.(`embedding vocabulary ${done}/${total}`, done / total),
+          });
+          return { words, embeddings };
+        })();
+        vocab.catch(() => { vocab = null; }); // a failure is retried by the next request
+      }
+      return vocab;
+    },
+    thumbnail(file) {
+      let t = thumbs.get(file);
+      if (!t) {
+        t = thumbnailPNG(file, size);
+        thumbs.set(file, t);
+        t.catch((e) => {
+          thumbs.delete(file);
+          failures.push({ path: file, reason: e instanceof Error ? e.message : String(e) });
+        });
+      }
+      return t;
+    },
+    thumbnailFailures: () => failures.slice(),
+  };
+  return source;
+}
