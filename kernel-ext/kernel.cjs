@@ -14,7 +14,32 @@ const { CommManager } = require("./comm-manager.cjs");
 const projectRoot = path.resolve(__dirname, "..");
 const tslabDir = path.dirname(require.resolve("tslab/package.json", { paths: [projectRoot] }));
 const jupyter = require(path.join(tslabDir, "dist", "jupyter"));
-const { startKernel } = require(path.join(tslabDir, "dist", "main"));
+const tslabMain = require(path.join(tslabDir, "dist", "main"));
+
+// This launcher replaces tslab internals, so it runs only on the tslab it was written against (package.json pins
+// it): a different version, or a method that moved, stops the kernel with a message naming what does not match.
+const TSLAB_VERSION = "1.0.22";
+function checkTslab() {
+  const problems = [];
+  const version = JSON.parse(fs.readFileSync(path.join(tslabDir, "package.json"), "utf8")).version;
+  if (version !== TSLAB_VERSION) problems.push(`tslab ${version} is installed, this kernel needs exactly ${TSLAB_VERSION} (run npm ci)`);
+  const need = [
+    ["ZmqServer.prototype.init", jupyter.ZmqServer && jupyter.ZmqServer.prototype.init],
+    ["ZmqServer.prototype.handleShellMessage", jupyter.ZmqServer && jupyter.ZmqServer.prototype.handleShellMessage],
+    ["ZmqServer.prototype.handleExecute", jupyter.ZmqServer && jupyter.ZmqServer.prototype.handleExecute],
+    ["JupyterHandlerImpl.prototype.handleExecuteImpl", jupyter.JupyterHandlerImpl && jupyter.JupyterHandlerImpl.prototype.handleExecuteImpl],
+    ["main.startKernel", tslabMain.startKernel],
+  ];
+  for (const [name, fn] of need) if (typeof fn !== "function") problems.push(`tslab's ${name} is missing (the kernel patches it)`);
+  if (!("lastWriteDisplayData" in jupyter)) problems.push("tslab's jupyter.lastWriteDisplayData export is missing (display helpers use it)");
+  return problems;
+}
+const tslabProblems = checkTslab();
+if (tslabProblems.length > 0) {
+  process.stderr.write(`[clip-nad kernel] cannot start: ${tslabProblems.join("; ")}\n`);
+  process.exit(1);
+}
+const { startKernel } = tslabMain;
 
 // A PUB socket drops messages beyond its send high-water mark (zeromq default 1000 per subscriber): a cell that
 // emits a burst of outputs would silently lose some. Give tslab's iopub socket a much larger queue.
@@ -93,9 +118,18 @@ ZmqServer.handleExecute = function (sock, msg) {
   return origHandleExecute.call(this, sock, msg);
 };
 
+// Jupyter kernels announce each execution on iopub (execute_input with its execution_count): front ends and
+// nbclient number the cell "In [n]" from it. tslab sends none, so saved notebooks showed "In [ ]" everywhere.
+// Sent when the cell really starts (requests queue up), with the count tslab is about to give it.
 const origExecuteImpl = Handler.handleExecuteImpl;
 Handler.handleExecuteImpl = function (req, ...rest) {
-  comms.setParent(execParents.get(req) || {});
+  const parent = execParents.get(req) || {};
+  comms.setParent(parent);
+  try {
+    publish("execute_input", { code: req.code, execution_count: (this.execCount || 0) + 1 }, { parent, topic: "execute_input" });
+  } catch (e) {
+    log(`execute_input not sent: ${e && e.message}`);
+  }
   return origExecuteImpl.call(this, req, ...rest);
 };
 
@@ -151,35 +185,13 @@ Module.prototype.require = function (id) {
   }
 };
 
-// --- `import … from "clip-nad"` in a notebook in any folder ---
-// Cells resolve the package the kernel belongs to when it is not installed where the notebook lives: for tslab's
-// type checker, <any>/node_modules/clip-nad/... is mapped onto this package (paths kept virtual, so its files count
-// as an external library: type-checked, not re-emitted); at run time Node's resolver falls back to this package.
-const PACKAGE = "clip-nad";
-const tsModule = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] }));
-const VIRTUAL = new RegExp(`[\\\\/]node_modules[\\\\/]${PACKAGE}(?=[\\\\/]|$)`);
-function physical(p) {
-  const m = typeof p === "string" ? VIRTUAL.exec(p) : null;
-  return m ? path.join(projectRoot, p.slice(m.index + m[0].length)) : null;
+// --- `import … from "clip-nad"` in a notebook in any folder (type checker and Node resolver) ---
+try {
+  require("./package-resolution.cjs").installPackageResolution({ tslabDir, projectRoot });
+} catch (e) {
+  process.stderr.write(`[clip-nad kernel] cannot start: ${e.message}\n`);
+  process.exit(1);
 }
-for (const method of ["fileExists", "readFile", "directoryExists", "getDirectories", "readDirectory"]) {
-  const orig = tsModule.sys[method];
-  if (typeof orig !== "function") continue;
-  tsModule.sys[method] = function (p, ...rest) {
-    const real = physical(p);
-    if (real !== null && !fs.existsSync(p)) return orig.call(this, real, ...rest);
-    return orig.call(this, p, ...rest);
-  };
-}
-const origResolve = Module._resolveFilename;
-Module._resolveFilename = function (request, parent, ...rest) {
-  try {
-    return origResolve.call(this, request, parent, ...rest);
-  } catch (e) {
-    if (!(e && e.code === "MODULE_NOT_FOUND" && (request === PACKAGE || request.startsWith(`${PACKAGE}/`)))) throw e;
-    return origResolve.call(this, request, { id: projectRoot, filename: path.join(projectRoot, "index.cjs"), paths: [path.dirname(projectRoot)] }, ...rest);
-  }
-};
 
 // --- the API cell code reaches through kernel-ext/comm.ts, widget.ts and display.ts ---
 globalThis.__clipNadKernel = {
@@ -223,14 +235,8 @@ if (!configArg) {
 }
 const configPath = path.resolve(configArg); // before any chdir below
 
-// tslab type-checks cells with rootDir = its working directory, so a notebook in notebooks/ could not import
-// ../src/*.ts ("not under rootDir"). For notebooks inside this project, cells therefore run from the project
-// root: imports are "./src/...", "./kernel-ext/...", and relative paths are repo-relative. The notebook's own
-// folder stays available as globalThis.__clipNadKernel.notebookDir.
-const notebookDir = process.cwd();
-const rel = path.relative(projectRoot, notebookDir);
-if (rel !== "" && !rel.startsWith("..") && !path.isAbsolute(rel)) process.chdir(projectRoot);
-globalThis.__clipNadKernel.notebookDir = notebookDir;
+// Cells run in the notebook's own folder, as in any Jupyter kernel; they import the library as "clip-nad" (above).
+globalThis.__clipNadKernel.notebookDir = process.cwd();
 globalThis.__clipNadKernel.projectRoot = projectRoot;
 
 startKernel({ configPath, enableFindLocal: false });

@@ -99,15 +99,26 @@ function ensureControlTarget(): void {
 }
 
 /** Kernel-side widget model. `S` is the synced state (without the _model_* / _view_* keys). */
+export interface WidgetOptions {
+  /**
+   * Check a front end's `update` before it is applied: return null to accept, or why it is refused. A refused
+   * update changes nothing: the front end gets the current values back (an `update`) and a `custom`
+   * `{ kind: "error", id: -1, message }`, and the kernel logs it.
+   */
+  validate?: (changed: WidgetState, current: WidgetState) => string | null;
+}
+
 export class WidgetModel<S extends WidgetState = WidgetState> {
   readonly comm: Comm;
   readonly spec: WidgetSpec;
   private state: S;
   private changeHandlers: ChangeHandler[] = [];
   private customHandlers: CustomHandler[] = [];
+  private readonly validate?: WidgetOptions["validate"];
 
-  constructor(spec: WidgetSpec, initial: S) {
+  constructor(spec: WidgetSpec, initial: S, opts: WidgetOptions = {}) {
     this.spec = spec;
+    this.validate = opts.validate;
     this.state = { ...initial };
     ensureControlTarget();
     const split = splitBuffers(this.getState());
@@ -201,6 +212,15 @@ export class WidgetModel<S extends WidgetState = WidgetState> {
       if (data.state === null || typeof data.state !== "object") throw new Error(`widget ${this.modelId}: update without state`);
       const paths = Array.isArray(data.buffer_paths) ? (data.buffer_paths as StatePath[]) : [];
       const changed = mergeBuffers({ ...(data.state as WidgetState) }, paths, msg.buffers);
+      const refusal = this.validate?.(changed, this.state);
+      if (refusal) {
+        const current: WidgetState = {};
+        for (const k of Object.keys(changed)) current[k] = (this.state as WidgetState)[k] ?? null;
+        const split = splitBuffers(current);
+        this.comm.send({ method: "update", state: split.state, buffer_paths: split.bufferPaths }, {}, split.buffers);
+        this.sendCustom({ kind: "error", id: -1, message: `update refused: ${refusal}` });
+        throw new Error(`widget ${this.modelId}: update refused: ${refusal}`);
+      }
       this.state = { ...this.state, ...changed };
       this.emitChange(changed, "frontend");
     } else if (data.method === "request_state") {

@@ -7,13 +7,16 @@ export class ClipNadError extends Error {
   readonly file?: string;
   /** The tensor / record key involved, when there is one. */
   readonly key?: string;
+  /** The same call may succeed later (an I/O failure such as a full disk), unlike a refusal of bad input. */
+  readonly retryable: boolean;
 
-  constructor(message: string, opts: { file?: string; key?: string; cause?: unknown } = {}) {
+  constructor(message: string, opts: { file?: string; key?: string; cause?: unknown; retryable?: boolean } = {}) {
     const where = [opts.file ? `${opts.file}` : "", opts.key ? `key '${opts.key}'` : ""].filter(Boolean).join(", ");
     super(where ? `${where}: ${message}` : message);
     this.name = "ClipNadError";
     this.file = opts.file;
     this.key = opts.key;
+    this.retryable = opts.retryable ?? false;
     if (opts.cause !== undefined) (this as { cause?: unknown }).cause = opts.cause;
   }
 }

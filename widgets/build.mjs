@@ -3,7 +3,8 @@
 //   build/widgets/live.js        IIFE: a minimal live front end (@jupyterlab/services + comm widget manager), tests
 //   build/widgets/esm/index.js   ESM: the browser module alone, @jupyter-widgets/base external (for hosts that
 //                                provide it: the JupyterLab extension wrapper, custom managers)
-// Usage: node widgets/build.mjs [--dev]
+// Usage: node widgets/build.mjs [--dev] [--standalone]   (--standalone: only the offline bundle, which clip-nad's
+// export commands need at run time; it uses runtime dependencies only, while live.js needs @jupyterlab/services)
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -24,9 +25,10 @@ const common = {
   define: { "process.env.NODE_ENV": '"production"' },
 };
 
-export async function buildWidgets() {
+export async function buildWidgets({ standaloneOnly = false } = {}) {
   const out = path.join(root, "build/widgets");
   await build({ ...common, entryPoints: ["widgets/page/standalone.ts"], format: "iife", outfile: path.join(out, "standalone.js") });
+  if (standaloneOnly) return out;
   await build({ ...common, entryPoints: ["widgets/page/live.ts"], format: "iife", outfile: path.join(out, "live.js") });
   await build({
     ...common, entryPoints: ["widgets/neuron-head-browser/index.ts"], format: "esm", outfile: path.join(out, "esm/index.js"),
@@ -37,6 +39,6 @@ export async function buildWidgets() {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const t0 = Date.now();
-  const out = await buildWidgets();
+  const out = await buildWidgets({ standaloneOnly: process.argv.includes("--standalone") });
   console.log(`widgets built in ${Date.now() - t0} ms → ${path.relative(root, out)}`);
 }

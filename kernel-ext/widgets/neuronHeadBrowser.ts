@@ -13,6 +13,7 @@ import { Collection } from "../../src/collect";
 import { WidgetModel, WidgetState } from "../widget";
 import { BROWSER_MODEL, BROWSER_MODULE, BROWSER_VIEW, BrowserReply, RankedPair } from "../../src/browser/protocol";
 import { BrowserBackend, BrowserOptions, BrowserSource } from "../../src/browser/backend";
+import { checkFrontendUpdate } from "../../src/browser/logic";
 import { EMPTY_OFFLINE, browserWidgetState, widgetModuleVersion } from "../../src/browser/state";
 import { BrowserSourceOptions, browserSourceFrom } from "../../src/browser/source";
 
@@ -76,6 +77,7 @@ export async function browserWidget(source: BrowserSource, options: NeuronHeadBr
   const widget = new WidgetModel(
     { modelName: BROWSER_MODEL, modelModule: BROWSER_MODULE, modelModuleVersion: version, viewName: BROWSER_VIEW },
     state,
+    { validate: checkFrontendUpdate },
   );
   widget.onCustom(async (content) => {
     const { reply, buffers } = await backend.handle(content);

@@ -20,14 +20,24 @@ function newestMtime(dir: string): number {
   return t;
 }
 
-/** Path of an up-to-date standalone bundle (building it, and live.js next to it, if needed). */
+/** Path of an up-to-date standalone bundle (built from runtime dependencies only, when missing or stale). */
 export function ensureStandaloneBundle(): string {
+  return ensureBundles(["standalone.js"], ["--standalone"]);
+}
+
+/** All bundles, including the test front end live.js (needs the devDependency @jupyterlab/services). */
+export function ensureAllBundles(): string {
+  return ensureBundles(["standalone.js", "live.js", "esm/index.js"], []);
+}
+
+function ensureBundles(names: string[], args: string[]): string {
   const out = standaloneBundlePath();
-  const sources = Math.max(newestMtime(path.join(ROOT, "widgets")), fs.statSync(path.join(__dirname, "protocol.ts")).mtimeMs);
-  const outputs = [out, path.join(path.dirname(out), "live.js")];
+  // The front end also bundles the parts of src/ it imports (the protocol, top-k, the text types).
+  const sources = Math.max(newestMtime(path.join(ROOT, "widgets")), newestMtime(path.join(ROOT, "src", "browser")), newestMtime(path.join(ROOT, "src", "util")));
+  const outputs = names.map((n) => path.join(path.dirname(out), n));
   if (outputs.every((f) => fs.existsSync(f) && fs.statSync(f).mtimeMs >= sources)) return out;
-  const r = spawnSync(process.execPath, [path.join(ROOT, "widgets", "build.mjs")], { cwd: ROOT, encoding: "utf8" });
-  if (r.status !== 0 || !outputs.every((f) => fs.existsSync(f))) {
+  const r = spawnSync(process.execPath, [path.join(ROOT, "widgets", "build.mjs"), ...args], { cwd: ROOT, encoding: "utf8" });
+  if (r.status !== 0 || !outputs.every((f) => fs.existsSync(f) && fs.statSync(f).mtimeMs >= sources)) {
     throw new ClipNadError(`building the widget bundle failed: ${(r.stderr || r.stdout || "").trim().slice(0, 2000)}`, { file: "widgets/build.mjs" });
   }
   return out;

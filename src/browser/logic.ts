@@ -94,3 +94,39 @@ export function headTopNeurons(matrix: Float32Array, neurons: number, h: number,
   const row = matrix.subarray(h * neurons, (h + 1) * neurons);
   return topIndices(row, k).map((n) => ({ neuron: n, head: h, score: row[n] }));
 }
+
+/** State the front end may change (the view's own selections); everything else is the kernel's. */
+export const FRONTEND_KEYS = ["selected_head", "selected_neuron", "score_name", "query", "ranking"] as const;
+/** State only the kernel writes. */
+export const KERNEL_KEYS = ["title", "heads", "neurons", "score_names", "score_signed", "scores", "status", "error", "offline", "offline_blob"] as const;
+
+/**
+ * Validate a front end's state update against the browser's current state (null = fine, else why not): kernel-owned
+ * keys may not change (e.g. `heads`, or the `scores` buffer), selections must be in range, the score must exist,
+ * the query must be a short string and the ranking a list of in-range pairs. Protocol keys (_view_count, layout…)
+ * pass.
+ */
+export function checkFrontendUpdate(changed: Record<string, unknown>, current: Record<string, unknown>): string | null {
+  const heads = current.heads as number, neurons = current.neurons as number;
+  for (const key of KERNEL_KEYS) {
+    if (key in changed) return `'${key}' is set by the kernel, not the front end`;
+  }
+  const int = (v: unknown, lo: number, hi: number) => typeof v === "number" && Number.isInteger(v) && v >= lo && v < hi;
+  if ("selected_head" in changed && !int(changed.selected_head, -1, heads)) return `selected_head must be an integer in [-1, ${heads - 1}]`;
+  if ("selected_neuron" in changed && !int(changed.selected_neuron, -1, neurons)) return `selected_neuron must be an integer in [-1, ${neurons - 1}]`;
+  if ("score_name" in changed) {
+    const names = current.score_names as string[];
+    if (typeof changed.score_name !== "string" || !names.includes(changed.score_name)) return `score_name must be one of ${names.join(", ")}`;
+  }
+  if ("query" in changed && (typeof changed.query !== "string" || changed.query.length > MAX_QUERY_CHARS)) {
+    return `query must be a string of at most ${MAX_QUERY_CHARS} characters`;
+  }
+  if ("ranking" in changed) {
+    const r = changed.ranking;
+    const ok = Array.isArray(r) && r.length <= 1000 && r.every((p) => p !== null && typeof p === "object" &&
+      int((p as { head?: unknown }).head, 0, heads) && int((p as { neuron?: unknown }).neuron, 0, neurons) &&
+      typeof (p as { score?: unknown }).score === "number");
+    if (!ok) return "ranking must be a list of { neuron, head, score } with neuron and head in range";
+  }
+  return null;
+}

@@ -66,17 +66,19 @@ export async function writeEmbeddings(opts: {
   model: ClipModel;
   name: string;
   out: string;
-  rows: number;
+  /** Items the progress counts (images or texts listed). */
+  total: number;
   label: string;
   unit: string;
   normalize?: boolean;
   quiet?: boolean;
   encode: (onProgress: (done: number) => void) => Promise<Float32Array>;
-  describe: Record<string, unknown>;
+  /** What the rows are, called after encoding (the rows may be fewer than `total` when images were skipped). */
+  describe: () => Record<string, unknown>;
 }): Promise<void> {
-  const { model, out, rows } = opts;
+  const { model, out } = opts;
   const d = model.config.embedDim;
-  const progress = new Progress(opts.label, { total: rows, unit: opts.unit, quiet: opts.quiet });
+  const progress = new Progress(opts.label, { total: opts.total, unit: opts.unit, quiet: opts.quiet });
   let emb: Float32Array;
   try {
     emb = await opts.encode((done) => progress.update(done));
@@ -85,6 +87,7 @@ export async function writeEmbeddings(opts: {
     throw e;
   }
   progress.stop();
+  const rows = emb.length / d;
   if (opts.normalize) normalizeRows(emb, d);
   writeNpy(out, emb, [rows, d]);
   const sidecar = {
@@ -93,7 +96,7 @@ export async function writeEmbeddings(opts: {
     sha256: model.hash,
     shape: [rows, d],
     normalized: Boolean(opts.normalize),
-    ...opts.describe,
+    ...opts.describe(),
     clipNadVersion: clipNadVersion(),
   };
   fs.writeFileSync(sidecarPath(out), JSON.stringify(sidecar, null, 2) + "\n");

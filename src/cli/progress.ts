@@ -2,9 +2,10 @@ import { Presets, SingleBar } from "cli-progress";
 
 /**
  * Progress reporting for CLI commands, on stderr (stdout stays clean for data):
- *  - on a TTY, a cli-progress bar with ETA; multi-item work shows it at once, single-step work (loading a
- *    model) only once it has taken longer than `delayMs`, so fast commands print no bar at all;
- *  - not a TTY (pipes, CI, logs): silent except one final line when the work ends.
+ *  - on a TTY, a cli-progress bar with ETA; multi-item work shows it at once, single-step work (loading a model)
+ *    only once it has taken longer than `delayMs`, so fast commands print no bar at all;
+ *  - without a TTY (pipes, CI, logs, Slurm): a line every `intervalMs` (default 5 s) with the phase, done/total
+ *    and the ETA, and one final line when the work ends; a resumed run says where it resumed.
  */
 
 export interface ProgressStream {
@@ -15,15 +16,24 @@ export interface ProgressStream {
 export interface ProgressOptions {
   /** Total units of work (items); omit for fraction-based work (0..1 reported through `message`). */
   total?: number;
-  /** Unit name for the final line, e.g. "images". */
+  /** Unit name for the lines, e.g. "images". */
   unit?: string;
   stream?: ProgressStream;
   /** Print nothing at all. */
   quiet?: boolean;
   /** Milliseconds before a bar appears for single-step work (default 2000). */
   delayMs?: number;
+  /** Without a TTY: milliseconds between lines (default 5000). */
+  intervalMs?: number;
   /** Clock (tests). */
   now?: () => number;
+}
+
+function duration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "?";
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
 }
 
 export class Progress {
@@ -35,12 +45,16 @@ export class Progress {
   private value = 0;
   private msg = "";
   private stopped = false;
+  private lastLine: number;
+  /** Items already done when this run started (a resumed run); the ETA counts only this run's rate. */
+  private base = 0;
 
   constructor(private readonly label: string, private readonly opts: ProgressOptions = {}) {
     this.stream = opts.stream ?? process.stderr;
     this.fractional = opts.total === undefined;
     this.total = opts.total ?? 100;
     this.start = this.now();
+    this.lastLine = this.start;
     if (!this.fractional && this.total > 1) this.showBar(); // multi-item work: always a bar (on a TTY)
   }
 
@@ -48,17 +62,17 @@ export class Progress {
     return (this.opts.now ?? Date.now)();
   }
 
-  private get live(): boolean {
-    return !this.opts.quiet && this.stream.isTTY === true;
+  private get tty(): boolean {
+    return this.stream.isTTY === true;
   }
 
   private showBar(): void {
-    if (this.bar || !this.live || this.stopped) return;
+    if (this.bar || this.opts.quiet || !this.tty || this.stopped) return;
     this.bar = new SingleBar(
       {
         format: this.fractional
           ? `${this.label} [{bar}] {percentage}% | ETA {eta_formatted} | {msg}`
-          : `${this.label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted}`,
+          : `${this.label} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted} | {msg}`,
         stream: this.stream as NodeJS.WritableStream,
         hideCursor: true,
         clearOnComplete: false,
@@ -67,6 +81,14 @@ export class Progress {
       Presets.shades_classic,
     );
     this.bar.start(this.total, this.value, { msg: this.msg });
+  }
+
+  /** Say that `done` items were already done by an earlier run (printed once; the ETA ignores them). */
+  resumed(done: number): void {
+    if (done <= 0) return;
+    this.base = done;
+    this.value = Math.max(this.value, done);
+    this.line(`${this.label}: resuming an interrupted run at ${done}/${this.total} ${this.opts.unit ?? "items"}`);
   }
 
   /** Items done so far (item-based work). */
@@ -86,9 +108,29 @@ export class Progress {
     this.tick();
   }
 
+  private eta(): number {
+    const elapsed = (this.now() - this.start) / 1000;
+    const doneHere = this.value - this.base;
+    if (doneHere <= 0 || elapsed <= 0) return NaN;
+    return ((this.total - this.value) * elapsed) / doneHere;
+  }
+
   private tick(): void {
     if (!this.bar && this.now() - this.start >= (this.opts.delayMs ?? 2000)) this.showBar();
     this.bar?.update(this.value, { msg: this.msg });
+    if (!this.tty && this.now() - this.lastLine >= (this.opts.intervalMs ?? 5000)) {
+      this.lastLine = this.now();
+      const where = this.fractional
+        ? `${Math.round((100 * this.value) / this.total)}%`
+        : `${this.value}/${this.total} ${this.opts.unit ?? "items"}`;
+      this.line(`${this.label}: ${where}${this.msg ? ` (${this.msg})` : ""}, ${duration(this.elapsed())} elapsed, ETA ${duration(this.eta())}`);
+    }
+  }
+
+  private line(text: string): void {
+    if (this.opts.quiet || this.stopped) return;
+    if (this.bar) return; // the bar shows it
+    this.stream.write(`${text}\n`);
   }
 
   /** Elapsed seconds since the start. */

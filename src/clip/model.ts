@@ -23,8 +23,8 @@ import { Decomposition, decompositionOf } from "../decompose/decomposition";
 import { ImageDecomposition } from "../decompose/image";
 import { RankedPair } from "../decompose/units";
 import { normalizeRows } from "../util/rows";
-import { ClipConfig, inferConfig, neuronsOf, tokensOf } from "./config";
-import { validateClipWeights } from "./keys";
+import { ClipConfig, neuronsOf, tokensOf } from "./config";
+import { clipConfigOf } from "./checkpoint";
 import { buildImageGraph, IMAGE_GRAPH_VERSION, IMAGE_INPUT, IMAGE_OUTPUTS } from "./imageGraph";
 import { buildTextGraph, TEXT_GRAPH_VERSION, TEXT_INPUT, TEXT_OUTPUT } from "./textGraph";
 import { ClipModel, ImageForward, ImageInput, RankPairsOptions } from "./types";
@@ -92,8 +92,7 @@ export async function loadModel(nameOrPath: string, opts: LoadModelOptions = {})
 export async function modelFromCheckpoint(name: string, ck: Checkpoint, hash: string, opts: LoadModelOptions = {}): Promise<ClipModel> {
   const progress = opts.onProgress ?? (() => undefined);
   const file = ck.path;
-  const config = inferConfig(ck.tensors, file, ck.metadata);
-  validateClipWeights(ck.tensors, config, file);
+  const config = clipConfigOf(ck);
   const dir = cacheDir(opts.cacheDir);
   const p = entryPaths(dir, hash);
   progress("building image graph", 0.4);
@@ -135,7 +134,7 @@ async function openOrRebuild(graphFile: string, checkpoint: string, threads: num
     // rebuilt below
   }
   const ck = await readCheckpoint(checkpoint);
-  const config = inferConfig(ck.tensors, checkpoint, ck.metadata);
+  const config = clipConfigOf(ck);
   fs.rmSync(graphFile, { force: true });
   ensureGraphFile(graphFile, () => build(ck.tensors, config, checkpoint), checkpoint, version);
   return createSession(graphFile, checkpoint, threads);

@@ -3,7 +3,7 @@ import * as path from "path";
 import { ClipNadError } from "../errors";
 import { ClipModel } from "../clip/types";
 import { tokensOf } from "../clip/config";
-import { loadImageRGB, preprocessRGB } from "../clip/preprocess";
+import { PixelLoader, clipPixelLoader, loadPixelBatch } from "../clip/imageBatch";
 import { encodeSafetensors } from "../weights/safetensors";
 import { Tensor } from "../weights/types";
 import { ATTENTION_POOL_KEYS } from "../decompose/weights";
@@ -19,8 +19,7 @@ import { ALL_IDS, ALL_PATHS, FinalizeEvent, finalizeCollection } from "./finaliz
 import { crashPoint, testDelay } from "./hooks";
 import { Collection, openCollection } from "./collection";
 
-/** Turns an image file into preprocessed pixels (3×R×R float32); throws for unreadable files. */
-export type PixelLoader = (file: string, resolution: number) => Promise<Float32Array>;
+export { PixelLoader, clipPixelLoader } from "../clip/imageBatch";
 
 export interface CollectEvent {
   phase: "collect" | FinalizeEvent["phase"];
@@ -60,7 +59,7 @@ const DATA_FILES = [FILES.coefficients, FILES.embeddings, FILES.imageIndex];
  * to an uninterrupted run. One writer per folder (src/io/lock).
  *
  * Memory: the model, two batches of preprocessed pixels (2·B·3·R² floats) and ONE decoded full-size image at a
- * time — images are decoded one after the other, so a folder of 16000² PNGs costs one 768 MB decode, not B of them.
+ * time (src/clip/imageBatch): a folder of 16000² PNGs costs one 768 MB decode, not B of them.
  */
 export async function collect(opts: CollectOptions): Promise<Collection> {
   if (fs.existsSync(opts.outDir) && !fs.statSync(opts.outDir).isDirectory()) {
@@ -124,7 +123,7 @@ async function collectLocked(opts: CollectOptions): Promise<Collection> {
   });
   try {
     // Batches are fixed windows of selected positions, so a resumed run forms exactly the same batches.
-    const loadBatch = (start: number) => loadImages(selected.slice(start, start + batchSize), source.items, R, load);
+    const loadBatch = (start: number) => loadPixelBatch(source.items, selected.slice(start, start + batchSize), R, load);
     let start = progress.next;
     let lastCommit = Date.now();
     report(start);
@@ -220,27 +219,3 @@ function storedPath(root: string, file: string): string {
   const rel = path.relative(root, abs);
   return rel.startsWith("..") || path.isAbsolute(rel) ? abs : rel.split(path.sep).join("/");
 }
-
-interface LoadedBatch { pixels: Float32Array; ok: number[]; skipped: SkippedImage[] }
-
-/** Decode and preprocess a batch, one image after the other (bounded memory; see `collect`). */
-async function loadImages(indices: number[], items: ImageItem[], R: number, load: PixelLoader): Promise<LoadedBatch> {
-  const per = 3 * R * R;
-  const ok: number[] = [];
-  const skipped: SkippedImage[] = [];
-  const pixels = new Float32Array(indices.length * per);
-  for (const i of indices) {
-    try {
-      const px = await load(items[i].path, R);
-      if (px.length !== per) throw new Error(`preprocessing gave ${px.length} values, expected 3×${R}×${R}`);
-      pixels.set(px, ok.length * per);
-      ok.push(i);
-    } catch (e) {
-      skipped.push({ index: i, id: items[i].id, reason: e instanceof Error ? e.message : String(e) });
-    }
-  }
-  return { pixels: ok.length === indices.length ? pixels : pixels.slice(0, ok.length * per), ok, skipped };
-}
-
-/** The decode + CLIP preprocessing of src/clip/preprocess (bicubic shortest side, centre crop, mean/std; PIL-exact). */
-export const clipPixelLoader: PixelLoader = async (file, resolution) => preprocessRGB(await loadImageRGB(file), resolution);

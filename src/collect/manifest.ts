@@ -14,7 +14,8 @@ export { readJson, writeJsonAtomic, fsyncDir } from "../io/atomic";
 export const COLLECTION_FORMAT = "clip-nad-collection";
 export const COLLECTION_VERSION = 2;
 
-export interface SkippedImage { index: number; id: string; reason: string }
+export { SkippedImage } from "../clip/imageBatch";
+import { SkippedImage } from "../clip/imageBatch";
 
 export interface CollectionManifest {
   format: typeof COLLECTION_FORMAT;

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ClipNadError } from "../errors";
 import { withBrowser } from "./browser";
+import { ensureDir, writeFileAtomic } from "../io/atomic";
 import { PlotlyFigure } from "./types";
 
 export type ImageFormat = "png" | "svg";
@@ -49,9 +50,30 @@ export function decodeDataUrl(url: string): Buffer {
   return meta.endsWith(";base64") ? Buffer.from(body, "base64") : Buffer.from(decodeURIComponent(body), "utf8");
 }
 
+/** Chromium's canvas limits: a side of at most 16,384 px and at most 2^28 pixels in all. */
+export const MAX_CANVAS_SIDE = 16384;
+export const MAX_CANVAS_PIXELS = 2 ** 28;
+
+function checkSize(width: number, height: number, scale: number, format: ImageFormat): void {
+  for (const [what, v] of [["width", width], ["height", height], ["scale", scale]] as const) {
+    if (!(Number.isFinite(v) && v > 0)) throw new ClipNadError(`figure ${what} must be a positive number, got ${v}`);
+  }
+  if (format !== "png") return;
+  const w = Math.round(width * scale), h = Math.round(height * scale);
+  if (w > MAX_CANVAS_SIDE || h > MAX_CANVAS_SIDE || w * h > MAX_CANVAS_PIXELS) {
+    throw new ClipNadError(`a ${w}×${h} px PNG (width ${width} × height ${height} at scale ${scale}) is larger than the browser can ` +
+      `render (at most ${MAX_CANVAS_SIDE} px a side and ${MAX_CANVAS_PIXELS} pixels); lower the scale or the size, or export SVG`);
+  }
+}
+
 /** Render several specs in one browser session (launch costs ~1 s). */
 export async function exportFigures(jobs: { spec: PlotlyFigure; opts: ExportOptions }[]): Promise<Buffer[]> {
   jobs.forEach((j) => checkSpec(j.spec));
+  for (const { spec, opts } of jobs) {
+    const width = opts.width ?? (typeof spec.layout?.width === "number" ? spec.layout.width : 700);
+    const height = opts.height ?? (typeof spec.layout?.height === "number" ? spec.layout.height : 500);
+    checkSize(width, height, opts.scale ?? 1, opts.format ?? "png");
+  }
   return withBrowser(async (browser) => {
     const page = await browser.newPage();
     const errors: string[] = [];
@@ -73,9 +95,11 @@ export async function exportFigures(jobs: { spec: PlotlyFigure; opts: ExportOpti
       );
       if (errors.length) throw new ClipNadError(`plotly failed in the browser: ${errors.join("; ")}`);
       const bytes = decodeDataUrl(url as string);
+      // Chromium answers an over-large canvas with an empty image rather than an error: never write that.
+      if (bytes.length === 0) throw new ClipNadError(`the browser rendered an empty ${format} (${width}×${height} at scale ${opts.scale ?? 1})`, { file: opts.out });
       if (opts.out) {
-        fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
-        fs.writeFileSync(opts.out, bytes);
+        ensureDir(path.dirname(path.resolve(opts.out)));
+        writeFileAtomic(opts.out, bytes);
       }
       out.push(bytes);
     }

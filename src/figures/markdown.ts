@@ -4,18 +4,31 @@
  * Text is HTML-escaped first; raw HTML in markdown is shown as text.
  */
 
+import katex from "katex";
 import { escapeHtml } from "../util/html";
 
-/** Inline markup on one escaped line. */
+/** TeX → MathML (KaTeX), which browsers render natively: no fonts, no CSS, no network. Bad TeX shows as red text. */
+export function renderMath(tex: string, display: boolean): string {
+  return katex.renderToString(tex, { displayMode: display, output: "mathml", throwOnError: false, strict: "ignore" });
+}
+
+/**
+ * Inline markup on one line of markdown: code spans first (their `$` and `*` are literal), then $…$ / $$…$$ math,
+ * then HTML escaping, links and emphasis.
+ */
 export function inline(text: string): string {
   const codes: string[] = [];
-  let s = escapeHtml(text).replace(/`([^`]+)`/g, (_m, c: string) => `\u0000${codes.push(c) - 1}\u0000`);
-  s = s
+  const maths: string[] = [];
+  let s = text.replace(/`([^`]+)`/g, (_m, c: string) => `\u0000${codes.push(c) - 1}\u0000`);
+  s = s.replace(/\$\$([^$]+)\$\$|(^|[^\\$])\$([^$\s](?:[^$]*[^$\s])?)\$(?!\d)/g, (_m, display: string, pre: string, tex: string) =>
+    display !== undefined ? `\u0001${maths.push(renderMath(display, true)) - 1}\u0001` : `${pre}\u0001${maths.push(renderMath(tex, false)) - 1}\u0001`);
+  s = escapeHtml(s)
     .replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (_m, t: string, u: string) => (/^(https?:|#|\.{0,2}\/|[\w.-]+$)/.test(u) ? `<a href="${u}">${t}</a>` : t))
     .replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>")
     .replace(/(^|[^\w*])\*([^*\s][^*]*)\*/g, "$1<em>$2</em>")
     .replace(/(^|\W)_([^_\s][^_]*)_(?=\W|$)/g, "$1<em>$2</em>");
-  return s.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => `<code>${codes[Number(i)]}</code>`);
+  return s.replace(/\u0000(\d+)\u0000/g, (_m, i: string) => `<code>${escapeHtml(codes[Number(i)])}</code>`)
+    .replace(/\u0001(\d+)\u0001/g, (_m, i: string) => maths[Number(i)]);
 }
 
 function tableCells(line: string): string[] {
@@ -30,6 +43,12 @@ export function markdownToHtml(src: string): string {
     const line = lines[i];
     if (/^\s*$/.test(line)) {
       i++;
+    } else if (/^\s*\$\$/.test(line) && !/^\s*\$\$.*\$\$/.test(line)) {
+      // A display-math block: $$ … $$ over several lines.
+      const body: string[] = [line.replace(/^\s*\$\$/, "")];
+      while (!/\$\$\s*$/.test(body[body.length - 1]) && i + 1 < lines.length) body.push(lines[++i]);
+      i++;
+      out.push(`<div class="math">${renderMath(body.join("\n").replace(/\$\$\s*$/, ""), true)}</div>`);
     } else if (/^```/.test(line)) {
       const body: string[] = [];
       for (i++; i < lines.length && !/^```/.test(lines[i]); i++) body.push(lines[i]);

@@ -9,6 +9,7 @@ import * as fs from "fs";
 import { ClipNadError } from "../errors";
 import { markdownToHtml } from "./markdown";
 import { escapeHtml, scriptJson } from "../util/html";
+import { writeFileAtomic } from "../io/atomic";
 
 const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 const WIDGET_MIME = "application/vnd.jupyter.widget-view+json";
@@ -37,7 +38,6 @@ export interface Notebook {
 
 const joinText = (t: string | string[] | undefined): string => (Array.isArray(t) ? t.join("") : t ?? "");
 const stripAnsi = (s: string): string => s.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "");
-/** JSON safe inside <script>. */
 
 export function readNotebook(file: string): Notebook {
   let nb: Notebook;
@@ -131,7 +131,8 @@ class Renderer {
 const CSS = `
 body{font-family:"DejaVu Sans",Arial,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 .cell{margin:1.2em 0}.prompt{color:#888;font-size:12px;font-family:monospace}
-pre{background:#f6f8fa;border:1px solid #e1e4e8;border-radius:4px;padding:.6em .8em;overflow-x:auto;font-size:13px}
+pre{background:#f6f8fa;border:1px solid #e1e4e8;border-radius:4px;padding:.6em .8em;font-size:13px;white-space:pre-wrap;overflow-wrap:anywhere}
+.math{overflow-x:auto;margin:.6em 0}math[display=block]{margin:.4em 0}
 pre.output{background:#fff;border-color:#eee}pre.stderr{background:#fff4f4}pre.error{background:#ffecec;color:#900}
 table{border-collapse:collapse;margin:.6em 0}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}th{background:#f0f0f0}
 code{font-family:"DejaVu Sans Mono",monospace}img{max-width:100%}`;
@@ -145,6 +146,11 @@ export interface NotebookHtmlOptions {
    * widget-state tag, e.g. clip-nad's build/widgets/standalone.js). Without it widgets show their text fallback.
    */
   widgetBundle?: string;
+}
+
+/** Code cells that were never run (no execution count and no outputs). */
+export function unexecutedCells(nb: Notebook): number {
+  return nb.cells.filter((c) => c.cell_type === "code" && joinText(c.source).trim() !== "" && c.execution_count == null && !(c.outputs ?? []).length).length;
 }
 
 /** Does the notebook have widget outputs whose state it saved (so a widget bundle would render them)? */
@@ -181,12 +187,14 @@ export function exportNotebookHtml(
   inFile: string,
   outFile: string,
   opts: { widgetBundle?: string } = {},
-): { figures: number; widgets: number; bytes: number } {
+): { figures: number; widgets: number; bytes: number; unexecuted: number } {
+  if (!/\.html?$/i.test(outFile)) throw new ClipNadError("the exported page is HTML: the output must end in .html", { file: outFile });
   const nb = readNotebook(inFile);
   const title = inFile.split(/[\\/]/).pop()!.replace(/\.ipynb$/, "");
   const html = notebookToHtml(nb, { title, widgetBundle: opts.widgetBundle });
-  fs.writeFileSync(outFile, html);
+  writeFileAtomic(outFile, html);
   return {
+    unexecuted: unexecutedCells(nb),
     figures: (html.match(/class="nb-plotly"/g) || []).length,
     widgets: (html.match(/class="output widget"/g) || []).length,
     bytes: Buffer.byteLength(html),

@@ -11,8 +11,10 @@ export interface ReconstructionSummary {
   images: number;
   /** Accuracy of the unmodified model (fraction). */
   unmodified: number;
-  /** Pairs, 1 PC each. */
+  /** Pairs, 1 PC each (measured the paper's way: each pair's empirical PC1 from its top-k SVD). */
   pairs: number;
+  /** Pairs with the analytic PC1 ±w/|w| (the check: equal to `pairs` up to float error). */
+  pairsAnalytic?: number;
   /** Neurons with k PCs. */
   neurons: { pcs: number; accuracy: number }[];
 }
@@ -93,6 +95,17 @@ export function reconstructionFigure(result: ReconstructionSummary, opts: Recons
       hovertemplate: "unmodified: %{y:.2f}%<extra></extra>",
     },
   ];
+  if (result.pairsAnalytic !== undefined) {
+    data.push({
+      type: "scatter",
+      mode: "markers",
+      name: `check: pairs with the analytic PC ±w/|w| (${pct(result.pairsAnalytic).toFixed(1)}%)`,
+      x: [category("pairs", 1)],
+      y: [pct(result.pairsAnalytic)],
+      marker: { symbol: "x-thin-open", size: 14, color: "#000000", line: { width: 2 } },
+      hovertemplate: "analytic PC: %{y:.2f}%<extra></extra>",
+    });
+  }
   if (opts.reference) {
     const ref = opts.reference.result;
     check(ref, "reconstructionFigure reference");

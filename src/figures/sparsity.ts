@@ -31,11 +31,18 @@ function checkCurve(c: SparsityCurve, unit: "pair" | "neuron"): void {
   }
 }
 
-function curveTrace(c: SparsityCurve, name: string, color: string, symbol: string): PlotlyTrace {
-  const pts = [...c.points].sort((a, b) => a.percentKept - b.percentKept);
+/** Left panel: the 0–10 % range, where the curves differ most; right panel: all of 0–100 %. */
+export const SPARSITY_ZOOM_PERCENT = 10;
+
+function curveTrace(c: SparsityCurve, name: string, color: string, symbol: string, panel: "x" | "x2"): PlotlyTrace {
+  const pts = [...c.points].sort((a, b) => a.percentKept - b.percentKept).filter((p) => panel === "x2" || p.percentKept <= SPARSITY_ZOOM_PERCENT);
   return {
     type: "scatter",
     mode: "lines+markers",
+    xaxis: panel,
+    yaxis: "y",
+    showlegend: panel === "x2",
+    legendgroup: name,
     name: `${name} (${c.units})`,
     x: pts.map((p) => p.percentKept),
     y: pts.map((p) => pct(p.accuracy)),
@@ -49,26 +56,36 @@ function curveTrace(c: SparsityCurve, name: string, color: string, symbol: strin
 export function sparsityFigure(pairs: SparsityCurve, neurons: SparsityCurve, opts: SparsityFigureOptions = {}): PlotlyFigure {
   checkCurve(pairs, "pair");
   checkCurve(neurons, "neuron");
-  const data: PlotlyTrace[] = [curveTrace(neurons, "neurons", COLORS.neurons, "circle"), curveTrace(pairs, "neuron-head pairs", COLORS.pairs, "square")];
+  const data: PlotlyTrace[] = [];
+  for (const panel of ["x", "x2"] as const) {
+    data.push(curveTrace(neurons, "neurons", COLORS.neurons, "circle", panel), curveTrace(pairs, "neuron-head pairs", COLORS.pairs, "square", panel));
+  }
   if (opts.unmodified !== undefined) {
     if (!(opts.unmodified >= 0 && opts.unmodified <= 1)) throw new ClipNadError("sparsityFigure: unmodified must be in [0, 1]", { key: "unmodified" });
-    data.push({
-      type: "scatter",
-      mode: "lines",
-      name: `unmodified model (${pct(opts.unmodified).toFixed(1)}%)`,
-      x: [0, 100],
-      y: [pct(opts.unmodified), pct(opts.unmodified)],
-      line: { color: COLORS.baseline, dash: "dash", width: 2 },
-      hoverinfo: "skip",
-    });
+    for (const panel of ["x", "x2"] as const) {
+      data.push({
+        type: "scatter",
+        mode: "lines",
+        xaxis: panel,
+        yaxis: "y",
+        showlegend: panel === "x2",
+        name: `unmodified model (${pct(opts.unmodified).toFixed(1)}%)`,
+        x: panel === "x" ? [0, SPARSITY_ZOOM_PERCENT] : [0, 100],
+        y: [pct(opts.unmodified), pct(opts.unmodified)],
+        line: { color: COLORS.baseline, dash: "dash", width: 2 },
+        hoverinfo: "skip",
+      });
+    }
   }
   const title = opts.title ?? titleText("Mean-ablation sparsity", `${opts.label ? `${opts.label}, ` : ""}${pairs.images} images`);
   return {
     data,
     layout: {
       ...BASE_LAYOUT,
+      width: 900,
       title: { text: title },
-      xaxis: { title: { text: "units kept (%), rest mean-ablated" }, range: [0, 100], gridcolor: "#e5e5e5" },
+      xaxis: { domain: [0, 0.42], title: { text: `0–${SPARSITY_ZOOM_PERCENT} % kept (zoom)` }, range: [-0.3, SPARSITY_ZOOM_PERCENT + 0.3], dtick: 1, gridcolor: "#e5e5e5" },
+      xaxis2: { domain: [0.5, 1], title: { text: "units kept (%), rest mean-ablated" }, range: [0, 100], gridcolor: "#e5e5e5" },
       yaxis: { title: { text: "zero-shot top-1 accuracy (%)" }, rangemode: "tozero", gridcolor: "#e5e5e5" },
     },
   };

@@ -20,7 +20,7 @@ export function writeFileAtomic(file: string, bytes: Buffer | string): void {
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    throw new ClipNadError(`cannot write (${(e as Error).message})`, { file, cause: e });
+    throw new ClipNadError(`cannot write (${(e as Error).message})`, { file, cause: e, retryable: true });
   }
 }
 

@@ -253,6 +253,6 @@ function ioCall<T>(file: string, what: string, fn: () => T): T {
     return fn();
   } catch (e) {
     if (e instanceof ClipNadError) throw e;
-    throw new ClipNadError(`cannot ${what} (${(e as Error).message})`, { file, cause: e });
+    throw new ClipNadError(`cannot ${what} (${(e as Error).message})`, { file, cause: e, retryable: true });
   }
 }

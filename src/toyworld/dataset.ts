@@ -21,6 +21,11 @@ export interface ToyDatasetOptions extends Omit<ToyWorldOptions, "year"> {
   masks?: boolean;
   /** PNG encodes in flight at once (default 8). */
   concurrency?: number;
+  /**
+   * Replace an existing, non-empty `outDir` whole (the new dataset is written next to it and swapped in). Without it
+   * a non-empty folder is refused: writing into it would mix old and new scenes under the same names.
+   */
+  force?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -77,6 +82,25 @@ function pngOf(data: Uint8Array, size: number, channels: 1 | 3): ReturnType<type
 }
 
 export async function writeToyDataset(outDir: string, opts: ToyDatasetOptions): Promise<ToyDatasetSummary> {
+  if (fs.existsSync(outDir)) {
+    if (!fs.statSync(outDir).isDirectory()) throw new ClipNadError("exists and is not a folder", { file: outDir });
+    if (fs.readdirSync(outDir).length > 0) {
+      if (!opts.force) {
+        throw new ClipNadError("the folder is not empty; writing a dataset into it would mix old and new scenes (choose an empty folder, or replace it whole)", { file: outDir });
+      }
+      // Written beside it and swapped in only when complete: a failure leaves the old dataset as it was.
+      const fresh = `${outDir.replace(/[\\/]+$/, "")}.new-${process.pid}`;
+      fs.rmSync(fresh, { recursive: true, force: true });
+      try {
+        const summary = await writeToyDataset(fresh, { ...opts, force: false });
+        fs.rmSync(outDir, { recursive: true, force: true });
+        fs.renameSync(fresh, outDir);
+        return { ...summary, outDir };
+      } finally {
+        fs.rmSync(fresh, { recursive: true, force: true });
+      }
+    }
+  }
   const { n, seed } = opts;
   if (!(Number.isInteger(n) && n >= 1)) throw new ClipNadError(`number of scenes must be a positive integer, got ${n}`);
   if (!(Number.isInteger(seed) && seed >= 0)) throw new ClipNadError(`seed must be a non-negative integer, got ${seed}`);

@@ -50,3 +50,6 @@ export const ATTRIBUTES = {
 } as const;
 export type AttributeName = keyof typeof ATTRIBUTES;
 export const ATTRIBUTE_NAMES = Object.keys(ATTRIBUTES) as AttributeName[];
+
+/** The words the toy captions describe scenes with (colours, shapes, patterns, sizes, textures): the toy model's vocabulary. */
+export const CAPTION_WORDS: readonly string[] = [...COLOURS, ...SHAPES, ...PATTERNS, ...SIZES, ...TEXTURES];

@@ -47,7 +47,7 @@ export function topList(title: string, list: RankedPair[], actions: PanelActions
   for (const p of list.slice(0, limit)) {
     const li = el("li");
     li.appendChild(pairButton(p, `head ${p.head} · neuron ${p.neuron}`, actions));
-    li.appendChild(el("span", "nhb-val", ` ${fmt(p.value)}`));
+    li.appendChild(el("span", "nhb-val", ` ${fmt(p.score)}`));
     ol.appendChild(li);
   }
   box.appendChild(ol);

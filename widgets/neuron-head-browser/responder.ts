@@ -29,12 +29,17 @@ export class LiveResponder implements Responder {
   private readonly onMsg = (content: unknown, buffers?: unknown[]) => {
     const reply = content as BrowserReply;
     if (!reply || typeof reply !== "object" || typeof reply.id !== "number") return;
+    // An error the kernel raised on its own (e.g. it refused a state update) answers no request.
+    if (reply.id === -1 && reply.kind === "error") { this.onError?.(reply.message); return; }
     const p = this.pending.get(reply.id);
     if (!p) return;
     this.pending.delete(reply.id);
     clearTimeout(p.timer);
     p.resolve({ reply, buffers: (buffers ?? []).map(bytesOf) });
   };
+
+  /** Errors that answer no request (shown by the view's status line). */
+  onError?: (message: string) => void;
 
   constructor(private readonly model: NeuronHeadBrowserModel, private readonly timeoutMs = 180_000) {
     model.on("msg:custom", this.onMsg);
@@ -152,9 +157,9 @@ export class LocalResponder implements Responder {
       if (!best) continue;
       const value = best.sign * best.cosine;
       matrix[p.head * C + p.neuron] = value;
-      top.push({ head: p.head, neuron: p.neuron, value });
+      top.push({ neuron: p.neuron, head: p.head, score: value });
     }
-    top.sort((a, b) => b.value - a.value);
+    top.sort((a, b) => b.score - a.score || a.head * C + a.neuron - (b.head * C + b.neuron));
     const note = `offline: ${top.length} embedded pair(s) have a word matching "${text}" — ${this.note}`;
     return { reply: { kind: "ranking", id, text, top: top.slice(0, 50), matrix: 0, note }, buffers: [new Uint8Array(matrix.buffer)] };
   }

@@ -73,7 +73,11 @@ export class NeuronHeadBrowserView extends DOMWidgetView {
     body.append(this.list, this.detail);
     this.el.append(title, toolbar, this.status, this.heat.root, body, this.subview);
 
-    this.responder = m.comm_live ? new LiveResponder(m) : new LocalResponder(m);
+    if (m.comm_live) {
+      const live = new LiveResponder(m);
+      live.onError = (message) => this.setStatus(`error: ${message}`, true);
+      this.responder = live;
+    } else this.responder = new LocalResponder(m);
     this.fillScoreSelect();
     this.showScore(m.typed("score_name") || m.typed("score_names")[0] || "", false);
     this.syncWindowInputs();
@@ -129,7 +133,10 @@ export class NeuronHeadBrowserView extends DOMWidgetView {
     if (this.scoreSelect.value !== name) this.scoreSelect.value = name;
     const heads = this.model.typed("heads"), neurons = this.model.typed("neurons");
     this.heat.setData({ values: m.values, heads, neurons, signed: m.signed, label: name });
-    const ranked = top ?? topIndices(m.values, 25).map((i) => ({ head: Math.floor(i / neurons), neuron: i % neurons, value: m.values[i] }));
+    // The kernel's ranking (saved with the state) is the list for the first score; other scores rank here, the same way.
+    const saved = this.model.typed("ranking");
+    const ranked = top ?? (name === this.model.typed("score_names")[0] && !this.model.typed("query") && saved.length ? saved
+      : topIndices(m.values, saved.length || 50).map((i) => ({ neuron: i % neurons, head: Math.floor(i / neurons), score: m.values[i] })));
     replaceChildren(this.list, topList(name === QUERY_SCORE ? `Best pairs for "${this.model.typed("query")}"` : `Best pairs by ${name}`, ranked, this.actions));
     if (user && name !== QUERY_SCORE) { this.model.set("score_name", name); this.model.save_changes(); }
     this.mark(t0);

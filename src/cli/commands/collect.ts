@@ -1,7 +1,10 @@
+import * as fs from "fs";
 import * as path from "path";
 import { Command } from "commander";
+import { ClipNadError } from "../../errors";
 import { collect, parseShard } from "../../collect";
 import { Collection } from "../../collect/collection";
+import { FILES } from "../../collect/manifest";
 import { addModelOptions, openModel, positiveInt } from "../modelOption";
 import { Progress } from "../progress";
 
@@ -35,6 +38,7 @@ export function register(program: Command): void {
     const { model } = await openModel(o.model, o.quiet);
     const progress = new Progress("collect", { total: 1, unit: "images", quiet: o.quiet });
     const t0 = Date.now();
+    let first = true;
     try {
       const col = await collect({
         model,
@@ -47,6 +51,11 @@ export function register(program: Command): void {
         batchSize: positiveInt("batch", o.batch),
         onProgress: (e) => {
           if (e.phase === "collect") {
+            if (first) {
+              first = false;
+              progress.update(e.done, e.total);
+              progress.resumed(e.resumedFrom);
+            }
             progress.update(e.done, e.total);
             progress.message(e.skipped ? `${e.skipped} skipped` : "");
           } else progress.message(`finalize ${e.phase} ${e.done}/${e.total}`);
@@ -56,7 +65,10 @@ export function register(program: Command): void {
       printCollectionSummary(col, (Date.now() - t0) / 1000);
       col.close();
     } catch (e) {
-      progress.stop(`collect stopped; rerun the same command to resume (${path.resolve(o.out)})`);
+      // A refusal (bad input, another collection in the folder) is not fixed by a rerun; an interruption is.
+      const started = fs.existsSync(path.join(o.out, FILES.progress));
+      const refusal = e instanceof ClipNadError && !e.retryable;
+      progress.stop(started && !refusal ? `collect stopped; rerun the same command to resume (${path.resolve(o.out)})` : "collect stopped");
       throw e;
     } finally {
       await model.dispose();

@@ -1,56 +1,66 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Command } from "commander";
-import { encodeImages } from "../../clip/encode";
 import { ClipNadError } from "../../errors";
+import { listImages } from "../../data/images";
+import { SkippedImage, loadPixelBatch } from "../../clip/imageBatch";
 import { addModelOptions, npyOutPath, openModel, positiveInt, writeEmbeddings } from "../modelOption";
 
-const IMAGE_EXTENSIONS = new Set([".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".avif"]);
-
-/** FILE and DIR arguments → image files: a folder contributes its image files (not recursive) in sorted order. */
-export function listImages(args: string[]): string[] {
-  const files: string[] = [];
-  for (const arg of args) {
-    if (!fs.existsSync(arg)) throw new ClipNadError("no such image file or folder", { file: arg });
-    if (fs.statSync(arg).isDirectory()) {
-      const names = fs
-        .readdirSync(arg)
-        .filter((n) => IMAGE_EXTENSIONS.has(path.extname(n).toLowerCase()) && fs.statSync(path.join(arg, n)).isFile())
-        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)); // code-unit order, like Python's sorted()
-      if (names.length === 0) {
-        throw new ClipNadError(`folder has no image files (${[...IMAGE_EXTENSIONS].join(" ")})`, { file: arg });
-      }
-      files.push(...names.map((n) => path.join(arg, n)));
-    } else {
-      files.push(arg);
-    }
-  }
-  return files;
-}
-
-/** `clip-nad embed --images DIR|FILE... --out FILE.npy`: one embedding row per image, plus FILE.json listing them. */
+/**
+ * `clip-nad embed --images DIR|FILE... --out FILE.npy`: one embedding row per readable image, plus FILE.json listing
+ * the rows' images and the skipped ones. Images are listed as `collect` lists them (src/data/images: folders
+ * recursively, sorted by id) and unreadable images are skipped and reported, as `collect` does.
+ */
 export function register(program: Command): void {
   addModelOptions(
     program
       .command("embed")
-      .description("image embeddings (one row per image, float32 N×d .npy) and a sidecar .json listing the images")
-      .requiredOption("--images <paths...>", "image files and/or folders (a folder's images are taken in sorted order)")
+      .description("image embeddings (one row per readable image, float32 N×d .npy) and a sidecar .json listing the rows' images and any skipped ones")
+      .requiredOption("--images <paths...>", "image files and/or folders (folders: every image below them, sorted by relative path, as collect lists them)")
       .requiredOption("--out <file.npy>", "output .npy file (a .json with the image list is written next to it)")
       .option("--batch-size <n>", "images per forward pass", "16")
       .option("--normalize", "L2-normalise each embedding"),
   ).action(async (o: { model: string; images: string[]; out: string; batchSize: string; normalize?: boolean; quiet?: boolean }) => {
     const out = npyOutPath(o.out);
     const batchSize = positiveInt("batch-size", o.batchSize);
-    const images = listImages(o.images);
+    const list = listImages(o.images.length === 1 && fs.existsSync(o.images[0]) && fs.statSync(o.images[0]).isDirectory() ? o.images[0] : o.images);
     const { model, name } = await openModel(o.model, o.quiet);
+    const skipped: SkippedImage[] = [];
+    const rows: string[] = [];
     try {
       await writeEmbeddings({
-        model, name, out, rows: images.length, label: "embedding images", unit: "images", normalize: o.normalize, quiet: o.quiet,
-        encode: (onProgress) => encodeImages(model, images, { batchSize, onProgress }),
-        describe: { resolution: model.config.imageResolution, images: images.map((p) => path.resolve(p)) },
+        model, name, out, label: "embedding images", unit: "images", normalize: o.normalize, quiet: o.quiet, total: list.items.length,
+        encode: async (onProgress) => {
+          const d = model.config.embedDim;
+          const parts: Float32Array[] = [];
+          const R = model.config.imageResolution;
+          for (let start = 0; start < list.items.length; start += batchSize) {
+            const indices = Array.from({ length: Math.min(batchSize, list.items.length - start) }, (_, i) => start + i);
+            const batch = await loadPixelBatch(list.items, indices, R);
+            skipped.push(...batch.skipped);
+            if (batch.ok.length) {
+              parts.push((await model.encodeImagePixels(batch.pixels, batch.ok.length)).embedding);
+              for (const i of batch.ok) rows.push(path.resolve(list.items[i].path));
+            }
+            onProgress(start + indices.length);
+          }
+          if (rows.length === 0) {
+            throw new ClipNadError(`none of the ${list.items.length} images could be read (first error: ${skipped[0]?.reason})`, { file: o.images[0] });
+          }
+          const emb = new Float32Array(rows.length * d);
+          let off = 0;
+          for (const p of parts) { emb.set(p, off); off += p.length; }
+          return emb;
+        },
+        describe: () => ({ resolution: model.config.imageResolution, root: list.root, images: rows, skipped }),
       });
     } finally {
       await model.dispose();
+    }
+    if (skipped.length > 0) {
+      console.error(`skipped ${skipped.length} unreadable image(s) (listed in ${out.replace(/\.npy$/i, ".json")}):`);
+      for (const s of skipped.slice(0, 10)) console.error(`  ${s.id}: ${s.reason}`);
+      if (skipped.length > 10) console.error(`  … and ${skipped.length - 10} more`);
     }
   });
 }

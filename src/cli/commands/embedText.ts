@@ -8,7 +8,10 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** Texts from --text (repeatable) then --file (one text per line; blank lines skipped). */
+/**
+ * Texts from --text (repeatable) then --file (one text per line: row i of the output is line i, so a blank line is
+ * an error naming its line; only a final newline / trailing blank lines are ignored).
+ */
 export function gatherTexts(texts: string[], file?: string): string[] {
   const all = [...texts];
   if (file !== undefined) {
@@ -18,7 +21,12 @@ export function gatherTexts(texts: string[], file?: string): string[] {
     } catch (e) {
       throw new ClipNadError(`cannot read text file (${(e as Error).message})`, { file });
     }
-    all.push(...body.split(/\r?\n/).filter((l) => l.trim() !== ""));
+    const lines = body.split(/\r?\n/);
+    while (lines.length > 0 && lines[lines.length - 1].trim() === "") lines.pop();
+    lines.forEach((l, i) => {
+      if (l.trim() === "") throw new ClipNadError(`line ${i + 1} is blank; every line is one text (row ${i} of the output)`, { file });
+    });
+    all.push(...lines);
   }
   if (all.length === 0) throw new ClipNadError("no texts: give --text \"...\" (repeatable) or --file F (one text per line)");
   return all;
@@ -42,9 +50,9 @@ export function register(program: Command): void {
     const { model, name } = await openModel(o.model, o.quiet);
     try {
       await writeEmbeddings({
-        model, name, out, rows: texts.length, label: "embedding texts", unit: "texts", normalize: o.normalize, quiet: o.quiet,
+        model, name, out, total: texts.length, label: "embedding texts", unit: "texts", normalize: o.normalize, quiet: o.quiet,
         encode: (onProgress) => encodeTexts(model, texts, { batchSize, onProgress }),
-        describe: { contextLength: model.config.contextLength, texts },
+        describe: () => ({ contextLength: model.config.contextLength, texts }),
       });
     } finally {
       await model.dispose();

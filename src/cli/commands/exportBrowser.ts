@@ -9,11 +9,9 @@ import { BrowserBackend } from "../../browser/backend";
 import { browserPageHtml, browserWidgetState } from "../../browser/state";
 import { browserSourceFrom } from "../../browser/source";
 import { ensureStandaloneBundle } from "../../browser/bundle";
-import { COLOURS, PATTERNS, SHAPES, SIZES, TEXTURES } from "../../toyworld/vocab";
+import { CAPTION_WORDS } from "../../toyworld/vocab";
 import { TOY_MODEL_PATH } from "../../clip/resolve";
 
-/** The toy model only knows its captions' words: its default vocabulary. */
-const TOY_WORDS = [...COLOURS, ...SHAPES, ...PATTERNS, ...SIZES, ...TEXTURES];
 
 /**
  * `clip-nad export-browser`: the neuron-head browser as ONE self-contained offline HTML page (saved widget
@@ -40,7 +38,7 @@ export function register(program: Command): void {
       const modelName: string = o.model ?? collection.manifest.model.name;
       const model = o.words ? (await openModel(modelName, o.quiet)).model : null;
       const isToy = model !== null && path.resolve(model.path) === TOY_MODEL_PATH;
-      const vocabulary = !o.words ? [] : o.vocabulary === "toy" || (o.vocabulary === undefined && isToy) ? TOY_WORDS : o.vocabulary;
+      const vocabulary = !o.words ? [] : o.vocabulary === "toy" || (o.vocabulary === undefined && isToy) ? [...CAPTION_WORDS] : o.vocabulary;
       const progress = new Progress("export-browser", { quiet: o.quiet });
       try {
         const source = await browserSourceFrom(model, collection, {

@@ -13,7 +13,7 @@ function figureFromReport(kind: string, report: any, file: string): PlotlyFigure
     const acc = report?.accuracy;
     if (!acc) throw new ClipNadError("not a reconstruct report (no 'accuracy')", { file, key: "accuracy" });
     const images = Number(report?.evaluation?.images ?? report?.images ?? 0);
-    return reconstructionFigure({ images, unmodified: acc.unmodified, pairs: acc.pairs, neurons: acc.neurons }, {
+    return reconstructionFigure({ images, unmodified: acc.unmodified, pairs: acc.pairs, pairsAnalytic: acc.pairsAnalytic, neurons: acc.neurons }, {
       label,
       reference: { name: "paper, RN50x16 ImageNet", result: PAPER_RECONSTRUCTION_RN50X16 },
     });

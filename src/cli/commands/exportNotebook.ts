@@ -13,7 +13,11 @@ export function register(program: Command): void {
     .action((opts: { in: string; out: string }) => {
       // Widgets (the neuron-head browser) render read-only from the state the notebook saved: inline the bundle.
       const widgetBundle = hasSavedWidgets(readNotebook(opts.in)) ? fs.readFileSync(ensureStandaloneBundle(), "utf8") : undefined;
-      const { figures, widgets, bytes } = exportNotebookHtml(opts.in, opts.out, { widgetBundle });
+      const { figures, widgets, bytes, unexecuted } = exportNotebookHtml(opts.in, opts.out, { widgetBundle });
       console.log(`wrote ${opts.out} (${figures} plotly figure(s), ${widgets} widget(s), ${(bytes / 1e6).toFixed(1)} MB)`);
+      if (unexecuted > 0) {
+        console.error(`warning: ${opts.in} looks unexecuted (${unexecuted} code cell(s) never ran, so the page has no outputs for them); ` +
+          "execute it first (e.g. tools/notebooks/run_notebooks.py) and export the executed copy");
+      }
     });
 }

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { installKernelSpec } from "../../../kernel-ext/install";
+import { installKernelSpec } from "../../jupyter/kernelspec";
 import { ClipNadError } from "../../errors";
 
 /** `clip-nad kernel install [--user|--prefix DIR] [--name clip-nad]` — register the comm-enabled tslab kernel. */

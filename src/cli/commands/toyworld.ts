@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import { Command } from "commander";
 import { SingleBar, Presets } from "cli-progress";
 import { ClipNadError } from "../../errors";
@@ -23,9 +24,13 @@ export function register(program: Command): void {
     .option("--drift <spec>", 'attribute drift, e.g. "yellow:0.05->0.4,years:2000-2010" (see src/toyworld/drift.ts)')
     .option("--no-masks", "skip the mask PNGs")
     .option("--shape-groups", "minimal pairs: runs of 8 scenes identical but for the dominant object's shape (training data)")
+    .option("--force", "replace a non-empty --out folder whole (without it, a non-empty folder is refused)")
     .option("--quiet", "no progress bar")
     .action(async (o) => {
       const n = intOption("n", o.n, 1);
+      if (!o.force && fs.existsSync(o.out) && fs.statSync(o.out).isDirectory() && fs.readdirSync(o.out).length > 0) {
+        throw new ClipNadError("--out folder is not empty (a dataset written into it would mix old and new scenes); choose an empty folder or pass --force to replace it", { file: o.out });
+      }
       const bar = o.quiet ? undefined : new SingleBar({ format: "toyworld [{bar}] {value}/{total} scenes | {eta_formatted} left" }, Presets.shades_classic);
       bar?.start(n, 0);
       const t0 = Date.now();
@@ -38,6 +43,7 @@ export function register(program: Command): void {
         drift: o.drift,
         masks: o.masks,
         shapeGroups: Boolean(o.shapeGroups),
+        force: Boolean(o.force),
         onProgress: (done) => bar?.update(done),
       });
       bar?.stop();

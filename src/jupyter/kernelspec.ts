@@ -19,7 +19,7 @@ export interface KernelSpec {
 
 /** Absolute path of the launcher. */
 export function launcherPath(): string {
-  return path.resolve(__dirname, "kernel.cjs");
+  return path.resolve(__dirname, "..", "..", "kernel-ext", "kernel.cjs");
 }
 
 export function kernelSpec(name = DEFAULT_KERNEL_NAME): KernelSpec {
