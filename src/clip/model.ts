@@ -10,6 +10,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import * as v8 from "v8";
+import * as vm from "vm";
 import * as ort from "onnxruntime-node";
 import { ClipNadError } from "../errors";
 import { Checkpoint, StateDict, Tensor } from "../weights/types";
@@ -82,14 +84,39 @@ export async function loadModel(nameOrPath: string, opts: LoadModelOptions = {})
   const file = await resolveModel(nameOrPath, { onProgress: opts.onProgress });
   progress("hashing checkpoint", 0.05);
   const hash = await fileSha256(file, opts.cacheDir);
-  const cached = readEntry(cacheDir(opts.cacheDir), hash);
-  if (cached) return openModel(nameOrPath, file, hash, cached.entry.config, cached.entry.metadata, cached.apw, opts);
-  progress("reading checkpoint", 0.15);
-  return modelFromCheckpoint(nameOrPath, await readCheckpoint(file), hash, opts);
+  let entry = readEntry(cacheDir(opts.cacheDir), hash);
+  if (!entry) {
+    progress("reading checkpoint", 0.15);
+    entry = await readAndBuildEntry(file, hash, opts); // its own frame: a suspended one would keep the checkpoint
+    // The checkpoint (1.2 GB of float32 for RN50x16) is unreachable now; free it before the session loads the graph,
+    // or both are resident at once.
+    collectGarbage();
+  }
+  return openModel(nameOrPath, file, hash, entry.entry.config, entry.entry.metadata, entry.apw, opts);
+}
+
+/** A full garbage collection, when the runtime lets us ask for one (V8 does, through its flags). */
+function collectGarbage(): void {
+  try {
+    v8.setFlagsFromString("--expose-gc");
+    (vm.runInNewContext("gc") as () => void)();
+  } catch {
+    // not available: the memory is freed at the next collection instead
+  }
 }
 
 /** Build the graphs and cache entry for an already-read checkpoint, then open the model. */
 export async function modelFromCheckpoint(name: string, ck: Checkpoint, hash: string, opts: LoadModelOptions = {}): Promise<ClipModel> {
+  const { entry, apw } = buildEntry(ck, hash, opts);
+  return openModel(name, ck.path, hash, entry.config, entry.metadata, apw, opts);
+}
+
+async function readAndBuildEntry(file: string, hash: string, opts: LoadModelOptions): Promise<{ entry: ModelEntry; apw: AttentionPoolWeights }> {
+  return buildEntry(await readCheckpoint(file), hash, opts);
+}
+
+/** Validate, build both graphs and the cache entry; returns copies of what the model keeps. */
+function buildEntry(ck: Checkpoint, hash: string, opts: LoadModelOptions): { entry: ModelEntry; apw: AttentionPoolWeights } {
   const progress = opts.onProgress ?? (() => undefined);
   const file = ck.path;
   const config = clipConfigOf(ck);
@@ -107,7 +134,7 @@ export async function modelFromCheckpoint(name: string, ck: Checkpoint, hash: st
   // Copies: the model must not keep the checkpoint's state dict alive through views into it.
   const pool = attentionPoolWeights(ck.tensors, config, file);
   const apw: AttentionPoolWeights = { ...pool, Wv: pool.Wv.slice(), bv: pool.bv.slice(), Wo: pool.Wo.slice(), bo: pool.bo.slice(), pos: pool.pos.slice() };
-  return openModel(name, file, hash, config, ck.metadata, apw, opts);
+  return { entry: { version: MODEL_ENTRY_VERSION, config, metadata: { ...ck.metadata } }, apw };
 }
 
 async function openModel(name: string, file: string, hash: string, config: ClipConfig, metadata: Record<string, string>,

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import { ClipNadError } from "../errors";
-import { parseSafetensors } from "./safetensors";
+import { readSafetensors } from "./safetensors";
 import { readTorchZip } from "./torchzip";
 import { Checkpoint } from "./types";
 
@@ -48,7 +48,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
     case "zip":
       return readTorchZip(path);
     case "safetensors":
-      return parseSafetensors(fs.readFileSync(path), path);
+      return readSafetensors(path);
     case "legacy-torch":
       throw new ClipNadError("legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it with torch >= 1.6 or convert to safetensors", { file: path });
     default:

@@ -10,15 +10,39 @@ const DTYPE_NAME: Record<string, string> = {
 
 interface HeaderEntry { dtype: string; shape: number[]; data_offsets: [number, number] }
 
-/** Read a .safetensors file (u64 header length, JSON header, raw little-endian data). */
+/**
+ * Read a .safetensors file (u64 header length, JSON header, raw little-endian data), one tensor at a time: memory
+ * holds the float32 tensors plus one tensor's raw bytes, never the whole file (582 MB for an fp16 RN50x16).
+ */
 export function readSafetensors(path: string): Checkpoint {
-  let buf: Buffer;
+  let fd: number;
   try {
-    buf = fs.readFileSync(path);
+    fd = fs.openSync(path, "r");
   } catch (e) {
     throw new ClipNadError(`cannot read file (${(e as Error).message})`, { file: path });
   }
-  return parseSafetensors(buf, path);
+  try {
+    const size = fs.fstatSync(fd).size;
+    const read = (offset: number, length: number): Buffer => {
+      const buf = Buffer.alloc(length);
+      let got = 0;
+      while (got < length) {
+        const n = fs.readSync(fd, buf, got, length - got, offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      return got === length ? buf : buf.subarray(0, got);
+    };
+    const head = read(0, 8);
+    if (head.length < 8) throw new ClipNadError("truncated safetensors file: shorter than the 8-byte header length", { file: path });
+    const headerLen = Number(head.readBigUInt64LE(0));
+    if (headerLen <= 0 || 8 + headerLen > size) {
+      throw new ClipNadError(`truncated or corrupt safetensors file: header length ${headerLen} exceeds file size ${size}`, { file: path });
+    }
+    return parseEntries(read(8, headerLen), 8 + headerLen, size, path, (start, length) => read(start, length));
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export function parseSafetensors(buf: Buffer, path = "<buffer>"): Checkpoint {
@@ -27,13 +51,17 @@ export function parseSafetensors(buf: Buffer, path = "<buffer>"): Checkpoint {
   if (headerLen <= 0 || 8 + headerLen > buf.length) {
     throw new ClipNadError(`truncated or corrupt safetensors file: header length ${headerLen} exceeds file size ${buf.length}`, { file: path });
   }
+  return parseEntries(buf.subarray(8, 8 + headerLen), 8 + headerLen, buf.length, path, (start, length) => buf.subarray(start, start + length));
+}
+
+/** Decode the header and every tensor; `bytes(start, length)` gives the raw bytes at an absolute file offset. */
+function parseEntries(headerBytes: Buffer, dataStart: number, fileSize: number, path: string, bytes: (start: number, length: number) => Buffer): Checkpoint {
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(buf.subarray(8, 8 + headerLen).toString("utf8"));
+    header = JSON.parse(headerBytes.toString("utf8"));
   } catch (e) {
     throw new ClipNadError(`corrupt safetensors header (invalid JSON: ${(e as Error).message})`, { file: path });
   }
-  const dataStart = 8 + headerLen;
   const metadata: Record<string, string> = {};
   const tensors: StateDict = new Map();
   for (const [key, value] of Object.entries(header)) {
@@ -49,10 +77,10 @@ export function parseSafetensors(buf: Buffer, path = "<buffer>"): Checkpoint {
     if (end - start !== n * bytesPer) {
       throw new ClipNadError(`data size ${end - start} does not match shape [${entry.shape}] of ${entry.dtype}`, { file: path, key });
     }
-    if (dataStart + end > buf.length) {
-      throw new ClipNadError(`truncated file: tensor data ends at byte ${dataStart + end} but the file has ${buf.length}`, { file: path, key });
+    if (dataStart + end > fileSize) {
+      throw new ClipNadError(`truncated file: tensor data ends at byte ${dataStart + end} but the file has ${fileSize}`, { file: path, key });
     }
-    tensors.set(key, { shape: entry.shape.slice(), data: decode(buf, dataStart + start, n, entry.dtype), storedDtype: DTYPE_NAME[entry.dtype] });
+    tensors.set(key, { shape: entry.shape.slice(), data: decode(bytes(dataStart + start, end - start), 0, n, entry.dtype), storedDtype: DTYPE_NAME[entry.dtype] });
   }
   return { path, format: "safetensors", tensors, metadata };
 }

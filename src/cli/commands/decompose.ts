@@ -3,6 +3,7 @@ import * as path from "path";
 import { Command } from "commander";
 import { neuronsOf, tokensOf } from "../../clip/config";
 import { ClipNadError } from "../../errors";
+import { forwardImage } from "../../clip/encode";
 import { writeNpy } from "../../io/npy";
 import { addModelOptions, clipNadVersion, openModel } from "../modelOption";
 
@@ -28,7 +29,9 @@ export function register(program: Command): void {
       const H = cfg.visionHeads;
       const K = tokensOf(cfg);
       const d = cfg.embedDim;
-      const image = await model.decompose(o.image);
+      // The internals only: the weight-only tables (w is 453 MB for RN50x16) are not needed to write them.
+      const fwd = await forwardImage(model, o.image);
+      const image = { embedding: fwd.embedding, Z: fwd.features, a: fwd.attention, s: fwd.coefficients };
       fs.mkdirSync(o.out, { recursive: true });
       const arrays: [string, Float32Array, number[]][] = [
         ["embedding.npy", image.embedding, [d]],
