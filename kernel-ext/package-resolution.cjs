@@ -3,7 +3,9 @@
 // is not installed where the notebook lives:
 //  - tslab's type checker (its own TypeScript 5.0): <any>/node_modules/clip-nad/... is mapped onto this package;
 //    the paths stay virtual, so its files count as an external library (type-checked, not re-emitted by tslab);
-//  - at run time, Node's resolver falls back to this package's entry (index.cjs, then package.json "exports").
+//  - at run time, Node's resolver falls back to this package (resolving as the package itself, through its
+//    package.json "exports": "clip-nad", and the deep paths "clip-nad/src/…", "clip-nad/kernel-ext/…" for
+//    internals); the TypeScript sources load through tsx's hook, registered here.
 // Used by kernel.cjs and by tools/notebooks/typecheck.cjs (the same check without running the cells).
 const fs = require("fs");
 const path = require("path");
@@ -31,6 +33,7 @@ function installPackageResolution({ tslabDir, projectRoot, log }) {
       return orig.call(this, p, ...rest);
     };
   }
+  require(require.resolve("tsx/cjs", { paths: [projectRoot] }));
   const origResolve = Module._resolveFilename;
   Module._resolveFilename = function (request, parent, ...rest) {
     try {

@@ -59,3 +59,6 @@ export { readNpy, writeNpy, NpyArray } from "./io/npy";
 // In a notebook (the clip-nad kernel): rich output and the neuron-head browser.
 export { showFigure, showPNG, showTable, progress, Progress } from "../kernel-ext/display";
 export { neuronHeadBrowser, NeuronHeadBrowser, NeuronHeadBrowserOptions } from "../kernel-ext/widgets/neuronHeadBrowser";
+// Your own widgets and comms (ipywidgets protocol 2.1; the front end is any @jupyter-widgets/base module).
+export { WidgetModel, WidgetSpec, WidgetState, WidgetOptions } from "../kernel-ext/widget";
+export { openComm, registerTarget, Comm } from "../kernel-ext/comm";

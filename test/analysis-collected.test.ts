@@ -3,12 +3,12 @@ import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { empiricalPairPCs, neuronPCA, pairPCA, pairPCDirections, reconstructionAccuracy } from "../src/analysis";
-import { normalizeRows } from "../src/analysis/zeroshot";
 import { loadModel } from "../src/clip/model";
 import { preprocessRGB } from "../src/clip/preprocess";
 import { ClipModel } from "../src/clip/types";
 import { collect } from "../src/collect";
-import { Decomposition, attentionPoolWeights, prepareDecomposition } from "../src/decompose";
+import { Decomposition } from "../src/decompose";
+import { normalizeRows } from "../src/util/rows";
 import { generateScene } from "../src/toyworld";
 
 /**
@@ -25,7 +25,7 @@ let col: Awaited<ReturnType<typeof collect>>;
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "clipnad-analysis-"));
   model = await loadModel(CKPT, { cacheDir: path.join(tmp, "cache"), threads: 1 });
-  dec = prepareDecomposition(attentionPoolWeights(model.weights, model.config, model.path));
+  dec = await model.decomposition();
   const items = Array.from({ length: N }, (_, i) => ({ id: `scene-${String(i).padStart(3, "0")}`, path: `scene:${i}` }));
   col = await collect({
     model,

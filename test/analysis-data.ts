@@ -2,8 +2,9 @@
  * Test-only "collected data": coefficients s of N random images through the reference attention pool
  * (test/decompose-reference.ts), plus a random classifier and labels, shared by the analysis tests.
  */
-import { attentionPoolWeights, coefficientsToEmbedding, prepareDecomposition, Decomposition } from "../src/decompose";
-import { normalizeRows, predictOne } from "../src/analysis/zeroshot";
+import { attentionPoolWeights, coefficientsToEmbedding, Decomposition } from "../src/decompose";
+import { predictOne } from "../src/analysis/zeroshot";
+import { normalizeRows } from "../src/util/rows";
 import { gaussian, poolConfig, poolStateDict, randomFeatures, randomPool, referenceForward, rng } from "./decompose-reference";
 
 export interface Collected {
@@ -12,10 +13,10 @@ export interface Collected {
   embeddings: Float32Array; // N×d (reference forward)
 }
 
-export function collectReference(seed: number, N: number, C = 64, H = 4, d = 16, K = 9) {
+export async function collectReference(seed: number, N: number, C = 64, H = 4, d = 16, K = 9) {
   const pool = randomPool(seed, C, H, d, K);
   const apw = attentionPoolWeights(poolStateDict(pool), poolConfig(pool));
-  const dec = prepareDecomposition(apw);
+  const dec = await Decomposition.build(apw);
   const sets = (offset: number, n: number): Collected => {
     const S = new Float32Array(n * H * C);
     const embeddings = new Float32Array(n * d);

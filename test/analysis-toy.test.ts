@@ -19,7 +19,7 @@ import { loadModel } from "../src/clip/model";
 import { preprocessRGB } from "../src/clip/preprocess";
 import { ClipModel } from "../src/clip/types";
 import { Collection, collect } from "../src/collect";
-import { Decomposition, attentionPoolWeights, coefficientsToEmbedding, prepareDecomposition } from "../src/decompose";
+import { Decomposition, coefficientsToEmbedding } from "../src/decompose";
 import { COLOURS, generateScene } from "../src/toyworld";
 
 /**
@@ -53,7 +53,7 @@ async function collectScenes(seed: number, n: number, dir: string): Promise<Coll
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "clipnad-toy-analysis-"));
   model = await loadModel("toy", { cacheDir: path.join(tmp, "cache"), threads: 1 });
-  dec = prepareDecomposition(attentionPoolWeights(model.weights, model.config, model.path));
+  dec = await model.decomposition();
   pcaSet = await collectScenes(101, 80, path.join(tmp, "pca"));
   evalSet = await collectScenes(202, 60, path.join(tmp, "eval"));
   classifier = await zeroShotClassifier([...COLOURS], (texts) => encodeTexts(model, texts));
@@ -98,20 +98,39 @@ describe("paper analyses on the embedded toy model (colour zero-shot)", () => {
       res.neurons.map((n) => `neurons ${n.pcs} PC ${n.accuracy.toFixed(3)}`).join(", "));
   });
 
-  it("ablation curves: 100% kept = unmodified, 0% kept = all-means prediction", () => {
+  it("ablation curves: 100% kept = unmodified; 0% kept = all-means (count rule) or the top unit(s) only (percentile)", () => {
+    const { H, C } = dec.apw;
     const pca = pairPCA(pcaSet, dec.w, dec.wNorms, { topK: 50 });
     const npca = neuronPCA(pcaSet, dec.w, dec.neuronGram, { topK: 50, pcs: 1 });
     const ctx = { apw: dec.apw, sBar: pca.sBar, classifier, bias: dec.bias };
     const unmod = accuracy(predict(evalSet.embeddings, classifier, dec.apw.d), labels);
     const allMeans = accuracy(new Int32Array(evalSet.N).fill(predictOne(coefficientsToEmbedding(dec.apw, pca.sBar, dec.bias), classifier)), labels);
     const percentKept = [0, 5, 10, 20, 50, 100];
-    const pairs = ablationCurve(evalSet, labels, ctx, { unit: "pair", scores: meanTopNorms(pca.topNorms, pca.k), percentKept });
-    const neurons = ablationCurve(evalSet, labels, ctx, { unit: "neuron", scores: meanTopNorms(npca.topNorms, npca.k), percentKept });
-    for (const curve of [pairs, neurons]) {
+    const scores = { pair: meanTopNorms(pca.topNorms, pca.k), neuron: meanTopNorms(npca.topNorms, npca.k) };
+    const curves = (rule: "count" | "percentile") => (["pair", "neuron"] as const).map((unit) =>
+      ablationCurve(evalSet, labels, ctx, { unit, scores: scores[unit], percentKept, rule }));
+    for (const curve of curves("count")) {
       expect(curve.points[5].accuracy).toBe(unmod);
       expect(curve.points[0].accuracy).toBe(allMeans);
     }
-    const fmt = (c: typeof pairs) => c.points.map((p) => `${p.percentKept}%:${p.accuracy.toFixed(2)}`).join(" ");
-    console.log(`toy ablation (kept → accuracy) pairs ${fmt(pairs)} | neurons ${fmt(neurons)}`);
+    const official = curves("percentile");
+    for (const curve of official) {
+      const sc = scores[curve.unit];
+      expect(curve.points[5].accuracy).toBe(unmod);
+      // 0 %: the 100th percentile is the top score, so exactly the units scoring it stay; check by masking s
+      const top = Math.max(...sc);
+      expect(curve.points[0].kept).toBe(Array.from(sc).filter((v) => v === top).length);
+      const HC = H * C;
+      const preds = Int32Array.from({ length: evalSet.N }, (_, i) => {
+        const s = evalSet.row(i).subarray(0, HC);
+        const st = Float32Array.from(s, (v, q) => (sc[curve.unit === "pair" ? q : q % C] === top ? v : pca.sBar[q]));
+        return predictOne(coefficientsToEmbedding(dec.apw, st, dec.bias), classifier);
+      });
+      expect(curve.points[0].accuracy).toBe(accuracy(preds, labels));
+    }
+    const fmt = (c: (typeof official)[number]) =>
+      c.points.map((p) => `${p.percentKept}%:${p.accuracy.toFixed(2)}`).join(" ");
+    console.log(`toy ablation, official percentile rule (kept → accuracy) pairs ${fmt(official[0])} | ` +
+      `neurons ${fmt(official[1])}`);
   });
 });

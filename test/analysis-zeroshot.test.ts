@@ -3,7 +3,8 @@ import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { ClipNadError } from "../src/errors";
-import { accuracy, cosineLogits, fillTemplate, loadTemplates, predict, TextEncoder, zeroShotClassifier } from "../src/analysis/zeroshot";
+import { accuracy, cosineLogits, predict, TextEncoder, zeroShotClassifier } from "../src/analysis/zeroshot";
+import { fillTemplate, loadTemplates, templateEmbeddings } from "../src/text/templates";
 import { gaussian, rng } from "./decompose-reference";
 
 const d = 8;
@@ -57,6 +58,25 @@ describe("zero-shot classifier (80 templates: normalise, mean, normalise)", () =
     const nm = Math.hypot(...m);
     const diff = Math.max(...m.map((x, j) => Math.abs(x / nm - W[j])));
     expect(diff).toBeGreaterThan(1e-3);
+  });
+
+  it("templateEmbeddings (src/text/templates) with given templates: normalise, mean, normalise; progress per name", async () => {
+    const progress: number[] = [];
+    const rows = await templateEmbeddings(["ox", "yak"], encode,
+      { templates: ["{}", "a {} here"], onProgress: (n) => progress.push(n) });
+    expect(progress).toEqual([1, 2]);
+    ["ox", "yak"].forEach((name, c) => {
+      const mean = new Array(d).fill(0);
+      for (const t of [name, `a ${name} here`]) {
+        const v = hashVec(t);
+        const n = Math.hypot(...v);
+        v.forEach((x, j) => (mean[j] += x / n));
+      }
+      const n = Math.hypot(...mean);
+      mean.forEach((x, j) => expect(rows[c * d + j]).toBeCloseTo(x / n, 5));
+    });
+    await expect(templateEmbeddings([], encode)).rejects.toThrow(ClipNadError);
+    await expect(templateEmbeddings(["ox"], encode, { templates: ["no placeholder"] })).rejects.toThrow(ClipNadError);
   });
 
   it("prediction is the argmax cosine and ignores the image embedding's scale", () => {

@@ -13,8 +13,8 @@ import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
 import * as path from "path";
-import { installKernelSpec } from "../kernel-ext/install";
-import { ensureStandaloneBundle } from "../src/browser/bundle";
+import { installKernelSpec } from "../src/jupyter/kernelspec";
+import { ensureAllBundles } from "../src/browser/bundle";
 import { idle, launch, median, timedCellClick } from "./browser-harness";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -65,7 +65,7 @@ beforeAll(async () => {
   fs.rmSync(path.join(WORK, "prefix"), { recursive: true, force: true });
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   installKernelSpec({ prefix: path.join(WORK, "prefix"), name: KERNEL });
-  ensureStandaloneBundle(); // builds build/widgets/{standalone,live}.js
+  ensureAllBundles(); // builds build/widgets/{standalone,live}.js
   // A small collection of the toy model on 24 toy-world scenes.
   fs.rmSync(path.join(WORK, "scenes"), { recursive: true, force: true });
   fs.rmSync(COLLECTION, { recursive: true, force: true });
@@ -121,13 +121,10 @@ describe("neuron-head browser in a live clip-nad kernel", () => {
   it("toy model: click a cell → thumbnails and words; query → ranking; bad request → error, kernel alive", async () => {
     const { page, errors } = chrome;
     const cell = await runCell(`
-import { loadModel } from "./src/clip/model";
-import { openCollection } from "./src/collect/collection";
-import { neuronHeadBrowser } from "./kernel-ext/widgets/neuronHeadBrowser";
-import { COLOURS, PATTERNS, SHAPES, SIZES, TEXTURES } from "./src/toyworld/vocab";
+import { loadModel, neuronHeadBrowser, openCollection, toyworld } from "clip-nad";
 const model = await loadModel(${JSON.stringify(MODEL)});
 // The toy model only knows its captions' words: match pair directions against those.
-const words = [...COLOURS, ...SHAPES, ...PATTERNS, ...SIZES, ...TEXTURES];
+const words = [...toyworld.CAPTION_WORDS];
 const browser = await neuronHeadBrowser(model, openCollection(${JSON.stringify(COLLECTION)}), { vocabulary: words });
 browser.display();
 console.log("browser shown");
@@ -199,11 +196,11 @@ console.log("browser shown");
   it("RN50x16-sized synthetic data (48 × 3072, d = 768, 30k words) over the comm: logs click → updated view latency", async () => {
     const { page, errors } = chrome;
     const cell = await runCell(`
-import { browserWidget } from "./kernel-ext/widgets/neuronHeadBrowser";
-import { syntheticSource } from "./kernel-ext/widgets/syntheticSource";
-import { DEFAULT_VOCABULARY, readWordList } from "./kernel-ext/widgets/browserSource";
+import { WORDS_30K, readWordList } from "clip-nad";
+import { browserWidget } from "clip-nad/kernel-ext/widgets/neuronHeadBrowser";
+import { syntheticSource } from "clip-nad/src/browser/synthetic";
 // RN50x16's shape: 48 heads × 3072 neurons, d = 768 (w is 453 MB), the full 30k-word vocabulary for the words.
-const big = await browserWidget(syntheticSource({ heads: 48, neurons: 3072, dim: 768, words: readWordList(DEFAULT_VOCABULARY) }), { offlinePairs: 0, offlineNeurons: 0 });
+const big = await browserWidget(syntheticSource({ heads: 48, neurons: 3072, dim: 768, words: readWordList(WORDS_30K) }), { offlinePairs: 0, offlineNeurons: 0 });
 big.display();
 `, "cell-big");
     expect(cell.status).toBe("ok");

@@ -4,9 +4,9 @@
  * and the saved-state / page builders (escaping inside <script>).
  */
 import { describe, it, expect } from "vitest";
-import {
-  BrowserRequestError, matchWords, neuronMax, normalizeRows, parseRequest, querySimilarity, rowNorms, topIndices, topPairs,
-} from "../src/browser/logic";
+import { BrowserRequestError, matchWords, neuronMax, parseRequest, topPairs } from "../src/browser/logic";
+import { normalizeRows } from "../src/util/rows";
+import { topIndices } from "../src/util/topk";
 import { BrowserBackend, BrowserSource } from "../src/browser/backend";
 import { syntheticSource, hashEmbedding } from "../src/browser/synthetic";
 import { browserPageHtml, browserWidgetState, savedStateDocument, scriptJson } from "../src/browser/state";
@@ -51,10 +51,11 @@ describe("ranking and matching", () => {
     expect(topIndices(new Float32Array([1, 2]), 5)).toEqual([1, 0]);
   });
 
-  it("querySimilarity is the cosine of each pair direction with the text", () => {
+  it("the source's pairSimilarity is the cosine of each pair direction with the text (synthetic: rowCosines)", async () => {
     const src = syntheticSource({ heads: H, neurons: C, dim: D });
     const t = hashEmbedding("yellow", D).map((x) => x * 3);
-    const sim = querySimilarity(src.directions, rowNorms(src.directions, D), D, t);
+    const sim = src.pairSimilarity(t);
+    expect(sim.length).toBe(H * C);
     for (const p of [0, 7, H * C - 1]) {
       const w = src.directions.subarray(p * D, (p + 1) * D);
       let dot = 0, nw = 0, nt = 0;
@@ -65,7 +66,19 @@ describe("ranking and matching", () => {
     const planted = [0, 20, 40].map((p) => (p * 7) % (H * C));
     const best = topPairs(sim, C, 1)[0];
     expect(planted).toContain(best.head * C + best.neuron);
-    expect(() => querySimilarity(src.directions, rowNorms(src.directions, D), D, new Float32Array(3))).toThrow(/3 dims/);
+    expect(best.score).toBe(Math.max(...sim));
+    // a text encoder giving fewer than d values is an error reply, not a ranking
+    const short = new BrowserBackend({ ...src, encodeTexts: async () => new Float32Array(3) });
+    expect((await short.handle({ kind: "query", id: 3, text: "x" })).reply).toEqual({
+      kind: "error", id: 3, message: `the text encoder returned 3 values, expected ${D}`,
+    });
+  });
+
+  it("topPairs ranks an H×C matrix into { neuron, head, score }, ties by h·C + n", () => {
+    const m = Float32Array.from({ length: H * C }, (_, p) => (p * 11) % 17);
+    const want = Array.from(m, (x, p) => [x, p]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, 9)
+      .map(([x, p]) => ({ neuron: p % C, head: Math.floor(p / C), score: x }));
+    expect(topPairs(m, C, 9)).toEqual(want);
   });
 
   it("matchWords returns the best words for +w and for −w", () => {
@@ -113,8 +126,9 @@ describe("BrowserBackend", () => {
     const m = new Float32Array(buffers[reply.matrix].buffer.slice(0));
     expect(m.length).toBe(H * C);
     expect(reply.top.length).toBe(50);
-    expect(reply.top[0].value).toBe(Math.max(...m));
-    expect(m[reply.top[0].head * C + reply.top[0].neuron]).toBe(reply.top[0].value);
+    expect(reply.top[0].score).toBe(Math.max(...m));
+    expect(m[reply.top[0].head * C + reply.top[0].neuron]).toBe(reply.top[0].score);
+    expect(Object.keys(reply.top[0]).sort()).toEqual(["head", "neuron", "score"]); // the wire format
   });
 
   it("answers neuron, head and image-page requests", async () => {

@@ -2,7 +2,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { readSafetensors, writeSafetensors } from "../src/weights/safetensors";
-import { readNpy } from "../src/weights/npy";
+import { readNpy } from "../src/io/npy";
 
 export const TINY_WEIGHTS = path.join(__dirname, "fixtures/tiny/weights.safetensors");
 export const E2E_DIR = path.join(__dirname, "fixtures/io/tiny_e2e");

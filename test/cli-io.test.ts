@@ -8,8 +8,8 @@ import { register as registerInfo } from "../src/cli/commands/info";
 import { register as registerEmbed } from "../src/cli/commands/embed";
 import { register as registerEmbedText } from "../src/cli/commands/embedText";
 import { register as registerDecompose } from "../src/cli/commands/decompose";
-import { sha256File } from "../src/clip/download";
-import { readNpy } from "../src/weights/npy";
+import { sha256File } from "../src/io/hash";
+import { readNpy } from "../src/io/npy";
 import { ClipNadError } from "../src/errors";
 import { TINY_WEIGHTS, e2eCases, e2eImagePaths, expectedNpy, relErr, writeTextCapableTiny } from "./cli-helpers";
 
@@ -143,7 +143,7 @@ describe("clip-nad embed", () => {
     const empty = path.join(tmp, "empty");
     fs.mkdirSync(empty);
     await expect(run(["embed", "--model", TINY_WEIGHTS, "--images", empty, "--out", path.join(tmp, "e.npy"), "--quiet"])).rejects.toThrow(
-      `${empty}: folder has no image files`,
+      `${empty}: no images found in this folder`,
     );
     await expect(run(["embed", "--model", TINY_WEIGHTS, "--images", e2eImagePaths[0], "--out", path.join(tmp, "e.txt")])).rejects.toThrow(
       "--out must name a .npy file",
@@ -160,7 +160,7 @@ describe("clip-nad embed-text", () => {
   it("embeds --text (repeatable) and --file lines like the torch oracle", async () => {
     const model = writeTextCapableTiny(path.join(tmp, "tiny49k.safetensors"));
     const list = path.join(tmp, "texts.txt");
-    fs.writeFileSync(list, `${e2eCases.texts[1]}\n\n${e2eCases.texts[3]}\n`);
+    fs.writeFileSync(list, `${e2eCases.texts[1]}\n${e2eCases.texts[3]}\n\n`); // trailing blank lines end the list
     const out = path.join(tmp, "text.npy");
     await run(["embed-text", "--model", model, "--text", e2eCases.texts[0], "--text", e2eCases.texts[2], "--file", list, "--out", out, "--quiet"]);
     const emb = readNpy(out);
@@ -177,6 +177,14 @@ describe("clip-nad embed-text", () => {
     const missing = path.join(tmp, "no-such-texts.txt");
     await expect(run(["embed-text", "--model", TINY_WEIGHTS, "--file", missing, "--out", out])).rejects.toThrow(`${missing}: cannot read text file`);
     await expect(run(["embed-text", "--model", TINY_WEIGHTS, "--text", "a cat", "--out", out, "--quiet"])).rejects.toThrow(/vocabulary has 512 tokens/);
+  });
+
+  it("keeps row i = line i of --file: a blank line inside the file is an error naming it, nothing is written", async () => {
+    const list = path.join(tmp, "gap.txt");
+    fs.writeFileSync(list, "a red circle\n\na blue square\n");
+    const out = path.join(tmp, "gap.npy");
+    await expect(run(["embed-text", "--model", TINY_WEIGHTS, "--file", list, "--out", out, "--quiet"])).rejects.toThrow(`${list}: line 2 is blank`);
+    expect(fs.existsSync(out)).toBe(false);
   });
 });
 

@@ -21,17 +21,29 @@ function clock(start = 1000) {
 }
 
 describe("CLI progress", () => {
-  it("is silent on a non-TTY except for one final line", () => {
+  it("prints a line every interval on a non-TTY (phase, done/total, ETA), then a final line", () => {
     const s = fakeStream(false);
     const c = clock();
-    const p = new Progress("embedding images", { total: 5, unit: "images", stream: s, now: c.now });
+    const p = new Progress("embedding images", { total: 5, unit: "images", stream: s, now: c.now, intervalMs: 5000 });
     for (let i = 1; i <= 5; i++) {
       c.advance(1500);
       p.update(i);
     }
-    expect(s.text()).toBe("");
+    // Lines at t = 6 s (4 done: 1.5 s per image → 1 left, ETA 2 s); nothing before 5 s.
+    expect(s.text()).toBe("embedding images: 4/5 images, 6 s elapsed, ETA 2 s\n");
     p.stop();
-    expect(s.text()).toBe("embedding images: done 5 images in 7.5 s\n");
+    expect(s.text().split("\n")[1]).toBe("embedding images: done 5 images in 7.5 s");
+  });
+
+  it("says where a resumed run resumed, and its ETA counts only this run's rate", () => {
+    const s = fakeStream(false);
+    const c = clock();
+    const p = new Progress("collect", { total: 100, unit: "images", stream: s, now: c.now, intervalMs: 1000 });
+    p.resumed(60);
+    expect(s.text()).toBe("collect: resuming an interrupted run at 60/100 images\n");
+    c.advance(2000);
+    p.update(70); // 10 images in 2 s → 30 left at 5/s = 6 s
+    expect(s.text().split("\n")[1]).toBe("collect: 70/100 images, 2 s elapsed, ETA 6 s");
   });
 
   it("shows a bar with ETA at once for multi-item work on a TTY", () => {

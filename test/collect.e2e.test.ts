@@ -3,12 +3,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
-import { encodeNpyBytes, openCollection } from "../src/collect";
+import { openCollection } from "../src/collect";
+import { encodeNpy } from "../src/io/npy";
 import { loadModel } from "../src/clip/model";
 import { preprocessImages } from "../src/clip/preprocess";
 import { SHAPES, writeToyDataset } from "../src/toyworld";
 import { coefficientsToEmbedding } from "../src/decompose";
-import { predictOne, normalizeRows } from "../src/analysis";
+import { predictOne } from "../src/analysis";
+import { normalizeRows } from "../src/util/rows";
 import { expectSameFolder } from "./collect.compare";
 
 /**
@@ -99,7 +101,7 @@ describe("collect → analyze end to end (tiny fixture model)", () => {
       for (let j = 0; j < d; j++) cls[k * d + j] += emb[r * d + j];
     });
     const clsFile = path.join(tmp, "classes.npy");
-    fs.writeFileSync(clsFile, encodeNpyBytes(cls, [SHAPES.length, d]));
+    fs.writeFileSync(clsFile, encodeNpy(cls, [SHAPES.length, d]));
     const common = ["--collection", col, "--images", toy, "--classes", "toy:shape", "--class-embeddings", clsFile, "--quiet"];
 
     const rec = cli("analyze", "reconstruct", ...common, "--out", path.join(tmp, "rec.json"));
@@ -120,18 +122,35 @@ describe("collect → analyze end to end (tiny fixture model)", () => {
     // A neuron spans ≤ H = 4 directions: 4 PCs rebuild it exactly.
     expect(R.accuracy.neurons[2].accuracy).toBe(R.accuracy.unmodified);
 
-    const abl = cli("analyze", "ablate", ...common, "--percent", "0,50,100", "--out", path.join(tmp, "abl.json"));
+    // "count" rule: exactly round(p % · units) kept, so 0 % ablates every unit
+    const abl = cli("analyze", "ablate", ...common, "--percent", "0,50,100", "--keep-rule", "count",
+      "--out", path.join(tmp, "abl.json"));
     expect(abl.stderr).toBe("");
     expect(abl.code).toBe(0);
     const A = JSON.parse(fs.readFileSync(path.join(tmp, "abl.json"), "utf8"));
-    for (const level of ["pair", "neuron"]) {
+    expect(A.rule).toBe("count");
+    const meanPred = predictOne(coefficientsToEmbedding(c.weights, c.meanCoefficients), unit);
+    for (const [level, units] of [["pair", 4 * 256], ["neuron", 256]] as const) {
       const pts = A.curves[level].points;
       expect(pts.map((p: { percentKept: number }) => p.percentKept)).toEqual([0, 50, 100]);
+      expect(pts.map((p: { kept: number }) => p.kept)).toEqual([0, units / 2, units]);
       expect(pts[2].accuracy).toBe(R.accuracy.unmodified);
       // 0% kept: every image gets the mean embedding, so one class is predicted for all.
-      const meanPred = predictOne(coefficientsToEmbedding(c.weights, c.meanCoefficients), unit);
       const share = c.ids.filter((id) => shapeOf.get(`images/${id}`) === meanPred).length / c.N;
       expect(pts[0].accuracy).toBeCloseTo(share, 10);
+    }
+    // the official "percentile" rule (default): score ≥ the (100 − p)th percentile; 0 % keeps the top unit(s)
+    const off = cli("analyze", "ablate", ...common, "--percent", "0,50,100", "--out", path.join(tmp, "abl-official.json"));
+    expect(off.stderr).toBe("");
+    expect(off.code).toBe(0);
+    const O = JSON.parse(fs.readFileSync(path.join(tmp, "abl-official.json"), "utf8"));
+    expect(O.rule).toBe("percentile");
+    for (const [level, units] of [["pair", 4 * 256], ["neuron", 256]] as const) {
+      const pts = O.curves[level].points;
+      expect(pts[0].kept).toBeGreaterThanOrEqual(1);
+      expect(pts[1].kept).toBeGreaterThanOrEqual(units / 2);
+      expect(pts[2].kept).toBe(units);
+      expect(pts[2].accuracy).toBe(R.accuracy.unmodified);
     }
     expect(A.histograms.pair.counts.reduce((a: number, b: number) => a + b, 0)).toBe(4 * 256);
     c.close();
@@ -145,7 +164,7 @@ describe("collect → analyze end to end (tiny fixture model)", () => {
     expect(t.stderr).toContain("unknown toy attribute 'weight'");
     const e = cli("collect", "--model", MODEL, "--images", path.join(tmp, "empty-none"), "--out", path.join(tmp, "o"));
     expect(e.code).toBe(1);
-    expect(e.stderr).toContain(`${path.join(tmp, "empty-none")}: image folder cannot be read`);
+    expect(e.stderr).toContain(`${path.join(tmp, "empty-none")}: no such image file or folder`);
   });
 });
 
@@ -169,7 +188,7 @@ describe("collect → analyze with the embedded toy model (real text tower, 80 t
     expect(R.accuracy.pairs).toBe(R.accuracy.unmodified);
     const abl = cli("analyze", "ablate", ...common, "--percent", "0,10,100", "--out", path.join(tmp, "toy-abl.json"));
     expect(abl.code).toBe(0);
-    expect(abl.stdout).toMatch(/% kept\s+pairs\s+neurons/);
+    expect(abl.stdout).toMatch(/kept by the percentile rule\s+pairs \(kept\)\s+neurons \(kept\)/);
     const A = JSON.parse(fs.readFileSync(path.join(tmp, "toy-abl.json"), "utf8"));
     expect(A.curves.pair.points[2].accuracy).toBe(R.accuracy.unmodified);
     expect(A.curves.neuron.points[2].accuracy).toBe(R.accuracy.unmodified);

@@ -6,9 +6,10 @@ import * as fs from "fs";
 import * as path from "path";
 import sharp from "sharp";
 import { ClipConfig } from "../src/clip/config";
-import { ClipModel, ImageForward } from "../src/clip/types";
+import { preprocessRGB } from "../src/clip/preprocess";
+import { ClipModel, ImageForward, ImageInput } from "../src/clip/types";
 import { StateDict } from "../src/weights/types";
-import { attentionPoolWeights, coefficientsToEmbedding } from "../src/decompose";
+import { ImageDecomposition, attentionPoolWeights, coefficientsToEmbedding, decompositionOf } from "../src/decompose";
 import { mulberry32 } from "../src/toyworld/random";
 
 export const FAKE = { width: 2, heads: 4, embed: 8, grid: 2 } as const; // C = 64, H = 4, d = 8, R = 64
@@ -75,19 +76,49 @@ export function fakeCoefficients(px: Float32Array, H: number, C: number): Float3
   return s;
 }
 
+/** The attention-pool state dict of a fake model (what a real model keeps in its cache entry). */
+export function fakeAttentionPoolStateDict(dims: FakeDims = FAKE): StateDict {
+  return fakeWeights(fakeConfig(dims));
+}
+
+/**
+ * A fake ClipModel: the image tower is `fakeCoefficients` (Z and a are zeros), images are read by `sharpLoader`
+ * (files) or src/clip/preprocess (decoded RGB); there is no text tower, so text queries must be embeddings.
+ */
 export function fakeModel(dims: FakeDims = FAKE): ClipModel {
   const config = fakeConfig(dims);
-  const weights = fakeWeights(config);
-  const apw = attentionPoolWeights(weights, config);
+  const apw = attentionPoolWeights(fakeWeights(config), config);
   const { H, C, d, K } = apw;
   const R = config.imageResolution;
-  return {
+  const hash = "f".repeat(64);
+  const pixelsOf = async (image: ImageInput) => (typeof image === "string" ? sharpLoader(image, R) : preprocessRGB(image, R));
+  const noText = () => Promise.reject(new Error("the fake model has no text tower"));
+  const model: ClipModel = {
     name: "fake",
     path: "/fake/model.safetensors",
-    hash: "f".repeat(64),
+    hash,
     config,
-    weights,
+    attentionPool: apw,
     metadata: {},
+    decomposition: () => decompositionOf(apw, hash),
+    async decompose(image) {
+      const f = await model.encodeImagePixels(await pixelsOf(image), 1);
+      const internals = { embedding: f.embedding, Z: f.features, a: f.attention, s: f.coefficients };
+      return new ImageDecomposition(await model.decomposition(), internals);
+    },
+    async rankPairs(text, opts = {}) {
+      if (typeof text === "string") return noText();
+      const dec = await model.decomposition();
+      return dec.rankPairs(dec.pairSimilarity(text), opts.top ?? 20);
+    },
+    async encodeImages(paths) {
+      const out = new Float32Array(paths.length * d);
+      for (let i = 0; i < paths.length; i++) {
+        out.set((await model.encodeImagePixels(await sharpLoader(paths[i], R), 1)).embedding, i * d);
+      }
+      return out;
+    },
+    encodeTexts: noText,
     async encodeImagePixels(pixels: Float32Array, batch: number): Promise<ImageForward> {
       const per = 3 * R * R;
       const coefficients = new Float32Array(batch * H * C);
@@ -99,11 +130,10 @@ export function fakeModel(dims: FakeDims = FAKE): ClipModel {
       }
       return { batch, embedding, coefficients, features: new Float32Array(batch * C * K), attention: new Float32Array(batch * H * (K + 1)) };
     },
-    async encodeTokens(): Promise<Float32Array> {
-      throw new Error("the fake model has no text tower");
-    },
+    encodeTokens: noText,
     async dispose() {},
   };
+  return model;
 }
 
 /** Decode + resize to R×R + scale to [0,1], CHW float32: a stand-in for the CLIP transform. */

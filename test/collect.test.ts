@@ -2,9 +2,13 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { collect, openCollection, mergeCollections, selectIndices, TopKTracker, readNpyArray, loadLabelledImages } from "../src/collect";
+import { collect, openCollection, mergeCollections, parseShard, selectIndices } from "../src/collect";
+import { loadLabelledImages } from "../src/data/labelled";
+import { readToyDataset } from "../src/data/toy";
+import { readNpy } from "../src/io/npy";
+import { TopK, topIndices } from "../src/util/topk";
 import { writeToyDataset } from "../src/toyworld";
-import { attentionPoolWeights, pairDirections } from "../src/decompose";
+import { pairDirections } from "./decompose-reference";
 import { ClipNadError } from "../src/errors";
 import { FAKE, fakeCoefficients, fakeModel, sharpLoader, writeImageFolder } from "./collect.fake";
 import { expectSameFolder, folderBytes } from "./collect.compare";
@@ -58,8 +62,7 @@ describe("collect with a fake model", () => {
     for (let p = 0; p < H * C; p++) mean[p] /= N;
     expect(Array.from(col.meanCoefficients)).toEqual(Array.from(Float32Array.from(mean)));
 
-    const apw = attentionPoolWeights(model.weights, model.config);
-    const w = pairDirections(apw);
+    const w = pairDirections(model.attentionPool);
     const k = 5;
     // pairs
     for (let p = 0; p < H * C; p++) {
@@ -68,7 +71,7 @@ describe("collect with a fake model", () => {
       wn = Math.sqrt(wn);
       const sc = S.map((s) => Math.abs(s[p] - mean[p]));
       const want = topRows(sc, k);
-      const t = col.topPair(Math.floor(p / C), p % C);
+      const t = col.topPair({ neuron: p % C, head: Math.floor(p / C) });
       expect(Array.from(t.rows)).toEqual(want);
       want.forEach((r, j) => {
         expect(t.values[j]).toBeCloseTo(sc[r] * wn, 5);
@@ -104,13 +107,38 @@ describe("collect with a fake model", () => {
     }
   });
 
+  it("format 2: paths.json gives each row's image (imagePath, a moved root); the decomposition is the model's", async () => {
+    const col = openCollection(out);
+    expect(col.manifest.version).toBe(2);
+    expect(col.manifest.images.root).toBe(path.resolve(images));
+    // the folder's images are all below the root: stored relative, "/"-separated, and equal to the ids
+    expect(col.storedPaths).toEqual(col.ids);
+    expect(JSON.parse(fs.readFileSync(path.join(out, "paths.json"), "utf8"))).toEqual(col.ids);
+    for (let r = 0; r < col.N; r++) expect(col.imagePath(r)).toBe(path.join(path.resolve(images), ...col.ids[r].split("/")));
+    expect(col.imagePath(0, "/moved/here")).toBe(path.join("/moved/here", col.ids[0]));
+    expect(() => col.imagePath(col.N)).toThrow(ClipNadError);
+    expect(await col.decomposition()).toBe(await model.decomposition());
+    expect(Array.from(col.weights.Wv)).toEqual(Array.from(model.attentionPool.Wv));
+  });
+
+  it("top-k lookups are by named, validated units", () => {
+    const col = openCollection(out);
+    expect(() => col.topPair({ neuron: C, head: 0 })).toThrow(/neuron/);
+    expect(() => col.topPair({ neuron: 0, head: H })).toThrow(/head/);
+    expect(() => col.topNeuron(-1)).toThrow(ClipNadError);
+    expect(() => col.topHead(1.5)).toThrow(ClipNadError);
+    const p = 3 * C + 17;
+    const stored = col.pairTopK.indices.subarray(p * col.k, (p + 1) * col.k);
+    expect(Array.from(col.topPair({ neuron: 17, head: 3 }).rows)).toEqual(Array.from(stored));
+  });
+
   it("writes numpy-format headers and chunked iteration covers all rows", () => {
     const col = openCollection(out);
     const raw = fs.readFileSync(path.join(out, "coefficients.npy"));
     expect(raw.subarray(0, 6).toString("latin1")).toBe("\x93NUMPY");
     expect(raw.subarray(10, 128).toString("latin1")).toContain(`'shape': (23, ${H}, ${C})`);
     expect(raw.length).toBe(128 + 23 * H * C * 4);
-    const means = readNpyArray(path.join(out, "mean_coefficients.npy"));
+    const means = readNpy(path.join(out, "mean_coefficients.npy"));
     expect(means.shape).toEqual([H, C]);
     let rows = 0;
     for (const ch of col.chunks(7)) {
@@ -125,19 +153,19 @@ describe("collect with a fake model", () => {
     const again = await collect({ model, images, outDir: out, batchSize: 4, topK: 5, loadPixels: sharpLoader });
     expect(again.N).toBe(23);
     expect(folderBytes(out)).toEqual(before);
-    await expect(collect({ model, images, outDir: out, batchSize: 4, topK: 7, loadPixels: sharpLoader })).rejects.toThrow(/--topk differs/);
-    await expect(collect({ model, images, outDir: out, batchSize: 4, topK: 5, stride: 2, loadPixels: sharpLoader })).rejects.toThrow(/manifest\.json.*--stride differs/);
+    await expect(collect({ model, images, outDir: out, batchSize: 4, topK: 7, loadPixels: sharpLoader })).rejects.toThrow(/top-k differs: existing 5, requested 7/);
+    await expect(collect({ model, images, outDir: out, batchSize: 4, topK: 5, stride: 2, loadPixels: sharpLoader })).rejects.toThrow(/manifest\.json.*stride differs/);
   });
 
   it("one writer per folder: a live lock holder is refused, a stale lock (killed writer) is taken over", async () => {
     const dir = path.join(tmp, "locked");
     fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, ".collect.lock"), `${process.ppid}\n`); // a live process
-    await expect(collect({ model, images, outDir: dir, topK: 5, loadPixels: sharpLoader })).rejects.toThrow(new RegExp(`${dir}: another clip-nad collect \\(pid ${process.ppid}\\)`));
-    fs.writeFileSync(path.join(dir, ".collect.lock"), "999999999\n"); // no such process
+    fs.writeFileSync(path.join(dir, ".clip-nad.lock"), `${process.ppid}\n`); // a live process
+    await expect(collect({ model, images, outDir: dir, topK: 5, loadPixels: sharpLoader })).rejects.toThrow(new RegExp(`${dir}: another clip-nad process \\(pid ${process.ppid}\\) is writing this folder`));
+    fs.writeFileSync(path.join(dir, ".clip-nad.lock"), "999999999\n"); // no such process
     const col = await collect({ model, images, outDir: dir, batchSize: 4, topK: 5, loadPixels: sharpLoader });
     expect(col.N).toBe(23);
-    expect(fs.existsSync(path.join(dir, ".collect.lock"))).toBe(false);
+    expect(fs.existsSync(path.join(dir, ".clip-nad.lock"))).toBe(false);
     expectSameFolder(out, dir);
   });
 
@@ -153,7 +181,7 @@ describe("collect with a fake model", () => {
     const other = path.join(tmp, "shard1-topk6");
     await collect({ model, images, outDir: other, batchSize: 4, topK: 6, shard: { index: 1, count: 2 }, loadPixels: sharpLoader });
     await expect(mergeCollections([a, other], path.join(tmp, "merged-mixed"))).rejects.toThrow(
-      new RegExp(`${other}: not a shard of the same collection as ${a}: --topk differs: existing 5, requested 6`),
+      new RegExp(`${other}: not a shard of the same collection as ${a}: top-k differs: existing 5, requested 6`),
     );
   });
 
@@ -162,7 +190,11 @@ describe("collect with a fake model", () => {
     await writeToyDataset(toy, { n: 5, seed: 2, size: 32 });
     expect(fs.readdirSync(path.join(toy, "masks")).length).toBe(5);
     const col = await collect({ model, images: toy, outDir: path.join(tmp, "toy-col"), topK: 3, loadPixels: sharpLoader });
-    expect(col.ids).toEqual(["000000", "000001", "000002", "000003", "000004"]);
+    // ids are paths relative to the dataset root; the toy record ids stay in meta.record
+    const scenes = ["000000", "000001", "000002", "000003", "000004"];
+    expect(col.ids).toEqual(scenes.map((r) => `images/${r}.png`));
+    expect(readToyDataset(toy).items.map((it) => [it.id, it.meta?.record])).toEqual(scenes.map((r) => [`images/${r}.png`, r]));
+    expect(col.imagePath(2)).toBe(path.join(toy, "images", "000002.png"));
     const lab = loadLabelledImages(toy, "toy:shape");
     const shapes = fs.readFileSync(path.join(toy, "index.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).labels.shape);
     expect(col.ids.map((id) => lab.classNames[lab.labelOf.get(id)!])).toEqual(shapes);
@@ -192,7 +224,10 @@ describe("collect with a fake model", () => {
     const lab = loadLabelledImages(root, "imagenet");
     expect(lab.classNames.length).toBe(1000);
     expect(lab.classNames.slice(0, 2)).toEqual(["tench", "goldfish"]);
-    expect(lab.items.map((it) => [it.id, lab.labelOf.get(it.id)])).toEqual([["ILSVRC2012_val_00000001", 0], ["ILSVRC2012_val_00000002", 1]]);
+    // ids are paths relative to the dataset root
+    expect(lab.items.map((it) => [it.id, lab.labelOf.get(it.id)])).toEqual([
+      ["val/n01440764/ILSVRC2012_val_00000001.JPEG", 0], ["val/n01443537/ILSVRC2012_val_00000002.JPEG", 1],
+    ]);
   });
 
   it("stride, limit and shard select as documented", () => {
@@ -207,7 +242,7 @@ describe("collect with a fake model", () => {
     fs.mkdirSync(empty);
     fs.writeFileSync(path.join(empty, "readme.txt"), "no images");
     await expect(collect({ model, images: empty, outDir: path.join(tmp, "o1") })).rejects.toThrow(new RegExp(`${empty}: no images found`));
-    await expect(collect({ model, images: path.join(tmp, "nope"), outDir: path.join(tmp, "o2") })).rejects.toThrow(/nope: image folder cannot be read/);
+    await expect(collect({ model, images: path.join(tmp, "nope"), outDir: path.join(tmp, "o2") })).rejects.toThrow(/nope: no such image file or folder/);
     const bad = path.join(tmp, "bad");
     fs.mkdirSync(bad);
     fs.writeFileSync(path.join(bad, "a.png"), "garbage");
@@ -216,17 +251,61 @@ describe("collect with a fake model", () => {
   });
 });
 
-describe("TopKTracker", () => {
+describe("TopK (src/util/topk, the one streaming top-k)", () => {
+  let seed = 5;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+
   it("matches a full sort for random scores with ties, in any feeding order", () => {
-    let seed = 5;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
     const N = 200, units = 7, k = 9;
     const scores = Array.from({ length: units }, () => Array.from({ length: N }, () => Math.floor(rand() * 20)));
-    const fwd = new TopKTracker(units, k), rev = new TopKTracker(units, k);
+    const fwd = new TopK(units, k), rev = new TopK(units, k);
     for (let r = 0; r < N; r++) for (let u = 0; u < units; u++) fwd.offer(u, scores[u][r], r);
     for (let r = N - 1; r >= 0; r--) for (let u = 0; u < units; u++) rev.offer(u, scores[u][r], r);
     const a = fwd.result(k), b = rev.result(k);
-    for (let u = 0; u < units; u++) expect(Array.from(a.rows.subarray(u * k, (u + 1) * k))).toEqual(topRows(scores[u], k));
+    for (let u = 0; u < units; u++) {
+      const want = topRows(scores[u], k);
+      expect(Array.from(a.rows.subarray(u * k, (u + 1) * k))).toEqual(want);
+      expect(Array.from(a.scores.subarray(u * k, (u + 1) * k))).toEqual(want.map((r) => scores[u][r]));
+    }
     expect(Array.from(b.rows)).toEqual(Array.from(a.rows));
+  });
+
+  it("accepts() predicts whether offer() changes the list; NaN never ranks", () => {
+    const t = new TopK(1, 3);
+    expect(t.accepts(0, NaN, 0)).toBe(false);
+    t.offer(0, NaN, 0);
+    for (const [score, row] of [[2, 1], [5, 2], [2, 3]]) {
+      expect(t.accepts(0, score, row)).toBe(true);
+      t.offer(0, score, row);
+    }
+    expect(t.accepts(0, 2, 4)).toBe(false); // equal to the worst kept score, later row
+    expect(t.accepts(0, 2, 0)).toBe(true); // equal score, earlier row
+    expect(t.accepts(0, 1, 0)).toBe(false);
+    expect(Array.from(t.result().rows)).toEqual([2, 1, 3]);
+  });
+
+  it("result(kOut, scale): first kOut per unit, scores times scale[u] (float32), aux kept with its row", () => {
+    const t = new TopK(2, 4);
+    for (let r = 0; r < 6; r++) {
+      t.offer(0, r % 3, r, -r);
+      if (r < 2) t.offer(1, 10 - r, r, r + 0.5);
+    }
+    const { rows, scores, aux } = t.result(3, [2, 0.1]);
+    expect(Array.from(rows)).toEqual([2, 5, 1, 0, 1, -1]);
+    expect(Array.from(scores.subarray(0, 3))).toEqual([4, 4, 2]);
+    expect(scores[3]).toBe(Math.fround(10 * 0.1));
+    expect(scores[4]).toBe(Math.fround(9 * 0.1));
+    expect(Number.isNaN(scores[5])).toBe(true);
+    expect(Array.from(aux.subarray(0, 5))).toEqual([-2, -5, -1, 0.5, 1.5]);
+  });
+
+  it("topIndices: the k largest, best first, lower index on ties, NaN skipped", () => {
+    const v = Array.from({ length: 50 }, (_, i) => (i % 7 === 0 ? NaN : Math.floor(rand() * 10)));
+    const want = v.map((x, i) => [x, i]).filter(([x]) => !Number.isNaN(x))
+      .sort((p, q) => q[0] - p[0] || p[1] - q[1]).map((x) => x[1]);
+    expect(topIndices(v, 12)).toEqual(want.slice(0, 12));
+    expect(topIndices(v, 1000)).toEqual(want);
+    expect(topIndices(v, 0)).toEqual([]);
+    expect(topIndices([NaN, NaN], 2)).toEqual([]);
   });
 });

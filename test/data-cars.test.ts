@@ -97,7 +97,10 @@ describe("Stanford Cars", () => {
     fs.writeFileSync(csv, "Class,image\n1_4,00001.jpg\n3_2,cars_train/00002.jpg\n");
     const ds = readStanfordCars(root, { colourCsv: csv });
     expect(ds.classNames).toEqual(NAMES);
-    expect(ds.items.map((i) => [i.id, i.label, i.year])).toEqual([["00001", 0, 2000], ["00002", 2, 2012], ["00003", 1, 2012]]);
+    // ids are the image paths relative to the dataset root
+    expect(ds.items.map((i) => [i.id, i.label, i.year])).toEqual([
+      ["cars_train/00001.jpg", 0, 2000], ["cars_train/00002.jpg", 2, 2012], ["cars_train/00003.jpg", 1, 2012],
+    ]);
     expect(ds.items[2].meta).toEqual({ bbox: [5, 6, 7, 8] });
     expect(ds.items[0].meta).toMatchObject({ colourId: 4, csvClass: 1 });
     expect(ds.items[1].meta).toMatchObject({ colourId: 2, csvClass: 3 });
@@ -110,12 +113,14 @@ describe("Stanford Cars", () => {
     fs.writeFileSync(path.join(root, "names.csv"), NAMES.join("\n") + "\n");
     fs.writeFileSync(path.join(root, "anno_test.csv"), "00001.jpg,1,2,3,4,2\n00002.jpg,5,6,7,8,3\n");
     const ds = readStanfordCars(root, { split: "test" });
-    expect(ds.items.map((i) => i.labelName)).toEqual([NAMES[1], NAMES[2]]);
+    expect(ds.items.map((i) => [i.id, i.labelName])).toEqual([
+      ["cars_test/00001.jpg", NAMES[1]], ["cars_test/00002.jpg", NAMES[2]],
+    ]);
     const j = tmp();
     await images(path.join(j, "cars_train"), ["a.jpg"]);
     fs.writeFileSync(path.join(j, "cars_meta.json"), JSON.stringify({ class_names: NAMES }));
     fs.writeFileSync(path.join(j, "cars_train_annos.json"), JSON.stringify([{ fname: "a.jpg", class: 1, bbox_x1: 0, bbox_y1: 0, bbox_x2: 2, bbox_y2: 2 }]));
-    expect(readStanfordCars(j).items[0]).toMatchObject({ id: "a", label: 0, year: 2000 });
+    expect(readStanfordCars(j).items[0]).toMatchObject({ id: "cars_train/a.jpg", label: 0, year: 2000 });
   });
 
   it("names what is missing or malformed", async () => {

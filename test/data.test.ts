@@ -7,6 +7,7 @@ import {
   contextLabels, encodeMat, mat, readContextMask, readImageFolder, readImageNetClasses, readImageNetTest, readImageNetVal,
   readPascalContext, readToyDataset,
 } from "../src/data";
+import { listImages } from "../src/data/images";
 import { ClipNadError } from "../src/errors";
 import { writeToyDataset } from "../src/toyworld";
 
@@ -26,30 +27,46 @@ async function writeImage(file: string, fmt: "jpeg" | "png" = "jpeg", value = 10
 
 const classes = readImageNetClasses();
 
-describe("image folder", () => {
-  it("lists images sorted, skips and reports non-images, recurses on request", async () => {
+describe("image folder (the one lister, src/data/images)", () => {
+  it("lists every image below the root, recursively, sorted by id = path relative to the root with /", async () => {
     const root = tmp();
     await writeImage(path.join(root, "b.jpg"));
     await writeImage(path.join(root, "a.png"), "png");
     await writeImage(path.join(root, "sub", "c.JPEG"));
+    await writeImage(path.join(root, "sub", "deeper", "A.webp"));
+    await writeImage(path.join(root, ".hidden", "h.png"), "png");
+    await writeImage(path.join(root, ".dot.png"), "png");
     fs.writeFileSync(path.join(root, "notes.txt"), "hi");
     fs.writeFileSync(path.join(root, "fake.jpg"), "not really a jpeg");
-    const flat = readImageFolder(root);
-    expect(flat.items.map((i) => i.id)).toEqual(["a", "b"]);
-    expect(flat.items[0].path).toBe(path.join(root, "a.png"));
-    expect(flat.skipped!.map((s) => [path.basename(s.path), s.reason])).toEqual([
-      ["fake.jpg", "image extension but not image content"],
-      ["notes.txt", "not an image file extension"],
-      ["sub", "sub-folder (use recursive)"],
-    ]);
-    const deep = readImageFolder(root, { recursive: true });
-    expect(deep.items.map((i) => path.relative(root, i.path))).toEqual(["a.png", "b.jpg", path.join("sub", "c.JPEG")]);
+    const ds = readImageFolder(root);
+    expect(ds.root).toBe(path.resolve(root));
+    // code-point order (Python's sorted()); no content sniffing: fake.jpg is listed and skipped when read
+    const ids = ["a.png", "b.jpg", "fake.jpg", "sub/c.JPEG", "sub/deeper/A.webp"];
+    expect(ds.items.map((i) => i.id)).toEqual(ids);
+    expect(ds.items.map((i) => i.path)).toEqual(ids.map((id) => path.join(root, ...id.split("/"))));
+    expect(listImages(root)).toEqual({ root: path.resolve(root), items: ds.items });
+  });
+
+  it("a list of files keeps the paths as ids; a toy-world folder lists its scenes; duplicates are refused", async () => {
+    const root = tmp();
+    await writeImage(path.join(root, "x", "2.png"), "png");
+    await writeImage(path.join(root, "1.png"), "png");
+    const two = path.join(root, "x", "2.png"), one = path.join(root, "1.png");
+    const byId = [{ id: one, path: one }, { id: two, path: two }].sort((p, q) => (p.id < q.id ? -1 : 1));
+    expect(listImages([two, one]).items).toEqual(byId);
+    expect(() => listImages([one, one])).toThrow(/listed twice/);
+    expect(() => listImages([])).toThrow(ClipNadError);
+    const toy = tmp();
+    await writeToyDataset(toy, { n: 3, seed: 1, size: 16 });
+    expect(listImages(toy).items.map((i) => i.id)).toEqual(["images/000000.png", "images/000001.png", "images/000002.png"]);
   });
 
   it("names the folder when it is missing or has no images", () => {
     const root = tmp();
-    expect(() => readImageFolder(path.join(root, "nope"))).toThrow(/nope: missing image folder/);
-    expect(() => readImageFolder(root)).toThrow(ClipNadError);
+    expect(() => readImageFolder(path.join(root, "nope"))).toThrow(/nope: no such image file or folder/);
+    fs.writeFileSync(path.join(root, "readme.txt"), "no images");
+    expect(() => readImageFolder(root)).toThrow(new RegExp(`${root}: no images found`));
+    expect(() => readImageFolder(path.join(root, "readme.txt"))).toThrow(/not a folder/);
   });
 });
 
@@ -62,8 +79,8 @@ describe("ImageNet", () => {
     await writeImage(path.join(root, "val", wnidA, "ILSVRC2012_val_00000001.JPEG"));
     const ds = readImageNetVal(root);
     expect(ds.items.map((i) => [i.id, i.label, i.labelName])).toEqual([
-      ["ILSVRC2012_val_00000001", 0, "tench"],
-      ["ILSVRC2012_val_00000002", 207, "golden retriever"],
+      [`val/${wnidA}/ILSVRC2012_val_00000001.JPEG`, 0, "tench"],
+      [`val/${wnidB}/ILSVRC2012_val_00000002.JPEG`, 207, "golden retriever"],
     ]);
     expect(ds.classNames!.length).toBe(1000);
   });
@@ -74,7 +91,9 @@ describe("ImageNet", () => {
     await writeImage(path.join(root, "val", "ILSVRC2012_val_00000002.JPEG"));
     fs.writeFileSync(path.join(root, "LOC_val_solution.csv"),
       `ImageId,PredictionString\nILSVRC2012_val_00000002,${wnidA} 1 2 3 4 ${wnidA} 5 6 7 8\nILSVRC2012_val_00000001,${wnidB} 0 0 3 3\n`);
-    expect(readImageNetVal(root).items.map((i) => i.label)).toEqual([207, 0]);
+    expect(readImageNetVal(root).items.map((i) => [i.id, i.label])).toEqual([
+      ["val/ILSVRC2012_val_00000001.JPEG", 207], ["val/ILSVRC2012_val_00000002.JPEG", 0],
+    ]);
     fs.writeFileSync(path.join(root, "LOC_val_solution.csv"), `ImageId,PredictionString\nILSVRC2012_val_00000002,${wnidA} 1 2 3 4\n`);
     expect(() => readImageNetVal(root)).toThrow(/LOC_val_solution\.csv, key 'ILSVRC2012_val_00000001': no row/);
   });
@@ -92,7 +111,9 @@ describe("ImageNet", () => {
         { ILSVRC2012_ID: mat.num([490]), WNID: mat.str(wnidA), words: mat.str("tench, Tinca tinca") },
       ]);
       fs.writeFileSync(path.join(data, "meta.mat"), encodeMat({ synsets }, compress));
-      expect(readImageNetVal(root).items.map((i) => i.labelName)).toEqual(["tench", "golden retriever"]);
+      expect(readImageNetVal(root).items.map((i) => [i.id, i.labelName])).toEqual([
+        ["ILSVRC2012_val_00000001.JPEG", "tench"], ["ILSVRC2012_val_00000002.JPEG", "golden retriever"],
+      ]);
       fs.rmSync(path.join(data, "meta.mat"));
       expect(() => readImageNetVal(root)).toThrow(/missing ILSVRC2012_devkit_t12\/data\/meta\.mat/);
     }
@@ -111,7 +132,8 @@ describe("ImageNet", () => {
     const root = tmp();
     for (let i = 100; i >= 1; i--) fs.copyFileSync(await ensureJpeg(), path.join(root, `ILSVRC2012_test_${String(i).padStart(8, "0")}.JPEG`));
     const every = readImageNetTest(root);
-    expect(every.items.map((i) => i.id)).toEqual([1, 21, 41, 61, 81].map((n) => `ILSVRC2012_test_${String(n).padStart(8, "0")}`));
+    const names = [1, 21, 41, 61, 81].map((n) => `ILSVRC2012_test_${String(n).padStart(8, "0")}.JPEG`);
+    expect(every.items.map((i) => i.id)).toEqual(names);
     expect(readImageNetTest(root, { stride: 2 }).items.length).toBe(3);
     expect(readImageNetTest(root, { every: 1, stride: 10 }).items.length).toBe(10);
     expect(every.items.every((i) => i.label === undefined)).toBe(true);
@@ -145,11 +167,13 @@ describe("PASCAL Context", () => {
     const root = tmp();
     await makeVoc(root, ["2008_000002", "2008_000003"]);
     const ds59 = readPascalContext(root);
-    expect(ds59.items.map((i) => i.id)).toEqual(["2008_000002", "2008_000003"]);
+    // ids relative to the VOC2010 folder, whichever folder was given
+    expect(ds59.items.map((i) => i.id)).toEqual(["JPEGImages/2008_000002.jpg", "JPEGImages/2008_000003.jpg"]);
     expect(ds59.classNames!.length).toBe(59);
     expect(ds59.classNames![0]).toBe("aeroplane");
     const ds60 = readPascalContext(path.join(root, "VOC2010"), { classes: 60 });
     expect(ds60.classNames!.length).toBe(60);
+    expect(ds60.items.map((i) => i.id)).toEqual(ds59.items.map((i) => i.id));
     expect(ds60.classNames![0]).toBe("background");
     const m59 = await readContextMask(ds59.items[0].maskPath!, 59);
     expect(Array.from(m59.labels)).toEqual([255, 0, 58, 11]);
@@ -175,6 +199,9 @@ describe("toy world reader", () => {
     await writeToyDataset(root, { n: 6, seed: 4, size: 24, drift: "star:0.1->0.9,years:2001-2002" });
     const ds = readToyDataset(root);
     expect(ds.items.length).toBe(6);
+    // ids are the image paths relative to the dataset root; the index's record id is kept in meta.record
+    const records = fs.readFileSync(path.join(root, "index.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(ds.items.map((i) => [i.id, i.meta!.record])).toEqual(records.map((r) => [r.image, r.id]));
     expect(ds.classNames).toContain("star");
     for (const it of ds.items) {
       expect(fs.existsSync(it.path)).toBe(true);

@@ -126,3 +126,104 @@ export function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number 
   if (got.length !== want.length) return Infinity;
   return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30);
 }
+
+/**
+ * Weight-only tables of the decomposition in plain float64 loops (the independent reference for the onnxruntime
+ * float32 tables of src/decompose/tables.ts). Layouts as PyTorch stores them: Wv is C×C (out × in), Wo is d×C.
+ */
+export interface RefWeights {
+  C: number;
+  H: number;
+  d: number;
+  Wv: ArrayLike<number>;
+  Wo: ArrayLike<number>;
+}
+
+/** w^{n,h} = W_O^h W_V^h[:, n] as H×C×d: w[(h·C + n)·d + j], accumulated in float64. */
+export function pairDirections(p: RefWeights): Float32Array {
+  const { C, H, d, Wv, Wo } = p;
+  const dh = C / H;
+  const w = new Float32Array(H * C * d);
+  for (let h = 0; h < H; h++) {
+    for (let n = 0; n < C; n++) {
+      for (let j = 0; j < d; j++) {
+        let acc = 0;
+        for (let k = 0; k < dh; k++) acc += Wo[j * C + h * dh + k] * Wv[(h * dh + k) * C + n];
+        w[(h * C + n) * d + j] = acc;
+      }
+    }
+  }
+  return w;
+}
+
+/** |w^{n,h}| as H×C. */
+export function pairDirectionNorms(w: ArrayLike<number>, H: number, C: number, d: number): Float32Array {
+  const out = new Float32Array(H * C);
+  for (let p = 0; p < H * C; p++) {
+    let acc = 0;
+    for (let j = 0; j < d; j++) acc += w[p * d + j] ** 2;
+    out[p] = Math.sqrt(acc);
+  }
+  return out;
+}
+
+export interface RefGram {
+  H: number;
+  C: number;
+  data: Float64Array;
+}
+
+/** Per-neuron Gram G^n[h][h'] = w^{n,h}·w^{n,h'} (C×H×H, float64), shaped like src's NeuronGram. */
+export function neuronGram(w: ArrayLike<number>, H: number, C: number, d: number): RefGram {
+  const data = new Float64Array(C * H * H);
+  for (let n = 0; n < C; n++) {
+    for (let h = 0; h < H; h++) {
+      for (let h2 = 0; h2 < H; h2++) {
+        let acc = 0;
+        for (let j = 0; j < d; j++) acc += w[(h * C + n) * d + j] * w[(h2 * C + n) * d + j];
+        data[(n * H + h) * H + h2] = acc;
+      }
+    }
+  }
+  return { H, C, data };
+}
+
+/** H, C, d from s (H×C), w (H×C×d) and c (H×d). */
+function dims(s: ArrayLike<number>, w: ArrayLike<number>, c: ArrayLike<number>): { H: number; C: number; d: number } {
+  const d = w.length / s.length;
+  const H = c.length / d;
+  return { H, C: s.length / H, d };
+}
+
+type Arr = ArrayLike<number>;
+
+/**
+ * Per-image contributions from s (H×C), w (H×C×d) and c (H×d), straight from their definitions (paper.md §A.3):
+ * r^{n,h} = s^{n,h} w^{n,h} + c^h, r^n = Σ_h r^{n,h}, r^h = Σ_n r^{n,h}. Float64 sums, any w (not just the model's).
+ */
+export function pairContribution(s: Arr, w: Arr, c: Arr, h: number, n: number): Float64Array {
+  const { C, d } = dims(s, w, c);
+  const out = new Float64Array(d);
+  for (let j = 0; j < d; j++) out[j] = s[h * C + n] * w[(h * C + n) * d + j] + c[h * d + j];
+  return out;
+}
+
+export function neuronContribution(s: Arr, w: Arr, c: Arr, n: number): Float64Array {
+  const { H, d } = dims(s, w, c);
+  const out = new Float64Array(d);
+  for (let h = 0; h < H; h++) {
+    const r = pairContribution(s, w, c, h, n);
+    for (let j = 0; j < d; j++) out[j] += r[j];
+  }
+  return out;
+}
+
+export function headContribution(s: Arr, w: Arr, c: Arr, h: number): Float64Array {
+  const { C, d } = dims(s, w, c);
+  const out = new Float64Array(d);
+  for (let n = 0; n < C; n++) {
+    const r = pairContribution(s, w, c, h, n);
+    for (let j = 0; j < d; j++) out[j] += r[j];
+  }
+  return out;
+}

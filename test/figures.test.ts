@@ -65,12 +65,20 @@ describe("sparsityFigure", () => {
     expect(sparsityFigure(pairs, neurons, { unmodified: 0.6225, label: "toy" })).toMatchSnapshot();
   });
 
-  it("draws accuracy vs % kept for neurons and pairs", () => {
+  it("draws accuracy vs % kept for neurons and pairs: a 0–10 % zoom panel and the full range", () => {
     const fig = sparsityFigure(pairs, neurons, { unmodified: 0.6225 });
-    expect(fig.data.map((t) => t.name)).toEqual(["neurons (512)", "neuron-head pairs (4096)", "unmodified model (62.3%)"]);
-    expect(fig.data[1].x).toEqual([0, 10, 50, 100]);
-    expect(fig.data[1].y).toEqual([10, 55, 61, 62.25]);
-    expect(fig.data[0].customdata).toEqual([0, 51, 256, 512]);
+    const legend = fig.data.filter((t) => t.showlegend).map((t) => t.name);
+    expect(legend).toEqual(["neurons (512)", "neuron-head pairs (4096)", "unmodified model (62.3%)"]);
+    const full = fig.data.filter((t) => t.xaxis === "x2");
+    const zoom = fig.data.filter((t) => t.xaxis === "x");
+    expect(full[1].x).toEqual([0, 10, 50, 100]);
+    expect(full[1].y).toEqual([10, 55, 61, 62.25]);
+    expect(full[0].customdata).toEqual([0, 51, 256, 512]);
+    expect(zoom[1].x).toEqual([0, 10]); // only the points in 0–10 %
+    expect(zoom[1].y).toEqual([10, 55]);
+    const layout = fig.layout as { xaxis: { range: number[] }; xaxis2: { range: number[] } };
+    expect(layout.xaxis.range[1]).toBeLessThanOrEqual(11);
+    expect(layout.xaxis2.range).toEqual([0, 100]);
   });
 
   it("rejects swapped curves", () => {

@@ -4,7 +4,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { installKernelSpec } from "../kernel-ext/install";
+import { installKernelSpec } from "../src/jupyter/kernelspec";
 
 const root = path.resolve(__dirname, "..");
 const prefix = path.join(root, "build", "test-kernel", "prefix");
@@ -172,7 +172,7 @@ describe("widget state in an executed notebook (nbclient records the kernel's co
       nbformat_minor: 5,
       metadata: { kernelspec: { name: "clip-nad", display_name: "TypeScript (clip-nad)", language: "typescript" } },
       cells: [
-        cell("a", 'import { WidgetModel } from "./kernel-ext/widget";\nconst m = new WidgetModel({ modelName: "CounterModel", modelModule: "x-widgets", modelModuleVersion: "0.1.0", viewName: "CounterView" }, { value: 1 });\nm.display();'),
+        cell("a", 'import { WidgetModel } from "clip-nad";\nconst m = new WidgetModel({ modelName: "CounterModel", modelModule: "x-widgets", modelModuleVersion: "0.1.0", viewName: "CounterView" }, { value: 1 });\nm.display();'),
         cell("b", "m.set({ value: 5 });"),
       ],
     };

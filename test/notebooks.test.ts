@@ -12,7 +12,8 @@ const runner = path.join(root, "tools/notebooks/run_notebooks.py");
 const PLOTLY = "application/vnd.plotly.v1+json";
 
 function runNotebooks(args: string[]) {
-  const r = spawnSync("/usr/bin/python3", [runner, ...args], { cwd: root, encoding: "utf8", timeout: 1_500_000, env: { ...process.env } });
+  const env = { ...process.env, CLIP_NAD_WORK: path.join(root, "build", "notebook-work") };
+  const r = spawnSync("/usr/bin/python3", [runner, ...args], { cwd: root, encoding: "utf8", timeout: 1_500_000, env });
   return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
@@ -42,7 +43,8 @@ describe("notebooks/ executed with the clip-nad kernel", () => {
     expect(names[0]).toBe("neurons");
     expect(names[1]).toBe("neuron-head pairs");
     expect(names[2]).toMatch(/^unmodified model \(\d+\.\d%\)$/);
-    expect(names[3]).toBe("paper, RN50x16 ImageNet (unmodified 70.7%)");
+    expect(names[3]).toMatch(/^check: pairs with the analytic PC ±w\/\|w\| \(\d+\.\d%\)$/);
+    expect(names[4]).toBe("paper, RN50x16 ImageNet (unmodified 70.7%)");
     expect(fig.data[0].x).toEqual(["neurons<br>1 PC", "neurons<br>2 PCs", "neurons<br>4 PCs"]);
     for (const t of fig.data.slice(0, 3)) for (const y of t.y) expect(y).toBeGreaterThanOrEqual(0);
     // offline HTML fallback: the first figure of the session carries plotly.js itself
@@ -52,10 +54,23 @@ describe("notebooks/ executed with the clip-nad kernel", () => {
   it("fig1 prints the measured numbers and the paper-vs-run table", () => {
     const nb: Notebook = JSON.parse(fs.readFileSync(path.join(root, "build/notebooks/fig1_pca.ipynb"), "utf8"));
     const text = nb.cells.flatMap((c) => c.outputs ?? []).map((o) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? "")).join("");
-    expect(text).toMatch(/unmodified \d+\.\d%\s+pairs 1 PC \d+\.\d%\s+neurons 1 PC \d+\.\d%\s+neurons 2 PCs \d+\.\d%\s+neurons 4 PCs \d+\.\d%/);
+    const m = /unmodified (\d+\.\d)%\s+pairs 1 PC (\d+\.\d)% \(analytic (\d+\.\d)%\)\s+neurons 1 PC \d+\.\d%\s+neurons 2 PCs \d+\.\d%\s+neurons 4 PCs \d+\.\d%/.exec(text);
+    expect(m).not.toBeNull();
+    // The paper's empirical route (top-50 SVD per pair, majority sign) must land on the unmodified model's accuracy,
+    // as the analytic PC ±w/|w| does: a pair is rank-1 over images.
+    const [unmodified, empirical, analytic] = m!.slice(1).map(Number);
+    expect(Math.abs(empirical - unmodified)).toBeLessThanOrEqual(0.2);
+    expect(Math.abs(analytic - unmodified)).toBeLessThanOrEqual(0.2);
+    expect(text).toMatch(/min \|cos\(empirical PC1, w\)\| = 0\.9999\d+/);
     const tables = nb.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data && String(o.data["text/html"] ?? "").includes("clip-nad-table"));
     expect(tables).toHaveLength(1);
-    expect(String(tables[0].data!["text/plain"])).toContain("neuron-head pairs, 1 PC  70.7");
+    expect(String(tables[0].data!["text/plain"])).toContain("neuron-head pairs, 1 PC (empirical, top-50 SVD)  70.7");
+  });
+
+  it("numbers the executed cells as a Jupyter kernel does (In [1], In [2], …)", () => {
+    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(root, "build/notebooks/fig1_pca.ipynb"), "utf8"));
+    const counts = nb.cells.filter((c) => c.cell_type === "code").map((c) => c.execution_count);
+    expect(counts).toEqual(counts.map((_, i) => i + 1));
   });
 
   it("exports fig1 to a standalone page whose plot renders in headless Chromium with no network", async () => {

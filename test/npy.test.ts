@@ -2,7 +2,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
-import { decodeNpy, encodeNpy, NpyData, readNpy, writeNpy } from "../src/weights/npy";
+import {
+  decodeNpy, encodeNpy, NPY_ROW_HEADER_BYTES, NpyData, npyHeader, readNpy, readNpyInfo, RowNpyReader, RowNpyWriter, writeNpy,
+} from "../src/io/npy";
 
 const DIR = path.join(__dirname, "fixtures", "tiny", "npy");
 
@@ -58,12 +60,77 @@ describe("npy reader", () => {
   });
 });
 
+describe("row files (RowNpyWriter / RowNpyReader): numpy-readable at every commit, cut back on reopen", () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "clipnad-rownpy-"));
+  const rows = (start: number, count: number) => Float32Array.from({ length: count * 6 }, (_, i) => start * 6 + i + 0.25);
+
+  it("header slot: a valid v1.0 header padded to NPY_ROW_HEADER_BYTES; a shape that does not fit is refused", () => {
+    expect(NPY_ROW_HEADER_BYTES % 64).toBe(0);
+    const h = npyHeader("<f4", [12345, 48, 3072], NPY_ROW_HEADER_BYTES);
+    expect(h.length).toBe(NPY_ROW_HEADER_BYTES);
+    expect(h[h.length - 1]).toBe(0x0a);
+    expect(h.readUInt16LE(8)).toBe(NPY_ROW_HEADER_BYTES - 10);
+    expect(h.toString("latin1")).toContain("'shape': (12345, 48, 3072), }");
+    // without a total, numpy.save's own 64-byte alignment (the goldens above)
+    const golden = fs.readFileSync(path.join(DIR, "f4_2x3.npy"));
+    expect(npyHeader("<f4", [2, 3]).equals(golden.subarray(0, golden.length - 6 * 4))).toBe(true);
+    expect(() => npyHeader("<f4", Array(40).fill(1), 64)).toThrow(/does not fit/);
+  });
+
+  it("append + commit: the file reads as a whole array (readNpy) and by rows (RowNpyReader)", () => {
+    const file = path.join(tmp, "s.npy");
+    const w = RowNpyWriter.open(file, "<f4", [2, 3], 0);
+    w.append(rows(0, 2), 2);
+    w.append(rows(2, 3), 3);
+    w.commit();
+    w.close();
+    const all = readNpy(file);
+    expect(all.shape).toEqual([5, 2, 3]);
+    expect(Array.from(all.data)).toEqual(Array.from(rows(0, 5)));
+    const info = readNpyInfo(file);
+    expect(info).toEqual({ dtype: "<f4", shape: [5, 2, 3], dataOffset: NPY_ROW_HEADER_BYTES });
+    expect(fs.statSync(file).size).toBe(NPY_ROW_HEADER_BYTES + 5 * 6 * 4);
+    const r = new RowNpyReader(file);
+    expect([r.rows, r.rowElems]).toEqual([5, 6]);
+    expect(Array.from(r.readRows(1, 3))).toEqual(Array.from(rows(1, 3)));
+    expect(r.readRows(4, 0).length).toBe(0);
+    expect(() => r.readRows(4, 2)).toThrow(/out of range/);
+    r.close();
+    expect(() => RowNpyWriter.open(file, "<f4", [2, 3], 0).append(new Float32Array(5), 1)).toThrow(/5 values for 1 rows of 6/);
+  });
+
+  it("reopening cuts uncommitted rows; more committed rows than the file holds is damage", () => {
+    const file = path.join(tmp, "cut.npy");
+    const w = RowNpyWriter.open(file, "<f4", [2, 3], 0);
+    w.append(rows(0, 2), 2);
+    w.commit();
+    w.append(rows(2, 4), 4); // never committed (a kill)
+    w.close();
+    const again = RowNpyWriter.open(file, "<f4", [2, 3], 2);
+    expect(fs.statSync(file).size).toBe(NPY_ROW_HEADER_BYTES + 2 * 6 * 4);
+    again.append(rows(2, 1), 1);
+    again.commit();
+    again.close();
+    expect(Array.from(readNpy(file).data)).toEqual(Array.from(rows(0, 3)));
+    expect(() => RowNpyWriter.open(file, "<f4", [2, 3], 10)).toThrow(/damaged/);
+  });
+
+  it("a reader refuses a file shorter than its header promises, and scalars", () => {
+    const file = path.join(tmp, "short.npy");
+    const full = encodeNpy(rows(0, 2), [2, 2, 3]);
+    fs.writeFileSync(file, full.subarray(0, full.length - 4));
+    expect(() => new RowNpyReader(file)).toThrow(/truncated/);
+    writeNpy(file, Float32Array.from([1]), []);
+    expect(() => new RowNpyReader(file)).toThrow(/scalar/);
+  });
+});
+
 describe("npy errors name the file and the problem", () => {
   it("shape/data mismatch", () => {
     expect(() => encodeNpy(new Float32Array(5), [2, 3])).toThrow("npy: shape [2,3] has 6 elements but the data has 5");
   });
   it("bad magic, fortran order, unsupported dtype, truncated data", () => {
-    expect(() => decodeNpy(Buffer.from("not an npy file at all"), "a.npy")).toThrow("a.npy: not a .npy file (bad magic)");
+    expect(() => decodeNpy(Buffer.from("not an npy file at all"), "a.npy")).toThrow("a.npy: not an .npy file (bad magic)");
     const good = encodeNpy(Float32Array.from([1, 2]), [2]);
     const fortran = Buffer.from(good.toString("latin1").replace("'fortran_order': False", "'fortran_order': True "), "latin1");
     expect(() => decodeNpy(fortran, "f.npy")).toThrow("f.npy: Fortran-ordered .npy arrays are not supported");

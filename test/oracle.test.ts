@@ -9,7 +9,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { loadModel } from "../src/clip/model";
-import { checkpointHash, graphPath } from "../src/clip/session";
+import { graphPath } from "../src/clip/session";
+import { fileSha256 } from "../src/io/hash";
 import { ClipModel } from "../src/clip/types";
 import { ClipNadError } from "../src/errors";
 import { readSafetensors } from "../src/weights/safetensors";
@@ -115,8 +116,21 @@ describe("ClipModel behaviour", () => {
       await m2.dispose();
       expect([fs.statSync(imageGraph).mtimeMs, fs.statSync(textGraph).mtimeMs]).toEqual(before);
       expect(Array.from(t2)).toEqual(Array.from(t1));
-      // no temp files left behind by the atomic writes
-      expect(fs.readdirSync(path.join(dir, "graphs")).sort()).toEqual([`${hash}-image.onnx`, `${hash}-text.onnx`]);
+      // the cache entry: both graphs, the config and the attention pool; no temp files left by the atomic writes
+      expect(fs.readdirSync(path.join(dir, "graphs")).sort()).toEqual(
+        ["attnpool.safetensors", "image.onnx", "model.json", "text.onnx"].map((f) => `${hash}-${f}`));
+      const entry = JSON.parse(fs.readFileSync(path.join(dir, "graphs", `${hash}-model.json`), "utf8"));
+      expect(entry.config).toEqual(m1.config);
+      expect(m2.config).toEqual(m1.config);
+      const ck = readSafetensors(file).tensors;
+      const pool = readSafetensors(path.join(dir, "graphs", `${hash}-attnpool.safetensors`)).tensors;
+      // every attention-pool tensor (q/k too: what recomputes attention needs them), nothing else
+      expect([...pool.keys()].sort()).toEqual([...ck.keys()].filter((k) => k.startsWith("visual.attnpool.")).sort());
+      for (const [k, t] of pool) expect(Array.from(t.data)).toEqual(Array.from(ck.get(k)!.data));
+      // the second load's attention pool (from the entry) is the checkpoint's
+      expect(Array.from(m2.attentionPool.Wv)).toEqual(Array.from(ck.get("visual.attnpool.v_proj.weight")!.data));
+      expect(Array.from(m2.attentionPool.pos)).toEqual(Array.from(ck.get("visual.attnpool.positional_embedding")!.data));
+      expect(Array.from(m2.attentionPool.query!.Wk)).toEqual(Array.from(ck.get("visual.attnpool.k_proj.weight")!.data));
       // the checkpoint hash is memoised by (path, size, mtime, inode)
       expect(fs.readdirSync(path.join(dir, "hashes")).length).toBe(1);
     } finally {
@@ -130,12 +144,12 @@ describe("ClipModel behaviour", () => {
       const f = path.join(dir, "ckpt.bin");
       const sha = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
       fs.writeFileSync(f, "first version");
-      expect(await checkpointHash(f, dir)).toBe(sha("first version"));
-      expect(await checkpointHash(f, dir)).toBe(sha("first version"));
+      expect(await fileSha256(f, dir)).toBe(sha("first version"));
+      expect(await fileSha256(f, dir)).toBe(sha("first version"));
       fs.writeFileSync(f, "other version");
       fs.utimesSync(f, new Date(), new Date(Date.now() + 5000));
-      expect(await checkpointHash(f, dir)).toBe(sha("other version"));
-      await expect(checkpointHash(path.join(dir, "absent.pt"), dir)).rejects.toThrow(/absent\.pt/);
+      expect(await fileSha256(f, dir)).toBe(sha("other version"));
+      await expect(fileSha256(path.join(dir, "absent.pt"), dir)).rejects.toThrow(/absent\.pt/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

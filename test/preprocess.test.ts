@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import sharp from "sharp";
 import { loadImage, loadImageRGB, preprocessImages, preprocessRGB, resizeCropRGB, resizedSize, roundHalfEven, CLIP_MEAN, CLIP_STD } from "../src/clip/preprocess";
+import { clipPixelLoader } from "../src/clip/imageBatch";
 import { ClipNadError } from "../src/errors";
 
 const dir = path.join(__dirname, "fixtures/io/preprocess");
@@ -59,6 +60,8 @@ describe("CLIP preprocessing (PIL-exact)", () => {
         for (let p = 0; p < plane; p++)
           worst = Math.max(worst, Math.abs(pix[ch * plane + p] - (expected[p * 3 + ch] / 255 - CLIP_MEAN[ch]) / CLIP_STD[ch]));
       expect(worst).toBeLessThanOrEqual(1e-6);
+      // collect's and embed's default loader is the same transform (alpha, palette, CMYK, 16-bit included)
+      expect(maxAbsDiff(await clipPixelLoader(path.join(dir, c.input), c.resolution), pix)).toBe(0);
     });
   }
 

@@ -3,7 +3,8 @@ import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { ClipNadError } from "../src/errors";
-import { loadClipCheckpoint, readCheckpoint } from "../src/weights";
+import { loadClipCheckpoint } from "../src/clip/checkpoint";
+import { readCheckpoint } from "../src/weights";
 
 const BAD = path.join(__dirname, "fixtures", "tiny", "bad");
 const expected: Record<string, string> = JSON.parse(fs.readFileSync(path.join(BAD, "expected_errors.json"), "utf8"));

@@ -1,7 +1,9 @@
 import * as path from "path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { inferConfig } from "../src/clip/config";
-import { expectedClipShapes, loadClipCheckpoint, readCheckpoint, sniffFormat, validateClipWeights } from "../src/weights";
+import { loadClipCheckpoint } from "../src/clip/checkpoint";
+import { expectedClipShapes, validateClipWeights } from "../src/clip/keys";
+import { readCheckpoint, sniffFormat } from "../src/weights";
 import { Checkpoint } from "../src/weights/types";
 
 const DIR = path.join(__dirname, "fixtures", "tiny");

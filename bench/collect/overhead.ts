@@ -16,7 +16,8 @@ import * as os from "os";
 import * as path from "path";
 import { loadModel } from "../../src/clip/model";
 import { ClipModel } from "../../src/clip/types";
-import { clipPixelLoader, collect, finalizeCollection, listImageFolder } from "../../src/collect";
+import { clipPixelLoader, collect, finalizeCollection } from "../../src/collect";
+import { listImages } from "../../src/data/images";
 import { writeToyDataset } from "../../src/toyworld";
 import sharp from "sharp";
 import { fakeModel, sharpLoader } from "../../test/collect.fake";
@@ -104,7 +105,7 @@ async function main() {
   const R = model.config.imageResolution;
   const images = path.join(work, `images-${N}-${R}`);
   if (!fs.existsSync(images)) await writeToyDataset(images, { n: N, seed: 11, size: R, masks: false });
-  const files = listImageFolder(path.join(images, "images")).map((it) => it.path);
+  const files = listImages(path.join(images, "images")).items.map((it) => it.path);
   const { visionHeads: H, embedDim: d } = model.config;
   const C = model.config.visionWidth * 32;
   console.log(`model ${path.relative(ROOT, modelPath)}: H=${H} C=${C} d=${d} R=${R}; N=${N} images, batch ${B}, top-${K}; ${os.cpus().length} CPUs`);

@@ -6,9 +6,10 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { expectedClipShapes } from "../../src/weights/clipKeys";
+import { expectedClipShapes } from "../../src/clip/keys";
 import { ClipConfig } from "../../src/clip/config";
 import { encodeSafetensors } from "../../src/weights/safetensors";
+import { Tensor } from "../../src/weights/types";
 import { mulberry32 } from "../../src/toyworld/random";
 
 const SHAPES: Record<string, Pick<ClipConfig, "visionLayers" | "visionWidth" | "imageResolution" | "embedDim" | "transformerWidth" | "transformerLayers">> = {
@@ -30,7 +31,7 @@ const cfg: ClipConfig = {
   contextLength: 77, vocabSize: 49408, transformerHeads: shape.transformerWidth / 64,
 };
 const rand = mulberry32(16);
-const tensors: [string, { shape: number[]; data: Float32Array }][] = [];
+const tensors: [string, Tensor][] = [];
 for (const [key, dims] of expectedClipShapes(cfg)) {
   const n = dims.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
@@ -40,7 +41,7 @@ for (const [key, dims] of expectedClipShapes(cfg)) {
     const scale = key.endsWith("bias") ? 0.01 : 1 / Math.sqrt(fanIn);
     for (let i = 0; i < n; i++) data[i] = (rand() * 2 - 1) * scale;
   }
-  tensors.push([key, { shape: dims, data }]);
+  tensors.push([key, { shape: dims, data, storedDtype: "float32" }]);
 }
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, encodeSafetensors(tensors, { dtype: "F16", metadata: { note: `random ${name}-shaped weights (bench/memory)` } }));

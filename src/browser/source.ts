@@ -14,7 +14,7 @@ import { WORDS_30K, checkWords, readWordList, vocabularyEmbeddings } from "../te
 import { BrowserSource, SourceImage } from "./backend";
 
 export interface BrowserSourceOptions {
-  /** Vocabulary for best-matching words: a word list or a file with one word per line (default words_30k). */
+  /** Vocabulary for best-matching words: a list, or a file of one word per line (default words_30k); [] = none. */
   vocabulary?: string[] | string;
   /** Use only the first N words of the vocabulary (default: all). */
   vocabularySize?: number;
@@ -90,6 +90,8 @@ export async function browserSourceFrom(model: ClipModel | null, collection: Col
       if (!vocab) {
         vocab = (async () => {
           const v = opts.vocabulary ?? WORDS_30K;
+          // An empty in-memory list means "no best-matching words" (export-browser --no-words): nothing to embed.
+          if (Array.isArray(v) && v.length === 0) return { words: [], embeddings: new Float32Array(0) };
           let words = typeof v === "string" ? readWordList(v) : checkWords(v);
           if (opts.vocabularySize !== undefined) words = words.slice(0, opts.vocabularySize);
           const embeddings = await vocabularyEmbeddings(words, (t) => needEncoder()(t), {

@@ -1,4 +1,4 @@
-import { loadImageRGB, preprocessRGB } from "./preprocess";
+import { preprocessImages } from "./preprocess";
 
 /**
  * Decoding batches of image files for the commands that stream images (collect, embed), with one policy: an image
@@ -9,8 +9,11 @@ import { loadImageRGB, preprocessRGB } from "./preprocess";
 /** Turns an image file into preprocessed pixels (3×R×R float32); throws for unreadable files. */
 export type PixelLoader = (file: string, resolution: number) => Promise<Float32Array>;
 
-/** The decode + CLIP preprocessing of src/clip/preprocess (bicubic shortest side, centre crop, mean/std; PIL-exact). */
-export const clipPixelLoader: PixelLoader = async (file, resolution) => preprocessRGB(await loadImageRGB(file), resolution);
+/**
+ * The decode + CLIP preprocessing of src/clip/preprocess (bicubic shortest side, centre crop, mean/std; PIL-exact).
+ * Resized in the file's own mode, as CLIP's transform does (alpha, palette, CMYK, 16-bit): not converted to RGB first.
+ */
+export const clipPixelLoader: PixelLoader = (file, resolution) => preprocessImages([file], resolution);
 
 /** An image that was not used, and why. `index` is its position in the list the batch was taken from. */
 export interface SkippedImage { index: number; id: string; reason: string }

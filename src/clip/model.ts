@@ -20,7 +20,7 @@ import { writeFileAtomic } from "../io/atomic";
 import { cacheDir } from "../io/cache";
 import { fileSha256 } from "../io/hash";
 import { readProducerVersion } from "../onnx/graph";
-import { AttentionPoolWeights, attentionPoolWeights, ATTENTION_POOL_KEYS } from "../decompose/weights";
+import { AttentionPoolWeights, attentionPoolWeights, ATTENTION_POOL_KEYS, ATTENTION_QUERY_KEYS } from "../decompose/weights";
 import { Decomposition, decompositionOf } from "../decompose/decomposition";
 import { ImageDecomposition } from "../decompose/image";
 import { RankedPair } from "../decompose/units";
@@ -33,7 +33,8 @@ import { ClipModel, ImageForward, ImageInput, RankPairsOptions } from "./types";
 import { SerialSession, copyFloat, createSession, ensureGraphFile, graphPath } from "./session";
 import { resolveModel } from "./resolve";
 import { EncodeOptions, encodeImages, encodeTexts, templateEmbedding } from "./encode";
-import { loadImageRGB, preprocessRGB } from "./preprocess";
+import { preprocessRGB } from "./preprocess";
+import { clipPixelLoader } from "./imageBatch";
 
 export interface LoadModelOptions {
   /** Graph cache root (default $CLIP_NAD_CACHE or ~/.cache/clip-nad). */
@@ -44,7 +45,7 @@ export interface LoadModelOptions {
 }
 
 /** Version of the cache entry's model.json + attnpool.safetensors. */
-const MODEL_ENTRY_VERSION = 1;
+const MODEL_ENTRY_VERSION = 2;
 
 interface ModelEntry { version: number; config: ClipConfig; metadata: Record<string, string> }
 
@@ -72,7 +73,7 @@ function readEntry(dir: string, hash: string): { entry: ModelEntry; apw: Attenti
 
 function writeEntry(dir: string, hash: string, config: ClipConfig, metadata: Record<string, string>, sd: StateDict): void {
   const p = entryPaths(dir, hash);
-  const keep: [string, Tensor][] = ATTENTION_POOL_KEYS.map((k) => [k, sd.get(k)!]);
+  const keep: [string, Tensor][] = [...ATTENTION_POOL_KEYS, ...ATTENTION_QUERY_KEYS].map((k) => [k, sd.get(k)!]);
   writeFileAtomic(p.attnpool, encodeSafetensors(keep, { dtype: "F32" }));
   writeFileAtomic(p.model, JSON.stringify({ version: MODEL_ENTRY_VERSION, config, metadata } satisfies ModelEntry, null, 1) + "\n");
 }
@@ -133,7 +134,11 @@ function buildEntry(ck: Checkpoint, hash: string, opts: LoadModelOptions): { ent
   }
   // Copies: the model must not keep the checkpoint's state dict alive through views into it.
   const pool = attentionPoolWeights(ck.tensors, config, file);
-  const apw: AttentionPoolWeights = { ...pool, Wv: pool.Wv.slice(), bv: pool.bv.slice(), Wo: pool.Wo.slice(), bo: pool.bo.slice(), pos: pool.pos.slice() };
+  const q = pool.query!;
+  const apw: AttentionPoolWeights = {
+    ...pool, Wv: pool.Wv.slice(), bv: pool.bv.slice(), Wo: pool.Wo.slice(), bo: pool.bo.slice(), pos: pool.pos.slice(),
+    query: { Wq: q.Wq.slice(), bq: q.bq.slice(), Wk: q.Wk.slice(), bk: q.bk.slice() },
+  };
   return { entry: { version: MODEL_ENTRY_VERSION, config, metadata: { ...ck.metadata } }, apw };
 }
 
@@ -193,8 +198,10 @@ class OrtClipModel implements ClipModel {
 
   async decompose(image: ImageInput): Promise<ImageDecomposition> {
     this.alive();
-    const rgb = typeof image === "string" ? await loadImageRGB(image) : image;
-    const fwd = await this.encodeImagePixels(preprocessRGB(rgb, this.config.imageResolution), 1);
+    // A file is resized in its own mode (alpha, palette, …) as CLIP's transform does, not converted to RGB first.
+    const R = this.config.imageResolution;
+    const pixels = typeof image === "string" ? await clipPixelLoader(image, R) : preprocessRGB(image, R);
+    const fwd = await this.encodeImagePixels(pixels, 1);
     return new ImageDecomposition(await this.decomposition(), { embedding: fwd.embedding, Z: fwd.features, a: fwd.attention, s: fwd.coefficients });
   }
 

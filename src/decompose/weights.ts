@@ -28,12 +28,20 @@ export interface AttentionPoolWeights {
   bo: Float32Array;
   /** positional_embedding, (K+1)×C (row 0 = pooled token). */
   pos: Float32Array;
+  /**
+   * The query and key projections (q_proj, k_proj: C×C weights, C biases), for what recomputes attention (ablating
+   * neurons, self-self attention). A loaded model has them; a collection's saved weights do not (the decomposition
+   * takes a from the image graph).
+   */
+  query?: { Wq: Float32Array; bq: Float32Array; Wk: Float32Array; bk: Float32Array };
 }
 
 const PREFIX = "visual.attnpool.";
 
 /** The state-dict tensors the decomposition keeps (OpenAI names). */
 export const ATTENTION_POOL_KEYS = ["v_proj.weight", "v_proj.bias", "c_proj.weight", "c_proj.bias", "positional_embedding"].map((k) => PREFIX + k);
+/** And the query/key projections a model keeps besides (`AttentionPoolWeights.query`). */
+export const ATTENTION_QUERY_KEYS = ["q_proj.weight", "q_proj.bias", "k_proj.weight", "k_proj.bias"].map((k) => PREFIX + k);
 
 function take(sd: StateDict, key: string, shape: number[], file: string): Float32Array {
   const t = sd.get(PREFIX + key);
@@ -67,5 +75,11 @@ export function attentionPoolWeights(weights: StateDict, config: ClipConfig, fil
     Wo: take(weights, "c_proj.weight", [d, C], file),
     bo: take(weights, "c_proj.bias", [d], file),
     pos: take(weights, "positional_embedding", [K + 1, C], file),
+    query: weights.has(PREFIX + "q_proj.weight") ? {
+      Wq: take(weights, "q_proj.weight", [C, C], file),
+      bq: take(weights, "q_proj.bias", [C], file),
+      Wk: take(weights, "k_proj.weight", [C, C], file),
+      bk: take(weights, "k_proj.bias", [C], file),
+    } : undefined,
   };
 }
