@@ -96,6 +96,21 @@ describe("NeuronHeadBrowser front end (jsdom)", () => {
     expect(model.typed("offline_blob").length).toBeGreaterThan(0);
   });
 
+  it("lists the saved 'best pairs' ranking the kernel computed, not a recomputation", async () => {
+    const { backend, doc } = await savedBrowser();
+    // The kernel's list (50 pairs by the first score), with a tie order the kernel chose; mark it so a recomputed
+    // list could not match it by accident: put the kernel's 10th pair first.
+    const state = (doc.state as Record<string, { state: { ranking: { neuron: number; head: number; score: number }[] } }>)["model-1"].state;
+    const kernel = backend.initialState({ pairs: [], spans: [], note: "" }).state.ranking;
+    expect(state.ranking).toEqual(kernel);
+    const saved = [kernel[9], ...kernel.slice(0, 9), ...kernel.slice(10)];
+    state.ranking = saved;
+    const { host } = await render(doc);
+    const items = Array.from(host.querySelectorAll(".nhb-toplist li button")).map((b) => b.textContent);
+    expect(items.length).toBe(25); // the list shows the first 25
+    expect(items.slice(0, 3)).toEqual(saved.slice(0, 3).map((p) => `head ${p.head} · neuron ${p.neuron}`));
+  });
+
   it("clicking a heat-map cell selects that pair and shows its detail with thumbnails and words", async () => {
     const { doc } = await savedBrowser(H * C, 0); // every pair embedded
     const { host, model } = await render(doc);
