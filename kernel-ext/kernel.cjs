@@ -13,33 +13,13 @@ const { CommManager } = require("./comm-manager.cjs");
 // The project's own tslab (the one notebooks import helpers against), not a global one.
 const projectRoot = path.resolve(__dirname, "..");
 const tslabDir = path.dirname(require.resolve("tslab/package.json", { paths: [projectRoot] }));
-const jupyter = require(path.join(tslabDir, "dist", "jupyter"));
-const tslabMain = require(path.join(tslabDir, "dist", "main"));
-
-// This launcher replaces tslab internals, so it runs only on the tslab it was written against (package.json pins
-// it): a different version, or a method that moved, stops the kernel with a message naming what does not match.
-const TSLAB_VERSION = "1.0.22";
-function checkTslab() {
-  const problems = [];
-  const version = JSON.parse(fs.readFileSync(path.join(tslabDir, "package.json"), "utf8")).version;
-  if (version !== TSLAB_VERSION) problems.push(`tslab ${version} is installed, this kernel needs exactly ${TSLAB_VERSION} (run npm ci)`);
-  const need = [
-    ["ZmqServer.prototype.init", jupyter.ZmqServer && jupyter.ZmqServer.prototype.init],
-    ["ZmqServer.prototype.handleShellMessage", jupyter.ZmqServer && jupyter.ZmqServer.prototype.handleShellMessage],
-    ["ZmqServer.prototype.handleExecute", jupyter.ZmqServer && jupyter.ZmqServer.prototype.handleExecute],
-    ["JupyterHandlerImpl.prototype.handleExecuteImpl", jupyter.JupyterHandlerImpl && jupyter.JupyterHandlerImpl.prototype.handleExecuteImpl],
-    ["main.startKernel", tslabMain.startKernel],
-  ];
-  for (const [name, fn] of need) if (typeof fn !== "function") problems.push(`tslab's ${name} is missing (the kernel patches it)`);
-  if (!("lastWriteDisplayData" in jupyter)) problems.push("tslab's jupyter.lastWriteDisplayData export is missing (display helpers use it)");
-  return problems;
-}
-const tslabProblems = checkTslab();
+const tslabProblems = require("./tslab-check.cjs").checkTslab(tslabDir);
 if (tslabProblems.length > 0) {
   process.stderr.write(`[clip-nad kernel] cannot start: ${tslabProblems.join("; ")}\n`);
   process.exit(1);
 }
-const { startKernel } = tslabMain;
+const jupyter = require(path.join(tslabDir, "dist", "jupyter"));
+const { startKernel } = require(path.join(tslabDir, "dist", "main"));
 
 // A PUB socket drops messages beyond its send high-water mark (zeromq default 1000 per subscriber): a cell that
 // emits a burst of outputs would silently lose some. Give tslab's iopub socket a much larger queue.
