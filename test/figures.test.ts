@@ -1,7 +1,8 @@
 // Paper figure specs are pure plotly JSON: snapshot them, and check the parts a reader relies on.
 import { describe, expect, it } from "vitest";
 import { ClipNadError } from "../src/errors";
-import { PAPER_RECONSTRUCTION_RN50X16, ReconstructionSummary, reconstructionFigure, sparsityFigure, SparsityCurve } from "../src/figures";
+import { PAPER_RECONSTRUCTION_RN50X16, ReconstructionSummary, reconstructionFigure, sparsityFigure, sparsityHistogramFigure, SparsityCurve } from "../src/figures";
+import { percentile, scoreHistogram } from "../src/analysis/sparsity";
 
 const result: ReconstructionSummary = {
   images: 400,
@@ -83,5 +84,28 @@ describe("sparsityFigure", () => {
 
   it("rejects swapped curves", () => {
     expect(() => sparsityFigure(neurons, pairs)).toThrow(/expected a 'pair' curve/);
+  });
+});
+
+describe("sparsityHistogramFigure", () => {
+  const scores = Float32Array.from({ length: 200 }, (_, i) => 0.01 * Math.exp(i / 40));
+  const hist = scoreHistogram(scores, 20, true);
+
+  it("matches the snapshot", () => {
+    expect(sparsityHistogramFigure(hist, { unit: "neuron-head pairs", label: "toy", thresholds: [{ percentKept: 10, score: percentile(scores, 90) }] })).toMatchSnapshot();
+  });
+
+  it("bars are the histogram's counts at its bin centres; a threshold is drawn at log10(score) on a log histogram", () => {
+    const thr = percentile(scores, 90); // numpy.percentile(scores, 90) with linear interpolation
+    const fig = sparsityHistogramFigure(hist, { unit: "neurons", thresholds: [{ percentKept: 10, score: thr }] });
+    const bars = fig.data[0] as { x: number[]; y: number[] };
+    expect(bars.y.reduce((a, b) => a + b, 0)).toBe(200);
+    expect(bars.x[0]).toBeCloseTo((hist.edges[0] + hist.edges[1]) / 2);
+    const line = fig.data[1] as { x: number[] };
+    expect(line.x[0]).toBeCloseTo(Math.log10(thr));
+    // ~10 % of the scores lie right of the line
+    const right = Array.from(scores).filter((s) => Math.log10(s) >= line.x[0]).length;
+    expect(right).toBe(20);
+    expect(() => sparsityHistogramFigure({ edges: [0, 1], counts: [1, 2], log: false })).toThrow(/bins\+1 edges/);
   });
 });

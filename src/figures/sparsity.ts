@@ -90,3 +90,62 @@ export function sparsityFigure(pairs: SparsityCurve, neurons: SparsityCurve, opt
     },
   };
 }
+
+/** A histogram as src/analysis/sparsity.ts scoreHistogram returns it (bins+1 edges, counts; log10 scores when `log`). */
+export interface ScoreHistogram {
+  edges: number[];
+  counts: number[];
+  log: boolean;
+}
+
+export interface SparsityHistogramOptions {
+  title?: string;
+  label?: string;
+  /** Kept-set thresholds to draw (scores, not log10), e.g. the official rule's at keep 10 % and 20 %. */
+  thresholds?: { percentKept: number; score: number }[];
+  /** Name of the units ("neuron-head pairs", "neurons"). */
+  unit?: string;
+}
+
+/**
+ * The official `get_masks --show_hist` plot: the histogram of the sparsity score (mean of each unit's top-50
+ * centred norms; x "Mean value", y "Frequency") with the kept-set threshold as a red dashed line. On a log10 score
+ * histogram the thresholds are drawn at log10(score).
+ */
+export function sparsityHistogramFigure(hist: ScoreHistogram, opts: SparsityHistogramOptions = {}): PlotlyFigure {
+  if (!hist || !Array.isArray(hist.edges) || !Array.isArray(hist.counts) || hist.edges.length !== hist.counts.length + 1) {
+    throw new ClipNadError("sparsityHistogramFigure: a histogram needs bins+1 edges and bins counts", { key: "edges" });
+  }
+  const centres = hist.counts.map((_, b) => (hist.edges[b] + hist.edges[b + 1]) / 2);
+  const width = hist.counts.map((_, b) => hist.edges[b + 1] - hist.edges[b]);
+  const unit = opts.unit ?? "units";
+  const data: PlotlyTrace[] = [{
+    type: "bar", name: `${unit} (${hist.counts.reduce((a, b) => a + b, 0)})`, x: centres, y: hist.counts, width,
+    marker: { color: unit.includes("pair") ? COLORS.pairs : COLORS.neurons, opacity: 0.45, line: { width: 0 } },
+    hovertemplate: `score %{x:.3g}: %{y} ${unit}<extra></extra>`,
+  }];
+  const top = Math.max(1, ...hist.counts);
+  const dashes = ["dash", "dot", "dashdot"];
+  (opts.thresholds ?? []).forEach((t, i) => {
+    if (!(t.score > 0) || !Number.isFinite(t.score)) return;
+    const x = hist.log ? Math.log10(t.score) : t.score;
+    data.push({
+      type: "scatter", mode: "lines", name: `threshold, keep ${t.percentKept} %`, x: [x, x], y: [0, top * 1.05],
+      line: { color: "#b2182b", dash: dashes[i % dashes.length], width: 2.5 }, hoverinfo: "skip",
+    });
+  });
+  const title = opts.title ?? titleText(`Sparsity score of ${unit}`, opts.label);
+  return {
+    data,
+    layout: {
+      ...BASE_LAYOUT,
+      title: { text: title },
+      bargap: 0,
+      xaxis: { title: { text: hist.log ? "Mean value (log10 of the mean top-50 centred norm)" : "Mean value (mean top-50 centred norm)" }, gridcolor: "#e5e5e5" },
+      yaxis: { title: { text: "Frequency" }, gridcolor: "#e5e5e5" },
+    },
+  };
+}
+
+/** What the paper reports for keeping 20 % of the units (RN50x16, ImageNet val; paper.md §B.1 rows 6–7): drops. */
+export const PAPER_SPARSITY_RN50X16 = { percentKept: 20, pairDrop: 0.05, neuronDrop: 0.25, unmodified: 0.707 } as const;
