@@ -9,10 +9,11 @@ import { IMAGE_EXTENSIONS, isImageName, relativeId } from "./files";
  * so the same folder gives the same images in the same order everywhere.
  *  - a folder: every image file below it (recursive; dot-files and dot-folders skipped), or — for a toy-world
  *    dataset folder (index.jsonl) — its scene images (not its masks);
- *  - a list of files and/or folders: the files as given, folders expanded as above;
+ *  - a list of files and/or folders: in the order given, each folder expanded as above (sorted within it);
  *  - a reader's `{ root, items }` (src/data).
- * An image's id is its path relative to the root, with "/" separators (for a list: the path as given). Items are
- * sorted by id in code-point order (Python's `sorted()`). Whether a listed file decodes is decided when it is read:
+ * An image's id is its path relative to the root, with "/" separators (for a list: the path as given). A folder's
+ * items are sorted by id in code-point order (Python's `sorted()`); a list is an order the caller chose and is kept.
+ * Whether a listed file decodes is decided when it is read:
  * unreadable images are skipped and reported by the command (one policy).
  */
 export interface ImageItem {
@@ -88,7 +89,7 @@ export function listImages(source: ImageSource): ImageList {
         for (const it of folderImages(p).items) items.push({ id: `${p.replace(/[\\/]+$/, "")}/${it.id}`, path: it.path });
       } else items.push({ id: p, path: path.resolve(p) });
     }
-    return { root: "", items: checkUnique(sortById(items), "") };
+    return { root: "", items: checkUnique(items, "") };
   }
   if (!source || !Array.isArray(source.items) || source.items.length === 0) {
     throw new ClipNadError("the dataset has no images", { file: source?.root });
@@ -98,8 +99,10 @@ export function listImages(source: ImageSource): ImageList {
 }
 
 function checkUnique(items: ImageItem[], root: string): ImageItem[] {
-  for (let i = 1; i < items.length; i++) {
-    if (items[i].id === items[i - 1].id) throw new ClipNadError(`image '${items[i].id}' is listed twice`, { file: root || undefined });
+  const seen = new Set<string>();
+  for (const it of items) {
+    if (seen.has(it.id)) throw new ClipNadError(`image '${it.id}' is listed twice`, { file: root || undefined });
+    seen.add(it.id);
   }
   return items;
 }
