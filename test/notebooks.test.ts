@@ -1,5 +1,6 @@
-// Every notebook under notebooks/ executes headlessly with the clip-nad kernel (tools/notebooks/run_notebooks.py);
-// fig1's executed copy holds the reconstruction figure, and its exported HTML page renders offline in Chromium.
+// `clip-nad reproduce` executes every notebook under notebooks/ headlessly with the clip-nad kernel (through
+// tools/notebooks/run_notebooks.py), exports each to an offline page and writes the report; fig1's executed copy
+// holds the reconstruction figure, and its exported page renders offline in Chromium. A second run is all cached.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -11,9 +12,16 @@ const root = path.resolve(__dirname, "..");
 const runner = path.join(root, "tools/notebooks/run_notebooks.py");
 const PLOTLY = "application/vnd.plotly.v1+json";
 
+const OUT = path.join(root, "build", "reproduce");
+const EXECUTED = path.join(OUT, "notebooks");
+
+function reproduceCli(args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), "reproduce", "--out", OUT, ...args], { cwd: root, encoding: "utf8", timeout: 1_500_000 });
+  return { status: r.status, out: `${r.stdout}\n${r.stderr}`, stdout: r.stdout };
+}
+
 function runNotebooks(args: string[]) {
-  const env = { ...process.env, CLIP_NAD_WORK: path.join(root, "build", "notebook-work") };
-  const r = spawnSync("/usr/bin/python3", [runner, ...args], { cwd: root, encoding: "utf8", timeout: 1_500_000, env });
+  const r = spawnSync("/usr/bin/python3", [runner, ...args], { cwd: root, encoding: "utf8", timeout: 1_500_000 });
   return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
@@ -22,17 +30,34 @@ describe("notebooks/ executed with the clip-nad kernel", () => {
   const notebooks = fs.readdirSync(path.join(root, "notebooks")).filter((f) => f.endsWith(".ipynb"));
 
   beforeAll(() => {
-    run = runNotebooks([]);
+    run = reproduceCli(["--force"]);
   }, 1_600_000);
 
-  it("runs every notebook without a cell error", () => {
+  it("runs every notebook without a cell error and writes the report", () => {
     expect(notebooks).toContain("fig1_pca.ipynb");
-    expect(run.out, run.out).toContain(`${notebooks.length} passed, 0 failed`);
-    expect(run.status).toBe(0);
+    expect(run.status, run.out).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`wrote .*index\\.html: ${notebooks.length} notebooks \\(0 cached\\)`));
+    for (const nb of notebooks) {
+      expect(fs.existsSync(path.join(EXECUTED, nb))).toBe(true);
+      expect(fs.existsSync(path.join(OUT, "pages", nb.replace(/\.ipynb$/, ".html")))).toBe(true);
+    }
+    const index = fs.readFileSync(path.join(OUT, "index.html"), "utf8");
+    for (const nb of notebooks) expect(index).toContain(`href="pages/${nb.replace(/\.ipynb$/, ".html")}"`);
+    // every figure as a PNG beside the interactive plot
+    const pngs = [...index.matchAll(/<img src="(figures\/[^"]+\.png)"/g)].map((m) => m[1]);
+    expect(pngs.length).toBeGreaterThanOrEqual(notebooks.length - 2);
+    for (const p of pngs) expect(fs.readFileSync(path.join(OUT, p)).subarray(1, 4).toString()).toBe("PNG");
+    expect((index.match(/class="interactive"/g) ?? []).length).toBe(pngs.length);
   });
 
+  it("a second run finds every notebook's inputs unchanged and skips them all", () => {
+    const again = reproduceCli([]);
+    expect(again.status, again.out).toBe(0);
+    expect(again.stdout).toMatch(new RegExp(`${notebooks.length} notebooks \\(${notebooks.length} cached\\)`));
+  }, 600_000);
+
   it("fig1 shows the reconstruction figure inline with the expected traces", () => {
-    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(root, "build/notebooks/fig1_pca.ipynb"), "utf8"));
+    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(EXECUTED, "fig1_pca.ipynb"), "utf8"));
     const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
     const figs = outputs.filter((o) => o.output_type === "display_data" && o.data && o.data[PLOTLY]);
     expect(figs).toHaveLength(1);
@@ -52,7 +77,7 @@ describe("notebooks/ executed with the clip-nad kernel", () => {
   });
 
   it("fig1 prints the measured numbers and the paper-vs-run table", () => {
-    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(root, "build/notebooks/fig1_pca.ipynb"), "utf8"));
+    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(EXECUTED, "fig1_pca.ipynb"), "utf8"));
     const text = nb.cells.flatMap((c) => c.outputs ?? []).map((o) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? "")).join("");
     const m = /unmodified (\d+\.\d)%\s+pairs 1 PC (\d+\.\d)% \(analytic (\d+\.\d)%\)\s+neurons 1 PC \d+\.\d%\s+neurons 2 PCs \d+\.\d%\s+neurons 4 PCs \d+\.\d%/.exec(text);
     expect(m).not.toBeNull();
@@ -68,14 +93,14 @@ describe("notebooks/ executed with the clip-nad kernel", () => {
   });
 
   it("numbers the executed cells as a Jupyter kernel does (In [1], In [2], …)", () => {
-    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(root, "build/notebooks/fig1_pca.ipynb"), "utf8"));
+    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(EXECUTED, "fig1_pca.ipynb"), "utf8"));
     const counts = nb.cells.filter((c) => c.cell_type === "code").map((c) => c.execution_count);
     expect(counts).toEqual(counts.map((_, i) => i + 1));
   });
 
   it("exports fig1 to a standalone page whose plot renders in headless Chromium with no network", async () => {
-    const page = path.join(root, "build/notebooks/fig1_pca.html");
-    const { figures } = exportNotebookHtml(path.join(root, "build/notebooks/fig1_pca.ipynb"), page);
+    const page = path.join(OUT, "pages", "fig1_pca.html");
+    const { figures } = exportNotebookHtml(path.join(EXECUTED, "fig1_pca.ipynb"), path.join(OUT, "fig1_pca.check.html"));
     expect(figures).toBe(1);
     const r = await inspectRenderedPlots(page);
     expect(r.errors).toEqual([]);

@@ -12,12 +12,14 @@ import { register as exportFigure } from "./commands/exportFigure";
 import { register as exportNotebook } from "./commands/exportNotebook";
 import { register as exportBrowser } from "./commands/exportBrowser";
 import { register as kernel } from "./commands/kernel";
+import { register as reproduce } from "./commands/reproduce";
 
 /** Every subcommand registers itself on the program. Add a module under ./commands and list it here. */
 export type RegisterCommand = (program: Command) => void;
 
 /** In the order `clip-nad --help` lists them: the first look, the runtime, the dataset-scale work, exports, Jupyter. */
 export const commands: RegisterCommand[] = [
+  reproduce,
   demo,
   info,
   embed,

@@ -9,3 +9,4 @@ export { generateScene, renderScene, sampleSceneSpec, sceneLabels, attributeDist
 export { parseDrift, probabilitiesAt, yearOf, DriftSpec, DriftTerm } from "./drift";
 export { writeToyDataset, toyRecord, ToyDatasetOptions, ToyDatasetSummary, ToyIndexRecord, YearStats } from "./dataset";
 export { toyPromptTemplates } from "./prompts";
+export { ensureToyDataset } from "./ensure";
