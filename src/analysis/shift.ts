@@ -170,6 +170,11 @@ export interface ShiftInputs {
   encodeText?: TextEncoder;
   /** Templates for a text concept (default: the 80 OpenAI ImageNet templates). */
   templates?: string[];
+  /**
+   * Not the paper's setting (it does not centre t): subtract the mean template embedding of these texts (e.g. the
+   * concept's siblings, "red", "green", …) from t before choosing pairs, removing what all of them share.
+   */
+  centreOver?: string[];
   labels: readonly ShiftLabel[];
   /** Where the labels came from (named in errors). */
   labelsFile?: string;
@@ -183,6 +188,8 @@ export interface ShiftReport {
   collection: string;
   model: { name: string; hash: string };
   concept: string | null;
+  /** The texts t was centred over (null: not centred, the paper's setting). */
+  centredOver: string[] | null;
   k: number;
   /** The concept pairs, best first; score = ⟨r̂^{n,h}, t/|t|⟩. */
   pairs: RankedPair[];
@@ -204,16 +211,28 @@ export interface ShiftReport {
   unlabelled: number;
 }
 
-function conceptEmbedding(inp: ShiftInputs, d: number): Promise<Float32Array> | Float32Array {
+/** t: the concept's template embedding (or the given one), minus the mean embedding of `centreOver` when given. */
+export async function conceptEmbedding(inp: Pick<ShiftInputs, "concept" | "encodeText" | "templates" | "centreOver">, d: number): Promise<Float32Array> {
   const c = inp.concept;
+  let t: Float32Array;
   if (typeof c === "string") {
     if (!c.trim()) throw new ClipNadError("the concept text is empty");
     if (!inp.encodeText) throw new ClipNadError("a text concept needs a text encoder (or pass the concept's embedding)");
-    return templateEmbeddings([c.trim()], inp.encodeText, { templates: inp.templates });
+    t = await templateEmbeddings([c.trim()], inp.encodeText, { templates: inp.templates });
+  } else {
+    if (!(c instanceof Float32Array) || c.length !== d) throw new ClipNadError(`the concept embedding must have d = ${d} values, got ${c?.length}`);
+    for (let j = 0; j < d; j++) if (!Number.isFinite(c[j])) throw new ClipNadError(`concept embedding value ${j} is not finite`);
+    t = c.slice();
   }
-  if (!(c instanceof Float32Array) || c.length !== d) throw new ClipNadError(`the concept embedding must have d = ${d} values, got ${c?.length}`);
-  for (let j = 0; j < d; j++) if (!Number.isFinite(c[j])) throw new ClipNadError(`concept embedding value ${j} is not finite`);
-  return c;
+  if (inp.centreOver !== undefined) {
+    const texts = inp.centreOver.map((x) => x.trim());
+    if (texts.length === 0 || texts.some((x) => !x)) throw new ClipNadError("the texts to centre the concept over must be non-empty");
+    if (!inp.encodeText) throw new ClipNadError("centring the concept needs a text encoder");
+    const E = await templateEmbeddings(texts, inp.encodeText, { templates: inp.templates });
+    if (E.length !== texts.length * d) throw new ClipNadError(`the text encoder gives ${E.length / texts.length} values per text, the collection d = ${d}`);
+    for (let r = 0; r < texts.length; r++) for (let j = 0; j < d; j++) t[j] -= E[r * d + j] / texts.length;
+  }
+  return t;
 }
 
 /** Join labels to collection rows by image id; every labelled image must be in the collection. */
@@ -270,6 +289,7 @@ export async function shiftReport(inp: ShiftInputs): Promise<ShiftReport> {
     collection: path.resolve(col.dir),
     model: { name: col.manifest.model.name, hash: col.manifest.model.hash },
     concept: typeof inp.concept === "string" ? inp.concept.trim() : null,
+    centredOver: inp.centreOver ? inp.centreOver.map((x) => x.trim()) : null,
     k,
     pairs,
     images: ordered.map((l) => l.image),
