@@ -1,6 +1,13 @@
 // Attention sink and register neurons (paper.md §A.13) against first-principles recomputations of the attention
 // pool (test/decompose-reference.ts) on small random weights.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadModel } from "../src/clip/model";
+import { preprocessImages } from "../src/clip/preprocess";
+import { writeToyDataset } from "../src/toyworld";
 import { attentionPoolWeights } from "../src/decompose";
 import { AttentionMap, RegisterDrops, RegisterScorer, zeroSinkAttention, zeroSinkEmbedding, zeroSinkEmbeddings } from "../src/analysis";
 import { ClipNadError } from "../src/errors";
@@ -200,4 +207,40 @@ describe("register neurons: the rank-1 attention update", () => {
     await expect(RegisterScorer.create(noQuery)).rejects.toThrow(/query\/key/);
     await expect(scorer.attention(new Float32Array(5), 1)).rejects.toThrow(ClipNadError);
   });
+});
+
+describe("clip-nad analyze registers (tiny fixture model)", () => {
+  it("writes drop (C values) and the ranking, as the scorer gives on the model's own Z", async () => {
+    const root = path.resolve(__dirname, "..");
+    const MODEL = path.join(root, "test/fixtures/tiny/weights.safetensors");
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "clip-nad-registers-"));
+    try {
+      await writeToyDataset(path.join(tmp, "toy"), { n: 6, seed: 2, size: 64, masks: false });
+      const out = path.join(tmp, "reg.json");
+      const r = spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), "analyze", "registers", "--model", MODEL, "--images", path.join(tmp, "toy"), "--limit", "5", "--batch", "2", "--out", out, "--quiet"], { cwd: root, encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/registers: 5 images, 256 neurons/);
+      const rep = JSON.parse(fs.readFileSync(out, "utf8"));
+      expect(rep.drop).toHaveLength(256);
+      expect([...rep.ranking].sort((a: number, b: number) => a - b)).toEqual(Array.from({ length: 256 }, (_, n) => n));
+      for (let q = 1; q < 256; q++) expect(rep.drop[rep.ranking[q - 1]]).toBeGreaterThanOrEqual(rep.drop[rep.ranking[q]]);
+      const model = await loadModel(MODEL);
+      const scorer = await RegisterScorer.create(model.attentionPool);
+      try {
+        const files = fs.readdirSync(path.join(tmp, "toy", "images")).sort().slice(0, 5).map((f) => path.join(tmp, "toy", "images", f));
+        const fwd = await model.encodeImagePixels(await preprocessImages(files, model.config.imageResolution), 5);
+        const att = await scorer.attention(fwd.features, 5);
+        expect(maxAbsDiff(att.attention, fwd.attention)).toBeLessThan(1e-5); // the stage-1 attention is the model's
+        const acc = new RegisterDrops(256);
+        acc.add(att);
+        expect(maxAbsDiff(acc.result().drop, rep.drop)).toBeLessThan(1e-6);
+      } finally {
+        await scorer.release();
+        await model.dispose();
+      }
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
