@@ -148,16 +148,19 @@ export class RegisterScorer {
     }
   }
 
-  /** Attention to the last token, mean over heads, before and with each neuron zeroed, for B images (Z: B×C×K). */
-  async attention(Z: Float32Array, B: number): Promise<RegisterAttention> {
+  /**
+   * Attention to the last token, mean over heads, before and with each neuron zeroed, for B images (Z: B×C×K).
+   * `neurons: false` runs only the first stage (baseline and attention; `zeroed` is left empty).
+   */
+  async attention(Z: Float32Array, B: number, opts: { neurons?: boolean } = {}): Promise<RegisterAttention> {
     const { C, H, K } = this.apw;
     if (!(Number.isInteger(B) && B >= 1) || Z.length !== B * C * K) {
       throw new ClipNadError(`features Z must be B×C×K = ${B}×${C}×${K}, got ${Z.length} values`);
     }
     const prep = await this.prepare.run({ Z: new ort.Tensor("float32", Z, [B, C, K]) });
-    const zeroed = new Float32Array(B * C);
+    const zeroed = new Float32Array(opts.neurons === false ? 0 : B * C);
     const nb = Math.max(1, Math.min(C, Math.floor(this.blockElements / (B * H * (K + 1)))));
-    for (let n0 = 0; n0 < C; n0 += nb) {
+    for (let n0 = 0; n0 < C && opts.neurons !== false; n0 += nb) {
       const n1 = Math.min(C, n0 + nb);
       const out = await this.block.run({
         logits: prep.logits, qk: prep.qk, keys: prep.keys, zTokens: prep.zTokens,
