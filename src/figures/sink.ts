@@ -49,7 +49,7 @@ export function attentionSinkFigure(input: SinkMapInput, opts: SinkFigureOptions
       height: 600,
       // the last token (bottom-right cell): the sink the paper describes
       shapes: [{ type: "rect", x0: g - 1.5, x1: g - 0.5, y0: g - 1.5, y1: g - 0.5, line: { color: COLORS.pairs, width: 3 } }],
-      annotations: [{ x: g - 1, y: g - 0.5, yanchor: "top", text: "last token", showarrow: false, font: { color: COLORS.pairs, size: 11 }, yshift: -2 }],
+      annotations: [{ x: g - 1, y: g - 1.5, yanchor: "top", text: "last token", showarrow: false, font: { color: COLORS.pairs, size: 11 }, bgcolor: "rgba(255,255,255,0.85)", yshift: -4 }],
       xaxis: { title: { text: "grid column" }, constrain: "domain", dtick: 1 },
       yaxis: { title: { text: "grid row" }, autorange: "reversed", scaleanchor: "x", dtick: 1 },
     },
