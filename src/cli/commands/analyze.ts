@@ -7,7 +7,7 @@ import { readNpy } from "../../io/npy";
 import { DEFAULT_PERCENT_KEPT, EvaluationInputs, ablateReport, reconstructReport } from "../../analysis/evaluation";
 import { KeepRule } from "../../analysis/sparsity";
 import { jsonOutPath, openModel, positiveInt } from "../modelOption";
-import { Progress } from "../progress";
+import { PhaseProgress } from "../progress";
 import { register as registerShift } from "./analyzeShift";
 import { register as registerRegisters } from "./analyzeRegisters";
 
@@ -72,8 +72,7 @@ function registerEvaluation(analyze: Command, analysis: "reconstruct" | "ablate"
         if (!(arr.data instanceof Float32Array) && !(arr.data instanceof Float64Array)) throw new ClipNadError("class embeddings must be float32 or float64", { file: o.classEmbeddings });
         classEmbeddings = Float32Array.from(arr.data);
       }
-      let progress: Progress | undefined;
-      let phase = "";
+      const progress = new PhaseProgress({ quiet: o.quiet });
       const inputs: EvaluationInputs = {
         collection,
         model,
@@ -83,18 +82,11 @@ function registerEvaluation(analyze: Command, analysis: "reconstruct" | "ablate"
         limit: o.limit === undefined ? undefined : positiveInt("limit", o.limit),
         stride: positiveInt("stride", o.stride),
         batchSize: positiveInt("batch", o.batch),
-        onProgress: (p, done, total) => {
-          if (p !== phase) {
-            progress?.stop();
-            phase = p;
-            progress = new Progress(p, { total, quiet: o.quiet });
-          }
-          progress!.update(done, total);
-        },
+        onProgress: (p, done, total) => progress.update(p, done, total),
       };
       try {
         const report = analysis === "reconstruct" ? await reconstructReport(inputs) : await ablateReport(inputs, parsePercents(o.percent), { rule: keepRule(o.keepRule) });
-        progress?.stop();
+        progress.stop();
         fs.writeFileSync(out, JSON.stringify(report, null, 1) + "\n");
         console.log(`${analysis}: ${report.evaluation.images} evaluation images, ${report.classes.length} classes; PCA collection ${report.pcaImages} images, top-${report.topK}`);
         if (report.analysis === "reconstruct") {
@@ -112,7 +104,7 @@ function registerEvaluation(analyze: Command, analysis: "reconstruct" | "ablate"
         }
         console.log(`wrote ${out}`);
       } finally {
-        progress?.stop();
+        progress.stop();
         collection.close();
         await model.dispose();
       }

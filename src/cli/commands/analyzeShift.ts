@@ -9,7 +9,7 @@ import { shiftReport } from "../../analysis/shift";
 import { readStanfordCars } from "../../data/stanfordCars";
 import { ShiftLabel, carsShiftLabels, readShiftLabels, toyShiftLabels, writeShiftLabels } from "../../data/shiftLabels";
 import { jsonOutPath, openModel, positiveInt } from "../modelOption";
-import { Progress } from "../progress";
+import { PhaseProgress } from "../progress";
 
 function conceptEmbeddingFile(file: string, d: number): Float32Array {
   const arr = readNpy(file);
@@ -44,8 +44,7 @@ export function register(analyze: Command): void {
       const labels = readShiftLabels(o.labels);
       const collection = openCollection(o.collection);
       let model: Awaited<ReturnType<typeof openModel>>["model"] | undefined;
-      let progress: Progress | undefined;
-      let phase = "";
+      const progress = new PhaseProgress({ quiet: o.quiet });
       try {
         let concept: string | Float32Array;
         if (o.conceptEmbedding) concept = conceptEmbeddingFile(o.conceptEmbedding, collection.d);
@@ -62,16 +61,9 @@ export function register(analyze: Command): void {
           collection, concept, labels, labelsFile: o.labels, k,
           centreOver: o.centreOver === undefined ? undefined : String(o.centreOver).split(","),
           encodeText: m ? (t) => m.encodeTexts(t) : undefined,
-          onProgress: (p, done, total) => {
-            if (p !== phase) {
-              progress?.stop();
-              phase = p;
-              progress = new Progress(p, { total, quiet: o.quiet });
-            }
-            progress!.update(done, total);
-          },
+          onProgress: (p, done, total) => progress.update(p, done, total),
         });
-        progress?.stop();
+        progress.stop();
         writeJsonAtomic(out, { ...report, labelsFile: path.resolve(o.labels), conceptEmbedding: o.conceptEmbedding ? path.resolve(o.conceptEmbedding) : null });
         const name = report.concept ?? path.basename(o.conceptEmbedding);
         console.log(`shift '${name}'${report.centredOver ? ` (centred over ${report.centredOver.join(", ")})` : ""}: ${report.n} labelled images (${report.unlabelled} unlabelled skipped), k = ${k} pairs: `
@@ -81,7 +73,7 @@ export function register(analyze: Command): void {
         if (report.groupCorrelation) console.log(`  over ${report.groupMeans.length} groups: r(share, mean ρ) = ${report.groupCorrelation.r.toFixed(4)} (p = ${report.groupCorrelation.p.toExponential(3)})`);
         console.log(`wrote ${out}`);
       } finally {
-        progress?.stop();
+        progress.stop();
         collection.close();
         await model?.dispose();
       }
