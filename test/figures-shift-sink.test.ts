@@ -31,7 +31,9 @@ describe("distributionShiftFigure", () => {
 
   it("rejects series that do not match the groups, and shares outside [0, 1]", () => {
     expect(() => distributionShiftFigure({ ...shift, share: [5, 20, 40] })).toThrow(/fractions/);
-    expect(() => distributionShiftFigure({ ...shift, scores: [{ name: "x", values: [1, 2] }] })).toThrow(/'x' has 2 values for 3 groups/);
+    expect(
+      () => distributionShiftFigure({ ...shift, scores: [{ name: "x", values: [1, 2] }] })
+    ).toThrow(/'x' has 2 values for 3 groups/);
     expect(() => distributionShiftFigure({ ...shift, groups: [] })).toThrow(ClipNadError);
   });
 });

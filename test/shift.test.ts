@@ -7,8 +7,8 @@ import * as path from "path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  coefficientRows, conceptPairScores, conceptScores, groupMeans, labelRows, pairPCAFromCollection, pearson, pointBiserial,
-  regularizedBeta, shiftReport, studentTwoSidedP, topConceptPairs,
+  coefficientRows, conceptPairScores, conceptScores, groupMeans, labelRows, pairPCAFromCollection, pearson,
+  pointBiserial, regularizedBeta, shiftReport, studentTwoSidedP, topConceptPairs,
 } from "../src/analysis";
 import { openCollection } from "../src/collect";
 import { carsShiftLabels, readShiftLabels, readStanfordCars, toyShiftLabels, writeShiftLabels } from "../src/data";
@@ -85,7 +85,13 @@ describe("ρ(I) from the stored scalars", () => {
   for (let i = 0; i < N; i++) M.set(sum(S.subarray(i * t.H * t.C, (i + 1) * t.H * t.C), all), i * t.d);
 
   it("equals ‖Σ_{top-k} r^{n,h}‖ / ‖Σ_all r^{n,h}‖ with every r^{n,h} materialised", () => {
-    const pairs = [{ neuron: 3, head: 0 }, { neuron: 17, head: 2 }, { neuron: 3, head: 1 }, { neuron: 23, head: 3 }, { neuron: 0, head: 0 }];
+    const pairs = [
+      { neuron: 3, head: 0 },
+      { neuron: 17, head: 2 },
+      { neuron: 3, head: 1 },
+      { neuron: 23, head: 3 },
+      { neuron: 0, head: 0 },
+    ];
     const rho = conceptScores(coefficientRows(S, N, t.H, t.C), M, t, pairs);
     for (let i = 0; i < N; i++) {
       const v = sum(S.subarray(i * t.H * t.C, (i + 1) * t.H * t.C), pairs);
@@ -117,7 +123,7 @@ describe("ρ(I) from the stored scalars", () => {
 });
 
 describe("concept pairs: top-k by ⟨r̂^{n,h}, t⟩", () => {
-  it("equal the top-k of the materialised signed unit PCs dotted with t/|t|; pairs that never vary are never chosen", () => {
+  it("equal the top-k of the materialised signed unit PCs dotted with t/|t|; pairs that never vary: none", () => {
     const t = randomTables(8, 3, 12, 6);
     const g = gaussian(rng(3));
     const text = Float32Array.from({ length: t.d }, () => g());
@@ -148,7 +154,11 @@ describe("concept pairs: top-k by ⟨r̂^{n,h}, t⟩", () => {
 
 describe("group means", () => {
   it("orders numeric groups numerically, counts shares and mean scores; ungrouped images are left out", () => {
-    const gm = groupMeans([1, 0, 1, 1, 0, 0], [0.5, 0.1, 0.7, 0.3, 0.2, 9], ["2010", "2010", "999", "999", "2010", undefined]);
+    const gm = groupMeans(
+      [1, 0, 1, 1, 0, 0],
+      [0.5, 0.1, 0.7, 0.3, 0.2, 9],
+      ["2010", "2010", "999", "999", "2010", undefined],
+    );
     expect(gm).toEqual([
       { group: "999", images: 2, positives: 2, share: 1, meanScore: 0.5 },
       { group: "2010", images: 3, positives: 1, share: 1 / 3, meanScore: (0.5 + 0.1 + 0.2) / 3 },
@@ -165,11 +175,17 @@ describe("labels.csv", () => {
   };
 
   it("reads image, label and group; round-trips ids with commas and quotes", () => {
-    const labels = [{ image: "a/1.png", label: 1 as const, group: "2001" }, { image: 'b,"x".png', label: 0 as const, group: "2002" }, { image: "c.png", label: 0 as const }];
+    const labels = [
+      { image: "a/1.png", label: 1 as const, group: "2001" },
+      { image: 'b,"x".png', label: 0 as const, group: "2002" },
+      { image: "c.png", label: 0 as const },
+    ];
     const f = path.join(tmp, "rt.csv");
     writeShiftLabels(f, labels);
     expect(readShiftLabels(f)).toEqual(labels);
-    expect(readShiftLabels(write("nogroup.csv", "label,image\n1,x.png\n0,y.png\n"))).toEqual([{ image: "x.png", label: 1 }, { image: "y.png", label: 0 }]);
+    expect(
+      readShiftLabels(write("nogroup.csv", "label,image\n1,x.png\n0,y.png\n"))
+    ).toEqual([{ image: "x.png", label: 1 }, { image: "y.png", label: 0 }]);
   });
 
   it("names the file, the row and the problem", () => {
@@ -200,8 +216,12 @@ describe("labels.csv", () => {
 
   it("labels that name images the collection lacks are an error naming the file and the ids", () => {
     const ids = ["images/000.png", "images/001.png"];
-    expect(Array.from(labelRows(ids, [{ image: "images/001.png", label: 1 }, { image: "images/000.png", label: 0 }]))).toEqual([0, 1]);
-    expect(() => labelRows(ids, [{ image: "000.png", label: 1 }], "labels.csv")).toThrow(/labels\.csv.*1 of 1 labelled images are not in the collection \('000\.png'\).*'images\/000\.png'/);
+    expect(
+      Array.from(labelRows(ids, [{ image: "images/001.png", label: 1 }, { image: "images/000.png", label: 0 }]))
+    ).toEqual([0, 1]);
+    expect(() => labelRows(ids, [{ image: "000.png", label: 1 }], "labels.csv")).toThrow(
+      /labels\.csv.*1 of 1 labelled images are not in the collection \('000\.png'\).*'images\/000\.png'/
+    );
   });
 });
 
@@ -223,18 +243,27 @@ describe("label writers", () => {
     expect(() => toyShiftLabels(dir, "chartreuse")).toThrow(/not a shape, colour/);
   });
 
-  it("Stanford Cars: yellow = colour id 9 (images without a colour skipped), convertible from the class name, year groups", async () => {
+  it("Stanford Cars: yellow = colour 9 (no colour: skipped), convertible from the class name, years", async () => {
     const cars = path.join(tmp, "cars");
     fs.mkdirSync(path.join(cars, "cars_train"), { recursive: true });
-    fs.writeFileSync(path.join(cars, "names.csv"), "AM General Hummer SUV 2000\nsmart fortwo Convertible 2012\nAcura RL Sedan 2012\n");
+    fs.writeFileSync(
+      path.join(cars, "names.csv"),
+      "AM General Hummer SUV 2000\nsmart fortwo Convertible 2012\nAcura RL Sedan 2012\n",
+    );
     const files = ["00001.jpg", "00002.jpg", "00003.jpg", "00004.jpg"];
-    for (const f of files) await sharp({ create: { width: 4, height: 4, channels: 3, background: "#808080" } }).jpeg().toFile(path.join(cars, "cars_train", f));
-    fs.writeFileSync(path.join(cars, "anno_train.csv"), ["00001.jpg,1,1,3,3,1", "00002.jpg,1,1,3,3,2", "00003.jpg,1,1,3,3,3", "00004.jpg,1,1,3,3,2"].join("\n") + "\n");
+    const grey = { create: { width: 4, height: 4, channels: 3 as const, background: "#808080" } };
+    for (const f of files) await sharp(grey).jpeg().toFile(path.join(cars, "cars_train", f));
+    fs.writeFileSync(
+      path.join(cars, "anno_train.csv"),
+      ["00001.jpg,1,1,3,3,1", "00002.jpg,1,1,3,3,2", "00003.jpg,1,1,3,3,3", "00004.jpg,1,1,3,3,2"].join("\n") + "\n",
+    );
     const csv = path.join(cars, "refined_train.csv");
     fs.writeFileSync(csv, "Class,image\n1_9,00001.jpg\n2_3,00002.jpg\n3_9,00003.jpg\n");
     const ds = readStanfordCars(cars, { colourCsv: csv });
     expect(carsShiftLabels(ds, "yellow")).toEqual([
-      { image: "00001.jpg", label: 1, group: "2000" }, { image: "00002.jpg", label: 0, group: "2012" }, { image: "00003.jpg", label: 1, group: "2012" },
+      { image: "00001.jpg", label: 1, group: "2000" },
+      { image: "00002.jpg", label: 0, group: "2012" },
+      { image: "00003.jpg", label: 1, group: "2012" },
     ]);
     expect(carsShiftLabels(ds, "convertible").map((l) => l.label)).toEqual([0, 1, 0, 1]);
     expect(carsShiftLabels(ds, "convertible", { root: cars })[0].image).toBe("cars_train/00001.jpg");
@@ -247,13 +276,18 @@ describe("clip-nad analyze shift (tiny fixture model)", () => {
   const toy = path.join(tmp, "toy");
   const col = path.join(tmp, "col");
   const cli = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), ...args], { cwd: root, encoding: "utf8" });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(root, "src/cli/bin.cjs"), ...args],
+      { cwd: root, encoding: "utf8" },
+    );
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   };
 
   beforeAll(async () => {
     await writeToyDataset(toy, { n: 24, seed: 9, size: 64, masks: false, drift: "yellow:0.1->0.7,years:2001-2004" });
-    const r = cli("collect", "--model", MODEL, "--images", toy, "--out", col, "--batch", "8", "--topk", "10", "--quiet");
+    const r = cli("collect", "--model", MODEL, "--images", toy, "--out", col, "--batch", "8", "--topk", "10",
+      "--quiet");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
   }, 120_000);
@@ -267,7 +301,8 @@ describe("clip-nad analyze shift (tiny fixture model)", () => {
     const g = gaussian(rng(17));
     writeNpy(emb, Float32Array.from({ length: c.d }, () => g()), [1, c.d]);
     const out = path.join(tmp, "shift.json");
-    r = cli("analyze", "shift", "--collection", col, "--concept-embedding", emb, "--labels", labels, "--k", "3", "--out", out, "--quiet");
+    r = cli("analyze", "shift", "--collection", col, "--concept-embedding", emb, "--labels", labels, "--k", "3",
+      "--out", out, "--quiet");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/point-biserial r = -?\d\.\d{4}, p = /);
@@ -311,13 +346,32 @@ describe("clip-nad analyze shift (tiny fixture model)", () => {
     const ids = c.ids;
     c.close();
     const cases: [string[], RegExp][] = [
-      [["--concept-embedding", emb, "--labels", lab("missing.csv", `image,label\n${ids[0]},1\nnot/there.png,0\n`)], /missing\.csv.*1 of 2 labelled images are not in the collection \('not\/there\.png'\)/],
-      [["--concept-embedding", emb, "--labels", lab("const.csv", `image,label\n${ids[0]},1\n${ids[1]},1\n${ids[2]},1\n`)], /const\.csv.*every label is 1.*undefined for a constant label/],
-      [["--concept-embedding", emb, "--labels", lab("two.csv", `image,label\n${ids[0]},1\n${ids[1]},2\n`)], /two\.csv.*row 3: label '2'/],
-      [["--concept", "  ", "--labels", lab("ok.csv", `image,label\n${ids[0]},1\n${ids[1]},0\n${ids[2]},0\n`)], /--concept is empty/],
+      [
+        ["--concept-embedding", emb, "--labels", lab("missing.csv", `image,label\n${ids[0]},1\nnot/there.png,0\n`)],
+        /missing\.csv.*1 of 2 labelled images are not in the collection \('not\/there\.png'\)/,
+      ],
+      [
+        ["--concept-embedding", emb, "--labels", lab("const.csv", `image,label\n${ids.slice(0, 3).join(",1\n")},1\n`)],
+        /const\.csv.*every label is 1.*undefined for a constant label/,
+      ],
+      [
+        ["--concept-embedding", emb, "--labels", lab("two.csv", `image,label\n${ids[0]},1\n${ids[1]},2\n`)],
+        /two\.csv.*row 3: label '2'/,
+      ],
+      [
+        ["--concept", "  ", "--labels", lab("ok.csv", `image,label\n${ids[0]},1\n${ids[1]},0\n${ids[2]},0\n`)],
+        /--concept is empty/,
+      ],
       [["--labels", path.join(tmp, "ok.csv")], /exactly one of --concept/],
-      [["--concept", "yellow", "--concept-embedding", emb, "--labels", path.join(tmp, "ok.csv")], /exactly one of --concept/],
-      [["--concept-embedding", path.join(root, "test/fixtures/tiny/weights.safetensors"), "--labels", path.join(tmp, "ok.csv")], /weights\.safetensors/],
+      [
+        ["--concept", "yellow", "--concept-embedding", emb, "--labels", path.join(tmp, "ok.csv")],
+        /exactly one of --concept/,
+      ],
+      [
+        ["--concept-embedding", path.join(root, "test/fixtures/tiny/weights.safetensors"), "--labels",
+          path.join(tmp, "ok.csv")],
+        /weights\.safetensors/,
+      ],
     ];
     for (const [args, msg] of cases) {
       const r = cli(...base, ...args);
@@ -330,13 +384,16 @@ describe("clip-nad analyze shift (tiny fixture model)", () => {
   it("shiftReport: a concept with no text is an error", async () => {
     const c = openCollection(col);
     const labels = c.ids.map((image, i) => ({ image, label: (i % 2) as 0 | 1 }));
-    await expect(shiftReport({ collection: c, concept: "", labels, encodeText: async () => new Float32Array(0) })).rejects.toThrow(/concept text is empty/);
+    await expect(
+      shiftReport({ collection: c, concept: "", labels, encodeText: async () => new Float32Array(0) })
+    ).rejects.toThrow(/concept text is empty/);
     c.close();
   });
 });
 
 /** c^h = W_O^h b_V^h / C + b_O / (C·H) (H×d) from the pool weights, written out here. */
-function refConstants(apw: { C: number; H: number; d: number; Wo: Float32Array; bv: Float32Array; bo: Float32Array }): Float32Array {
+type BiasWeights = { C: number; H: number; d: number; Wo: Float32Array; bv: Float32Array; bo: Float32Array };
+function refConstants(apw: BiasWeights): Float32Array {
   const { C, H, d, Wo, bv, bo } = apw;
   const dh = C / H;
   const c = new Float32Array(H * d);

@@ -9,9 +9,13 @@ import { loadModel } from "../src/clip/model";
 import { preprocessImages } from "../src/clip/preprocess";
 import { writeToyDataset } from "../src/toyworld";
 import { attentionPoolWeights } from "../src/decompose";
-import { AttentionMap, RegisterDrops, RegisterScorer, zeroSinkAttention, zeroSinkEmbedding, zeroSinkEmbeddings } from "../src/analysis";
+import {
+  AttentionMap, RegisterDrops, RegisterScorer, zeroSinkAttention, zeroSinkEmbedding, zeroSinkEmbeddings,
+} from "../src/analysis";
 import { ClipNadError } from "../src/errors";
-import { RefPool, poolConfig, poolStateDict, randomFeatures, randomPool, referenceForward } from "./decompose-reference";
+import {
+  RefPool, poolConfig, poolStateDict, randomFeatures, randomPool, referenceForward,
+} from "./decompose-reference";
 
 /** Tokens x_0 = z̄ + p_0, x_i = z_i + p_i ((K+1) rows of C), float64. */
 function tokens(p: RefPool, Z: ArrayLike<number>): number[][] {
@@ -24,7 +28,7 @@ function tokens(p: RefPool, Z: ArrayLike<number>): number[][] {
   }));
 }
 
-/** The attention pool's output for a given (edited) attention a (H×(K+1)): W_O Σ_h Σ_i a_i^h (W_V x_i + b_V)^h + b_O. */
+/** The pool's output for a given (edited) attention a (H×(K+1)): W_O Σ_h Σ_i a_i^h (W_V x_i + b_V)^h + b_O. */
 function poolOutput(p: RefPool, Z: ArrayLike<number>, a: ArrayLike<number>): Float64Array {
   const { C, H, d, K } = p;
   const dh = C / H;
@@ -100,7 +104,9 @@ describe("zero-sink ablation", () => {
       Z.set(Zs[b], b * p.C * p.K);
     });
     const out = zeroSinkEmbeddings(apw, a, Z, 3);
-    for (let b = 0; b < 3; b++) expect(maxAbsDiff(out.subarray(b * p.d, (b + 1) * p.d), zeroSinkEmbedding(apw, fw[b].a, Zs[b]))).toBe(0);
+    for (let b = 0; b < 3; b++) {
+      expect(maxAbsDiff(out.subarray(b * p.d, (b + 1) * p.d), zeroSinkEmbedding(apw, fw[b].a, Zs[b]))).toBe(0);
+    }
   });
 
   it("the attention map is the mean over heads and images", () => {
@@ -160,7 +166,8 @@ describe("register neurons: the rank-1 attention update", () => {
         spread = Math.max(spread, Math.abs(want - base));
       }
       // the stage-1 attention is the model's attention
-      expect(maxAbsDiff(r.attention.subarray(b * p.H * (p.K + 1), (b + 1) * p.H * (p.K + 1)), referenceForward(p, Zs[b]).a)).toBeLessThan(2e-6);
+      const T = p.H * (p.K + 1);
+      expect(maxAbsDiff(r.attention.subarray(b * T, (b + 1) * T), referenceForward(p, Zs[b]).a)).toBeLessThan(2e-6);
     }
     expect(spread).toBeGreaterThan(1e-3); // zeroing neurons does move the sink's attention here
   });
@@ -217,18 +224,24 @@ describe("clip-nad analyze registers (tiny fixture model)", () => {
     try {
       await writeToyDataset(path.join(tmp, "toy"), { n: 6, seed: 2, size: 64, masks: false });
       const out = path.join(tmp, "reg.json");
-      const r = spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), "analyze", "registers", "--model", MODEL, "--images", path.join(tmp, "toy"), "--limit", "5", "--batch", "2", "--out", out, "--quiet"], { cwd: root, encoding: "utf8" });
+      const args = ["analyze", "registers", "--model", MODEL, "--images", path.join(tmp, "toy"), "--limit", "5",
+        "--batch", "2", "--out", out, "--quiet"];
+      const bin = path.join(root, "src/cli/bin.cjs");
+      const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: "utf8" });
       expect(r.stderr).toBe("");
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/registers: 5 images, 256 neurons/);
       const rep = JSON.parse(fs.readFileSync(out, "utf8"));
       expect(rep.drop).toHaveLength(256);
       expect([...rep.ranking].sort((a: number, b: number) => a - b)).toEqual(Array.from({ length: 256 }, (_, n) => n));
-      for (let q = 1; q < 256; q++) expect(rep.drop[rep.ranking[q - 1]]).toBeGreaterThanOrEqual(rep.drop[rep.ranking[q]]);
+      for (let q = 1; q < 256; q++) {
+        expect(rep.drop[rep.ranking[q - 1]]).toBeGreaterThanOrEqual(rep.drop[rep.ranking[q]]);
+      }
       const model = await loadModel(MODEL);
       const scorer = await RegisterScorer.create(model.attentionPool);
       try {
-        const files = fs.readdirSync(path.join(tmp, "toy", "images")).sort().slice(0, 5).map((f) => path.join(tmp, "toy", "images", f));
+        const dir = path.join(tmp, "toy", "images");
+        const files = fs.readdirSync(dir).sort().slice(0, 5).map((f) => path.join(dir, f));
         const fwd = await model.encodeImagePixels(await preprocessImages(files, model.config.imageResolution), 5);
         const att = await scorer.attention(fwd.features, 5);
         expect(maxAbsDiff(att.attention, fwd.attention)).toBeLessThan(1e-5); // the stage-1 attention is the model's

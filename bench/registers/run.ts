@@ -5,9 +5,10 @@
  * onnxruntime graph that computes the baseline: tokens, q, keys, softmax). The naive route is timed on --naive
  * neurons and extrapolated to all C; both routes' values are compared on those neurons.
  *
- *   node node_modules/tsx/dist/cli.mjs bench/registers/run.ts [--C 3072] [--H 48] [--K 144] [--B 1] [--images 3] [--naive 8]
+ *   node node_modules/tsx/dist/cli.mjs bench/registers/run.ts [--C 3072] [--H 48] [--K 144] [--B 1] [--images 3] \
+ *     [--naive 8]
  *
- * Not a test: prints seconds per image for all C neurons and the ratio naive / rank-1 (> 1: the rank-1 update is faster).
+ * Not a test: prints seconds per image for all C neurons and the ratio naive / rank-1 (> 1: rank-1 is faster).
  */
 import { RegisterScorer } from "../../src/analysis/registers";
 import { AttentionPoolWeights } from "../../src/decompose";
@@ -30,21 +31,27 @@ const mk = (n: number, sc: number) => {
 };
 const apw: AttentionPoolWeights = {
   C, H, d, K, dh: C / H,
-  Wv: mk(C * C, 1 / Math.sqrt(C)), bv: mk(C, 0.1), Wo: mk(d * C, 1 / Math.sqrt(C)), bo: mk(d, 0.1), pos: mk((K + 1) * C, 0.3),
+  Wv: mk(C * C, 1 / Math.sqrt(C)), bv: mk(C, 0.1), Wo: mk(d * C, 1 / Math.sqrt(C)), bo: mk(d, 0.1),
+  pos: mk((K + 1) * C, 0.3),
   query: { Wq: mk(C * C, 2 / Math.sqrt(C)), bq: mk(C, 0.1), Wk: mk(C * C, 2 / Math.sqrt(C)), bk: mk(C, 0.1) },
 };
 /** Post-ReLU-like features with a few large "register-like" channels. */
 function features(): Float32Array {
   const Z = new Float32Array(B * C * K);
   for (let i = 0; i < Z.length; i++) Z[i] = Math.max(0, gauss() + 0.2);
-  for (let b = 0; b < B; b++) for (let n = 0; n < 16; n++) for (let i = 0; i < K; i++) Z[(b * C + n * 97 % C) * K + i] *= i === K - 1 ? 20 : 1;
+  for (let b = 0; b < B; b++) {
+    for (let n = 0; n < 16; n++) {
+      for (let i = 0; i < K; i++) Z[(b * C + ((n * 97) % C)) * K + i] *= i === K - 1 ? 20 : 1;
+    }
+  }
   return Z;
 }
 
 const sec = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 
 (async () => {
-  console.log(`attention pool C=${C} H=${H} K=${K} (T=${K + 1}), batch ${B}, ${images} batches, onnxruntime threads ${threads}`);
+  console.log(`attention pool C=${C} H=${H} K=${K} (T=${K + 1}), batch ${B}, ${images} batches, `
+    + `onnxruntime threads ${threads}`);
   let t0 = process.hrtime.bigint();
   const scorer = await RegisterScorer.create(apw, { threads });
   console.log(`sessions built in ${sec(t0).toFixed(2)} s`);
@@ -72,7 +79,10 @@ const sec = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
   }
   const naivePerImage = (naive / picks.length / B) * C;
   console.log(`rank-1 update, all ${C} neurons: ${rank1.toFixed(3)} s per image (best of ${images})`);
-  console.log(`naive full recomputation: ${(naive / picks.length / B * 1000).toFixed(1)} ms per neuron and image → ${naivePerImage.toFixed(1)} s per image for ${C} neurons (extrapolated from ${picks.length})`);
-  console.log(`ratio naive / rank-1: ${(naivePerImage / rank1).toFixed(0)}×; max |difference| on the ${picks.length} neurons: ${maxDiff.toExponential(2)}`);
+  const perNeuron = ((naive / picks.length / B) * 1000).toFixed(1);
+  console.log(`naive full recomputation: ${perNeuron} ms per neuron and image → `
+    + `${naivePerImage.toFixed(1)} s per image for ${C} neurons (extrapolated from ${picks.length})`);
+  console.log(`ratio naive / rank-1: ${(naivePerImage / rank1).toFixed(0)}×; `
+    + `max |difference| on the ${picks.length} neurons: ${maxDiff.toExponential(2)}`);
   await scorer.release();
 })();

@@ -21,7 +21,8 @@ function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 }
-const H = arg("H", 48), C = arg("C", 3072), d = arg("d", 768), N = arg("N", 1000), naiveN = arg("naive", 5), k = arg("k", 5);
+const H = arg("H", 48), C = arg("C", 3072), d = arg("d", 768), N = arg("N", 1000);
+const naiveN = arg("naive", 5), k = arg("k", 5);
 const dirArg = process.argv.indexOf("--dir");
 const dir = fs.mkdtempSync(path.join(dirArg > 0 ? process.argv[dirArg + 1] : os.tmpdir(), "clip-nad-bench-shift-"));
 const U = H * C;
@@ -72,7 +73,9 @@ try {
   const reader = new RowNpyReader(file);
   t0 = process.hrtime.bigint();
   let sink = 0;
-  for (let start = 0; start < N; start += chunk) sink += (reader.readRows(start, Math.min(chunk, N - start)) as Float32Array)[0];
+  for (let start = 0; start < N; start += chunk) {
+    sink += (reader.readRows(start, Math.min(chunk, N - start)) as Float32Array)[0];
+  }
   const readOnly = sec(t0);
   t0 = process.hrtime.bigint();
   const rho = conceptScores(rowsOf(reader, chunk), M, { H, C, d, w, c }, pairs);
@@ -103,9 +106,11 @@ try {
   reader.close();
   const per1000 = (x: number) => (x * 1000).toFixed(3);
   console.log(`read s only: ${per1000(readOnly / N)} s per 1,000 images`);
-  console.log(`clip-nad ρ (k stored scalars per image, rows read in ${chunk}-row chunks): ${per1000(ours / N)} s per 1,000 images (${rho.length} scored)`);
+  console.log(`clip-nad ρ (k stored scalars per image, rows read in ${chunk}-row chunks): `
+    + `${per1000(ours / N)} s per 1,000 images (${rho.length} scored)`);
   console.log(`naive (every r^{n,h} materialised): ${per1000(naive)} s per 1,000 images (extrapolated from ${naiveN})`);
-  console.log(`ratio naive / clip-nad: ${(naive / (ours / N)).toFixed(0)}×; max relative difference on the naive images ${maxRel.toExponential(2)} (checksum ${sink.toFixed(3)})`);
+  console.log(`ratio naive / clip-nad: ${(naive / (ours / N)).toFixed(0)}×; `
+    + `max relative difference on the naive images ${maxRel.toExponential(2)} (checksum ${sink.toFixed(3)})`);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -35,13 +35,13 @@ import { ForwardOptions, forEachForward, imageItems } from "./sink";
 
 const BLOCK_ELEMENTS = 4 * 1024 * 1024;
 
-/** Stage 1 (per batch): tokens, baseline logits ℓ, qk, k̃ per head, the baseline attention and z with the mean token. */
+/** Stage 1 (per batch): tokens, baseline logits ℓ, qk, k̃ per head, the baseline attention, z with the mean token. */
 function prepareGraph(apw: AttentionPoolWeights, Wq: Float32Array, bq: Float32Array, Wk: Float32Array): Uint8Array {
   const { C, H, K, dh, pos } = apw;
   const T = K + 1;
   const g = new GraphBuilder("clip_nad_registers_prepare");
   const Z = g.input("Z", DataType.FLOAT, ["B", C, K]);
-  const init = (name: string, dims: number[], data: Float32Array) => g.initializer(name, { dims, dataType: DataType.FLOAT, raw: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+  const init = (name: string, dims: number[], data: Float32Array) => floatInitializer(g, name, dims, data);
   const posT = init("posT", [C, T], transpose(pos, T, C));
   const wqT = init("WqT", [C, C], transpose(Wq, C, C));
   const wkT = init("WkT", [C, C], transpose(Wk, C, C));
@@ -53,7 +53,10 @@ function prepareGraph(apw: AttentionPoolWeights, Wq: Float32Array, bq: Float32Ar
   const xt = g.node("Add", [zt, posT]); // [B, C, T]
   const X = g.node("Transpose", [xt], { perm: [0, 2, 1] }); // [B, T, C]
   const x0 = g.node("Gather", [X, g.constI64("zero", [0], [])], { axis: 1 }); // [B, C]
-  const q = g.node("Mul", [g.node("Add", [g.node("MatMul", [x0, wqT]), bQ]), g.constF("scale", [], [1 / Math.sqrt(dh)])]);
+  const q = g.node(
+    "Mul",
+    [g.node("Add", [g.node("MatMul", [x0, wqT]), bQ]), g.constF("scale", [], [1 / Math.sqrt(dh)])],
+  );
   const q4 = g.node("Reshape", [q, g.constI64("qshape", [0, H, 1, dh])]);
   const qk = g.node("MatMul", [q4, wkH], {}, "qk"); // [B, H, 1, C]
   const qk3 = g.node("Reshape", [qk, g.constI64("qk3", [0, H, C])]);
@@ -68,7 +71,7 @@ function prepareGraph(apw: AttentionPoolWeights, Wq: Float32Array, bq: Float32Ar
   return g.toBytes();
 }
 
-/** Stage 2 (per batch and neuron block [start, end)): the last token's mean-over-heads attention with each neuron zeroed. */
+/** Stage 2 (per batch, neuron block [start, end)): the last token's mean-over-heads attention, each neuron zeroed. */
 function blockGraph(apw: AttentionPoolWeights, Wq: Float32Array, Wk: Float32Array): Uint8Array {
   const { C, H, K, dh } = apw;
   const T = K + 1;
@@ -88,7 +91,7 @@ function blockGraph(apw: AttentionPoolWeights, Wq: Float32Array, Wk: Float32Arra
       for (let n = 0; n < C; n++) uv[h * C + n] += Wq[row + n] * Wk[row + n] * scale;
     }
   }
-  const init = (name: string, dims: number[], data: Float32Array) => g.initializer(name, { dims, dataType: DataType.FLOAT, raw: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+  const init = (name: string, dims: number[], data: Float32Array) => floatInitializer(g, name, dims, data);
   const wq = init("WqH", [H, dh, C], wqH);
   const uvT = init("uv", [1, H, 1, C], uv);
   const slice = (x: string, axis: number) => g.node("Slice", [x, start, end, g.constI64("axis", [axis])]);
@@ -107,6 +110,11 @@ function blockGraph(apw: AttentionPoolWeights, Wq: Float32Array, Wk: Float32Arra
   g.node("ReduceMean", [last], { axes: [1], keepdims: 0 }, "zeroed"); // [B, nb]
   g.output("zeroed");
   return g.toBytes();
+}
+
+function floatInitializer(g: GraphBuilder, name: string, dims: number[], data: Float32Array): string {
+  const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return g.initializer(name, { dims, dataType: DataType.FLOAT, raw });
 }
 
 function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
@@ -134,9 +142,15 @@ export class RegisterScorer {
   ) {}
 
   /** `blockElements` bounds B·H·T·nb, the size of one per-block tensor (default 4 Mi floats). */
-  static async create(apw: AttentionPoolWeights, opts: { threads?: number; blockElements?: number } = {}): Promise<RegisterScorer> {
+  static async create(
+    apw: AttentionPoolWeights,
+    opts: { threads?: number; blockElements?: number } = {},
+  ): Promise<RegisterScorer> {
     const q = apw.query;
-    if (!q) throw new ClipNadError("the attention pool has no query/key projections (load the model's checkpoint, not a collection's saved weights)");
+    if (!q) {
+      throw new ClipNadError("the attention pool has no query/key projections "
+        + "(load the model's checkpoint, not a collection's saved weights)");
+    }
     const so = sessionOptions(opts.threads);
     const prepare = await ort.InferenceSession.create(prepareGraph(apw, q.Wq, q.bq, q.Wk), so);
     try {
@@ -171,7 +185,11 @@ export class RegisterScorer {
       const w = n1 - n0;
       for (let b = 0; b < B; b++) zeroed.set(z.subarray(b * w, (b + 1) * w), b * C + n0);
     }
-    return { baseline: Float32Array.from(prep.baseline.data as Float32Array), zeroed, attention: Float32Array.from(prep.attention.data as Float32Array) };
+    return {
+      baseline: Float32Array.from(prep.baseline.data as Float32Array),
+      zeroed,
+      attention: Float32Array.from(prep.attention.data as Float32Array),
+    };
   }
 
   async release(): Promise<void> {
@@ -194,7 +212,9 @@ export class RegisterDrops {
 
   add(r: RegisterAttention): void {
     const B = r.baseline.length;
-    if (r.zeroed.length !== B * this.C) throw new ClipNadError(`register attention: ${r.zeroed.length} values for ${B} images × C = ${this.C}`);
+    if (r.zeroed.length !== B * this.C) {
+      throw new ClipNadError(`register attention: ${r.zeroed.length} values for ${B} images × C = ${this.C}`);
+    }
     for (let b = 0; b < B; b++) {
       const base = r.baseline[b];
       this.baseSum += base;
@@ -249,7 +269,13 @@ export async function findRegisters(inp: RegisterInputs): Promise<RegisterReport
     const run = await forEachForward(model, imageItems(inp.images), inp, async (fwd, batch) => {
       acc.add(await scorer.attention(fwd.features, batch.length));
     });
-    return { analysis: "registers", model: { name: model.name, hash: model.hash }, images: run.images, skipped: run.skipped.length, ...acc.result() };
+    return {
+      analysis: "registers",
+      model: { name: model.name, hash: model.hash },
+      images: run.images,
+      skipped: run.skipped.length,
+      ...acc.result(),
+    };
   } finally {
     await scorer.release();
   }

@@ -33,13 +33,22 @@ export interface PairDirectionTables {
  * ⟨r̂^{n,h}, t/|t|⟩ for every pair (H×C): sign · (w·t) / (|w| |t|). `wDotT` = w·t (H×C, `Decomposition.textTables`),
  * `sign` = the PC's sign per pair (0 where the pair never varies: NaN score, never chosen).
  */
-export function conceptPairScores(wDotT: Float32Array, wNorms: Float32Array, sign: Int8Array, tNorm: number): Float32Array {
+export function conceptPairScores(
+  wDotT: Float32Array,
+  wNorms: Float32Array,
+  sign: Int8Array,
+  tNorm: number,
+): Float32Array {
   if (wDotT.length !== wNorms.length || sign.length !== wNorms.length) {
-    throw new ClipNadError(`concept pair scores: w·t (${wDotT.length}), |w| (${wNorms.length}) and signs (${sign.length}) must all be H×C`);
+    throw new ClipNadError(
+      `concept pair scores: w·t (${wDotT.length}), |w| (${wNorms.length}) and signs (${sign.length}) must all be H×C`
+    );
   }
   if (!(tNorm > 0)) throw new ClipNadError("the concept embedding is zero");
   const out = new Float32Array(wDotT.length);
-  for (let p = 0; p < out.length; p++) out[p] = sign[p] !== 0 && wNorms[p] > 0 ? (sign[p] * wDotT[p]) / (wNorms[p] * tNorm) : NaN;
+  for (let p = 0; p < out.length; p++) {
+    out[p] = sign[p] !== 0 && wNorms[p] > 0 ? (sign[p] * wDotT[p]) / (wNorms[p] * tNorm) : NaN;
+  }
   return out;
 }
 
@@ -47,7 +56,9 @@ export function conceptPairScores(wDotT: Float32Array, wNorms: Float32Array, sig
 export function topConceptPairs(scores: Float32Array, shape: { H: number; C: number }, k: number): RankedPair[] {
   if (!Number.isInteger(k) || k < 1) throw new ClipNadError(`k must be a positive integer, got ${k}`);
   const top = topIndices(scores, k);
-  if (top.length < k) throw new ClipNadError(`only ${top.length} pairs vary over the collection; cannot choose k = ${k}`);
+  if (top.length < k) {
+    throw new ClipNadError(`only ${top.length} pairs vary over the collection; cannot choose k = ${k}`);
+  }
   return top.map((p) => ({ ...pairAt(shape, p), score: scores[p] }));
 }
 
@@ -63,7 +74,9 @@ export function pairSumTables(t: PairDirectionTables, pairs: readonly Pair[]): P
   const { d, w, c } = t;
   const k = pairs.length;
   if (k === 0) throw new ClipNadError("no pairs to sum");
-  if (w.length !== t.H * t.C * d || c.length !== t.H * d) throw new ClipNadError(`pair tables must be w H×C×d and c H×d (H=${t.H}, C=${t.C}, d=${d})`);
+  if (w.length !== t.H * t.C * d || c.length !== t.H * d) {
+    throw new ClipNadError(`pair tables must be w H×C×d and c H×d (H=${t.H}, C=${t.C}, d=${d})`);
+  }
   const index = Int32Array.from(pairs, (p) => pairIndex(t, p));
   if (new Set(index).size !== k) throw new ClipNadError("the pairs repeat a pair");
   const b = new Float64Array(d);
@@ -110,18 +123,29 @@ export interface ConceptScoreOptions {
  * ρ(I) for the chosen rows: ‖Σ_{p∈P} r^p(I)‖ / ‖M(I)‖, streaming s row by row (memory O(k² + d)).
  * `embeddings` = M(I) per row (N×d).
  */
-export function conceptScores(rows: CoefficientRows, embeddings: Float32Array, t: PairDirectionTables, pairs: readonly Pair[],
-  opts: ConceptScoreOptions = {}): Float64Array {
+export function conceptScores(
+  rows: CoefficientRows,
+  embeddings: Float32Array,
+  t: PairDirectionTables,
+  pairs: readonly Pair[],
+  opts: ConceptScoreOptions = {},
+): Float64Array {
   const { d } = t;
-  if (rows.H !== t.H || rows.C !== t.C) throw new ClipNadError(`coefficients are H×C = ${rows.H}×${rows.C}, the pair tables ${t.H}×${t.C}`);
-  if (embeddings.length !== rows.N * d) throw new ClipNadError(`embeddings have ${embeddings.length} values, expected N×d = ${rows.N}×${d}`);
+  if (rows.H !== t.H || rows.C !== t.C) {
+    throw new ClipNadError(`coefficients are H×C = ${rows.H}×${rows.C}, the pair tables ${t.H}×${t.C}`);
+  }
+  if (embeddings.length !== rows.N * d) {
+    throw new ClipNadError(`embeddings have ${embeddings.length} values, expected N×d = ${rows.N}×${d}`);
+  }
   const tables = pairSumTables(t, pairs);
   const which = opts.rows ?? Array.from({ length: rows.N }, (_, i) => i);
   const out = new Float64Array(which.length);
   const every = Math.max(1, Math.floor(which.length / 100));
   for (let q = 0; q < which.length; q++) {
     const i = which[q];
-    if (!(Number.isInteger(i) && i >= 0 && i < rows.N)) throw new ClipNadError(`row ${i} out of range 0..${rows.N - 1}`);
+    if (!(Number.isInteger(i) && i >= 0 && i < rows.N)) {
+      throw new ClipNadError(`row ${i} out of range 0..${rows.N - 1}`);
+    }
     let m = 0;
     for (let j = 0; j < d; j++) m += embeddings[i * d + j] ** 2;
     if (!(m > 0)) throw new ClipNadError(`image row ${i} has a zero embedding; ρ is undefined`);
@@ -142,7 +166,11 @@ export interface GroupMean {
 }
 
 /** Per-group means, groups in numeric order when every group is a number, else in code-point order. */
-export function groupMeans(labels: ArrayLike<number>, scores: ArrayLike<number>, groups: readonly (string | undefined)[]): GroupMean[] {
+export function groupMeans(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  groups: readonly (string | undefined)[],
+): GroupMean[] {
   const acc = new Map<string, { images: number; positives: number; sum: number }>();
   for (let i = 0; i < groups.length; i++) {
     const g = groups[i];
@@ -158,7 +186,13 @@ export function groupMeans(labels: ArrayLike<number>, scores: ArrayLike<number>,
   keys.sort(numeric ? (a, b) => Number(a) - Number(b) : (a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return keys.map((group) => {
     const a = acc.get(group)!;
-    return { group, images: a.images, positives: a.positives, share: a.positives / a.images, meanScore: a.sum / a.images };
+    return {
+      group,
+      images: a.images,
+      positives: a.positives,
+      share: a.positives / a.images,
+      meanScore: a.sum / a.images,
+    };
   });
 }
 
@@ -212,38 +246,62 @@ export interface ShiftReport {
 }
 
 /** t: the concept's template embedding (or the given one), minus the mean embedding of `centreOver` when given. */
-export async function conceptEmbedding(inp: Pick<ShiftInputs, "concept" | "encodeText" | "templates" | "centreOver">, d: number): Promise<Float32Array> {
+export async function conceptEmbedding(
+  inp: Pick<ShiftInputs, "concept" | "encodeText" | "templates" | "centreOver">,
+  d: number,
+): Promise<Float32Array> {
   const c = inp.concept;
   let t: Float32Array;
   if (typeof c === "string") {
     if (!c.trim()) throw new ClipNadError("the concept text is empty");
-    if (!inp.encodeText) throw new ClipNadError("a text concept needs a text encoder (or pass the concept's embedding)");
+    if (!inp.encodeText) {
+      throw new ClipNadError("a text concept needs a text encoder (or pass the concept's embedding)");
+    }
     t = await templateEmbeddings([c.trim()], inp.encodeText, { templates: inp.templates });
   } else {
-    if (!(c instanceof Float32Array) || c.length !== d) throw new ClipNadError(`the concept embedding must have d = ${d} values, got ${c?.length}`);
-    for (let j = 0; j < d; j++) if (!Number.isFinite(c[j])) throw new ClipNadError(`concept embedding value ${j} is not finite`);
+    if (!(c instanceof Float32Array) || c.length !== d) {
+      throw new ClipNadError(`the concept embedding must have d = ${d} values, got ${c?.length}`);
+    }
+    for (let j = 0; j < d; j++) {
+      if (!Number.isFinite(c[j])) throw new ClipNadError(`concept embedding value ${j} is not finite`);
+    }
     t = c.slice();
   }
   if (inp.centreOver !== undefined) {
     const texts = inp.centreOver.map((x) => x.trim());
-    if (texts.length === 0 || texts.some((x) => !x)) throw new ClipNadError("the texts to centre the concept over must be non-empty");
+    if (texts.length === 0 || texts.some((x) => !x)) {
+      throw new ClipNadError("the texts to centre the concept over must be non-empty");
+    }
     if (!inp.encodeText) throw new ClipNadError("centring the concept needs a text encoder");
     const E = await templateEmbeddings(texts, inp.encodeText, { templates: inp.templates });
-    if (E.length !== texts.length * d) throw new ClipNadError(`the text encoder gives ${E.length / texts.length} values per text, the collection d = ${d}`);
+    if (E.length !== texts.length * d) {
+      throw new ClipNadError(
+        `the text encoder gives ${E.length / texts.length} values per text, the collection d = ${d}`
+      );
+    }
     for (let r = 0; r < texts.length; r++) for (let j = 0; j < d; j++) t[j] -= E[r * d + j] / texts.length;
   }
   return t;
 }
 
 /** Join labels to collection rows by image id; every labelled image must be in the collection. */
-export function labelRows(ids: readonly string[], labels: readonly ShiftLabel[], file?: string, imageRoot?: string): Int32Array {
+export function labelRows(
+  ids: readonly string[],
+  labels: readonly ShiftLabel[],
+  file?: string,
+  imageRoot?: string,
+): Int32Array {
   const rowOf = new Map(ids.map((id, i) => [id, i] as [string, number]));
   const missing = labels.filter((l) => !rowOf.has(l.image)).map((l) => l.image);
   if (missing.length > 0) {
     const eg = missing.slice(0, 3).map((m) => `'${m}'`).join(", ");
     const seen = ids.slice(0, 2).map((m) => `'${m}'`).join(", ");
-    throw new ClipNadError(`${missing.length} of ${labels.length} labelled images are not in the collection (${eg}${missing.length > 3 ? ", …" : ""}); `
-      + `image ids are paths relative to the collection's image root${imageRoot ? ` ${imageRoot}` : ""}, e.g. ${seen}`, { file, key: missing[0] });
+    const more = missing.length > 3 ? ", …" : "";
+    throw new ClipNadError(
+      `${missing.length} of ${labels.length} labelled images are not in the collection (${eg}${more}); image ids are `
+        + `paths relative to the collection's image root${imageRoot ? ` ${imageRoot}` : ""}, e.g. ${seen}`,
+      { file, key: missing[0] },
+    );
   }
   return Int32Array.from(labels, (l) => rowOf.get(l.image)!).sort();
 }
@@ -253,13 +311,19 @@ export async function shiftReport(inp: ShiftInputs): Promise<ShiftReport> {
   const col = inp.collection;
   const k = inp.k ?? 5;
   const byImage = new Map(inp.labels.map((l) => [l.image, l] as [string, ShiftLabel]));
-  if (byImage.size !== inp.labels.length) throw new ClipNadError("the labels name an image twice", { file: inp.labelsFile });
+  if (byImage.size !== inp.labels.length) {
+    throw new ClipNadError("the labels name an image twice", { file: inp.labelsFile });
+  }
   const rows = labelRows(col.ids, inp.labels, inp.labelsFile, col.manifest.images.root);
   const ordered = Array.from(rows, (r) => byImage.get(col.ids[r])!);
   const labels = ordered.map((l) => l.label);
   const positives = labels.reduce<number>((a, b) => a + b, 0);
   if (positives === 0 || positives === labels.length) {
-    throw new ClipNadError(`every label is ${positives ? 1 : 0} (${labels.length} images); the point-biserial r is undefined for a constant label`, { file: inp.labelsFile, key: "label" });
+    throw new ClipNadError(
+      `every label is ${positives ? 1 : 0} (${labels.length} images); `
+        + "the point-biserial r is undefined for a constant label",
+      { file: inp.labelsFile, key: "label" },
+    );
   }
   const dec = await col.decomposition();
   inp.onProgress?.("concept embedding", 0, 1);
@@ -270,7 +334,8 @@ export async function shiftReport(inp: ShiftInputs): Promise<ShiftReport> {
   const sign = pairPCAFromCollection(col, dec).sign;
   const scoresHC = conceptPairScores(dec.textTables(t).wDotT, dec.wNorms, sign, Math.sqrt(tNorm));
   const pairs = topConceptPairs(scoresHC, dec, k);
-  const rho = conceptScores(col, col.embeddings, dec, pairs, { rows, onProgress: (d, n) => inp.onProgress?.("scores", d, n) });
+  const onProgress = (done: number, total: number) => inp.onProgress?.("scores", done, total);
+  const rho = conceptScores(col, col.embeddings, dec, pairs, { rows, onProgress });
   const corr = pointBiserial(labels, rho);
   const mean = (want: number) => {
     let s = 0, n = 0;

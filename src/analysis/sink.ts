@@ -29,8 +29,12 @@ export function sinkTokenIndex(apw: { K: number }): number {
 
 /** a with the attention to `token` (default: the last) set to 0 in every head of every image; not renormalised. */
 export function zeroSinkAttention(a: Float32Array, H: number, T: number, token = T - 1): Float32Array {
-  if (a.length % (H * T) !== 0) throw new ClipNadError(`attention has ${a.length} values, not a multiple of H×(K+1) = ${H}×${T}`);
-  if (!(Number.isInteger(token) && token >= 0 && token < T)) throw new ClipNadError(`token ${token} out of range 0..${T - 1}`);
+  if (a.length % (H * T) !== 0) {
+    throw new ClipNadError(`attention has ${a.length} values, not a multiple of H×(K+1) = ${H}×${T}`);
+  }
+  if (!(Number.isInteger(token) && token >= 0 && token < T)) {
+    throw new ClipNadError(`token ${token} out of range 0..${T - 1}`);
+  }
   const out = a.slice();
   for (let r = 0; r < out.length / T; r++) out[r * T + token] = 0;
   return out;
@@ -40,7 +44,12 @@ export function zeroSinkAttention(a: Float32Array, H: number, T: number, token =
  * M' of one image with the attention to the last token zeroed (see the module comment): a is H×(K+1), Z is C×K.
  * `valueBias` caches headValueBias(apw) (H×d).
  */
-export function zeroSinkEmbedding(apw: AttentionPoolWeights, a: Float32Array, Z: Float32Array, valueBias?: Float64Array): Float32Array {
+export function zeroSinkEmbedding(
+  apw: AttentionPoolWeights,
+  a: Float32Array,
+  Z: Float32Array,
+  valueBias?: Float64Array,
+): Float32Array {
   const { H, K, d, bo } = apw;
   const T = K + 1;
   if (a.length !== H * T) throw new ClipNadError(`attention a has ${a.length} values, expected H×(K+1) = ${H}×${T}`);
@@ -58,14 +67,24 @@ export function zeroSinkEmbedding(apw: AttentionPoolWeights, a: Float32Array, Z:
 }
 
 /** Zero-sink embeddings of a batch: a B×H×(K+1), Z B×C×K → B×d. */
-export function zeroSinkEmbeddings(apw: AttentionPoolWeights, a: Float32Array, Z: Float32Array, B: number): Float32Array {
+export function zeroSinkEmbeddings(
+  apw: AttentionPoolWeights,
+  a: Float32Array,
+  Z: Float32Array,
+  B: number,
+): Float32Array {
   const { C, H, K, d } = apw;
   const T = K + 1;
-  if (a.length !== B * H * T || Z.length !== B * C * K) throw new ClipNadError(`a batch of ${B}: attention must be B×H×(K+1), features B×C×K`);
+  if (a.length !== B * H * T || Z.length !== B * C * K) {
+    throw new ClipNadError(`a batch of ${B}: attention must be B×H×(K+1), features B×C×K`);
+  }
   const vb = headValueBias(apw);
   const out = new Float32Array(B * d);
   for (let b = 0; b < B; b++) {
-    out.set(zeroSinkEmbedding(apw, a.subarray(b * H * T, (b + 1) * H * T), Z.subarray(b * C * K, (b + 1) * C * K), vb), b * d);
+    out.set(
+      zeroSinkEmbedding(apw, a.subarray(b * H * T, (b + 1) * H * T), Z.subarray(b * C * K, (b + 1) * C * K), vb),
+      b * d,
+    );
   }
   return out;
 }
@@ -82,7 +101,9 @@ export class AttentionMap {
   /** Add a batch of attention a (B×H×T). */
   add(a: Float32Array, B: number): void {
     const { H, T } = this;
-    if (a.length !== B * H * T) throw new ClipNadError(`attention has ${a.length} values, expected B×H×(K+1) = ${B}×${H}×${T}`);
+    if (a.length !== B * H * T) {
+      throw new ClipNadError(`attention has ${a.length} values, expected B×H×(K+1) = ${B}×${H}×${T}`);
+    }
     for (let r = 0; r < B * H; r++) for (let i = 0; i < T; i++) this.sum[i] += a[r * T + i];
     this.images += B;
   }
@@ -108,8 +129,12 @@ export interface ForwardOptions {
  * src/clip/imageBatch), handing each batch's outputs and the items it holds to `visit`. Memory: two batches of
  * pixels plus what `visit` keeps.
  */
-export async function forEachForward(model: ClipModel, items: readonly ImageItem[], opts: ForwardOptions,
-  visit: (fwd: ImageForward, batch: ImageItem[]) => void | Promise<void>): Promise<{ images: number; skipped: SkippedImage[] }> {
+export async function forEachForward(
+  model: ClipModel,
+  items: readonly ImageItem[],
+  opts: ForwardOptions,
+  visit: (fwd: ImageForward, batch: ImageItem[]) => void | Promise<void>,
+): Promise<{ images: number; skipped: SkippedImage[] }> {
   const bs = opts.batchSize ?? 8;
   if (!Number.isInteger(bs) || bs < 1) throw new ClipNadError(`batch size must be a positive integer, got ${bs}`);
   const selected = selectIndices(items.length, { stride: opts.stride, limit: opts.limit });
@@ -129,7 +154,10 @@ export async function forEachForward(model: ClipModel, items: readonly ImageItem
     }
     opts.onProgress?.(Math.min(start + bs, selected.length), selected.length);
   }
-  if (images === 0) throw new ClipNadError(`none of the ${selected.length} selected images could be read${skipped[0] ? ` (first: ${skipped[0].id}: ${skipped[0].reason})` : ""}`);
+  if (images === 0) {
+    const first = skipped[0] ? ` (first: ${skipped[0].id}: ${skipped[0].reason})` : "";
+    throw new ClipNadError(`none of the ${selected.length} selected images could be read${first}`);
+  }
   return { images, skipped };
 }
 
@@ -171,9 +199,13 @@ export async function attentionSinkReport(inp: AttentionSinkInputs): Promise<Att
   const apw = model.attentionPool;
   const { H, K, d } = apw;
   if (classifier.length % d !== 0 || classifier.length / d !== labelled.classNames.length) {
-    throw new ClipNadError(`the classifier must be classes × d = ${labelled.classNames.length}×${d}, got ${classifier.length} values`);
+    throw new ClipNadError(
+      `the classifier must be classes × d = ${labelled.classNames.length}×${d}, got ${classifier.length} values`
+    );
   }
-  if (neuronsOf(model.config) !== apw.C || tokensOf(model.config) !== K) throw new ClipNadError("the model's config and attention pool disagree", { file: model.path });
+  if (neuronsOf(model.config) !== apw.C || tokensOf(model.config) !== K) {
+    throw new ClipNadError("the model's config and attention pool disagree", { file: model.path });
+  }
   const map = new AttentionMap(H, K + 1);
   const vb = headValueBias(apw);
   const predicted: number[] = [];
@@ -186,7 +218,12 @@ export async function attentionSinkReport(inp: AttentionSinkInputs): Promise<Att
     const T = (K + 1) * H;
     const CK = apw.C * K;
     for (let b = 0; b < B; b++) {
-      const zs = zeroSinkEmbedding(apw, fwd.attention.subarray(b * T, (b + 1) * T), fwd.features.subarray(b * CK, (b + 1) * CK), vb);
+      const zs = zeroSinkEmbedding(
+        apw,
+        fwd.attention.subarray(b * T, (b + 1) * T),
+        fwd.features.subarray(b * CK, (b + 1) * CK),
+        vb,
+      );
       predicted.push(predictOne(fwd.embedding.subarray(b * d, (b + 1) * d), classifier, scratch));
       predictedZero.push(predictOne(zs, classifier, scratch));
       labels.push(labelled.labelOf.get(batch[b].id) ?? -1);

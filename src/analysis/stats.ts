@@ -93,7 +93,9 @@ export function pearson(x: ArrayLike<number>, y: ArrayLike<number>, what = "corr
   let mx = 0;
   let my = 0;
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(x[i]) || !Number.isFinite(y[i])) throw new ClipNadError(`${what}: value ${i} is not finite (${x[i]}, ${y[i]})`);
+    if (!Number.isFinite(x[i]) || !Number.isFinite(y[i])) {
+      throw new ClipNadError(`${what}: value ${i} is not finite (${x[i]}, ${y[i]})`);
+    }
     mx += x[i];
     my += y[i];
   }
@@ -123,7 +125,9 @@ export function pearson(x: ArrayLike<number>, y: ArrayLike<number>, what = "corr
 export function pointBiserial(labels: ArrayLike<number>, scores: ArrayLike<number>): Correlation {
   let positives = 0;
   for (let i = 0; i < labels.length; i++) {
-    if (labels[i] !== 0 && labels[i] !== 1) throw new ClipNadError(`point-biserial: label ${i} is ${labels[i]}, expected 0 or 1`);
+    if (labels[i] !== 0 && labels[i] !== 1) {
+      throw new ClipNadError(`point-biserial: label ${i} is ${labels[i]}, expected 0 or 1`);
+    }
     positives += labels[i];
   }
   if (positives === 0 || positives === labels.length) {

@@ -30,11 +30,18 @@ export type CarsConcept = "yellow" | "convertible";
 /** Read labels.csv (columns image, label = 0/1, optional group). Every problem names the file and the row. */
 export function readShiftLabels(file: string): ShiftLabel[] {
   const rows = parseCsv(readText(file, "labels CSV"));
-  if (rows.length === 0) throw new ClipNadError("the labels CSV is empty (expected a header row image,label[,group])", { file });
+  if (rows.length === 0) {
+    throw new ClipNadError("the labels CSV is empty (expected a header row image,label[,group])", { file });
+  }
   const header = rows[0].map((h) => h.trim());
   const col = (name: string) => header.indexOf(name);
   for (const name of ["image", "label"]) {
-    if (col(name) < 0) throw new ClipNadError(`the labels CSV has no '${name}' column (columns: ${header.join(", ")})`, { file, key: name });
+    if (col(name) < 0) {
+      throw new ClipNadError(
+        `the labels CSV has no '${name}' column (columns: ${header.join(", ")})`,
+        { file, key: name },
+      );
+    }
   }
   const [ci, cl, cg] = [col("image"), col("label"), col("group")];
   const seen = new Map<string, number>();
@@ -44,8 +51,15 @@ export function readShiftLabels(file: string): ShiftLabel[] {
     const image = (r[ci] ?? "").trim();
     const raw = (r[cl] ?? "").trim();
     if (!image) throw new ClipNadError(`row ${line}: empty image id`, { file, key: "image" });
-    if (raw !== "0" && raw !== "1") throw new ClipNadError(`row ${line}: label '${raw}' of '${image}' is not 0 or 1`, { file, key: "label" });
-    if (seen.has(image)) throw new ClipNadError(`row ${line}: image '${image}' is labelled twice (first on row ${seen.get(image)})`, { file, key: image });
+    if (raw !== "0" && raw !== "1") {
+      throw new ClipNadError(`row ${line}: label '${raw}' of '${image}' is not 0 or 1`, { file, key: "label" });
+    }
+    if (seen.has(image)) {
+      throw new ClipNadError(
+        `row ${line}: image '${image}' is labelled twice (first on row ${seen.get(image)})`,
+        { file, key: image },
+      );
+    }
     seen.set(image, line);
     const item: ShiftLabel = { image, label: raw === "1" ? 1 : 0 };
     if (cg >= 0) {
@@ -101,7 +115,10 @@ export interface CarsLabelOptions {
  */
 export function carsShiftLabels(ds: Dataset, concept: CarsConcept, opts: CarsLabelOptions = {}): ShiftLabel[] {
   if (concept !== "yellow" && concept !== "convertible") {
-    throw new ClipNadError(`Stanford Cars concept must be 'yellow' or 'convertible', got '${concept}'`, { file: ds.root });
+    throw new ClipNadError(
+      `Stanford Cars concept must be 'yellow' or 'convertible', got '${concept}'`,
+      { file: ds.root },
+    );
   }
   const root = path.resolve(opts.root ?? commonFolder(ds.items.map((it) => it.path)));
   const out: ShiftLabel[] = [];
@@ -112,7 +129,9 @@ export function carsShiftLabels(ds: Dataset, concept: CarsConcept, opts: CarsLab
       if (typeof colour !== "number") continue;
       label = colour === CARS_YELLOW_COLOUR_ID ? 1 : 0;
     } else {
-      if (it.labelName === undefined) throw new ClipNadError(`image '${it.id}' has no class name`, { file: ds.root, key: it.id });
+      if (it.labelName === undefined) {
+        throw new ClipNadError(`image '${it.id}' has no class name`, { file: ds.root, key: it.id });
+      }
       label = /\bconvertible\b/i.test(it.labelName) ? 1 : 0;
     }
     const l: ShiftLabel = { image: relativeId(root, path.resolve(it.path)), label };
@@ -120,7 +139,10 @@ export function carsShiftLabels(ds: Dataset, concept: CarsConcept, opts: CarsLab
     out.push(l);
   }
   if (out.length === 0) {
-    throw new ClipNadError(concept === "yellow" ? "no image has a colour id: read the dataset with the refined colour CSV" : "no images", { file: ds.root });
+    throw new ClipNadError(
+      concept === "yellow" ? "no image has a colour id: read the dataset with the refined colour CSV" : "no images",
+      { file: ds.root },
+    );
   }
   return out;
 }
@@ -141,14 +163,18 @@ export interface ToyLabelOptions {
 export function toyShiftLabels(dir: string, concept: string, opts: ToyLabelOptions = {}): ShiftLabel[] {
   const { attribute, value } = resolveAttributeValue(concept);
   const rule = opts.rule ?? "any";
-  if (rule !== "any" && rule !== "dominant") throw new ClipNadError(`label rule must be 'any' or 'dominant', got '${rule}'`);
+  if (rule !== "any" && rule !== "dominant") {
+    throw new ClipNadError(`label rule must be 'any' or 'dominant', got '${rule}'`);
+  }
   const ds = readToyDataset(dir);
   return ds.items.map((it) => {
-    const meta = it.meta as { objects: Record<string, string>[]; background: Record<string, string>; labels: Record<string, string> };
+    type Attrs = Record<string, string>;
+    const meta = it.meta as { objects: Attrs[]; background: Attrs; labels: Attrs };
     let hit: boolean;
     if (attribute === "background") hit = meta.background.colour === value;
     else if (attribute === "texture") hit = meta.background.texture === value;
-    else hit = rule === "dominant" ? meta.labels[attribute] === value : meta.objects.some((o) => o[attribute] === value);
+    else if (rule === "dominant") hit = meta.labels[attribute] === value;
+    else hit = meta.objects.some((o) => o[attribute] === value);
     const l: ShiftLabel = { image: it.id, label: hit ? 1 : 0 };
     if (it.year !== undefined) l.group = String(it.year);
     return l;
@@ -166,7 +192,10 @@ export function toyDriftYears(dir: string): YearStats[] {
     throw new ClipNadError(`invalid JSON (${(e as Error).message})`, { file });
   }
   if (!Array.isArray(meta.years) || meta.years.length === 0) {
-    throw new ClipNadError("the dataset has no drift years (write it with a drift spec, e.g. --drift \"yellow:0.05->0.4,years:2000-2010\")", { file, key: "years" });
+    throw new ClipNadError(
+      'the dataset has no drift years (write it with a drift spec, e.g. --drift "yellow:0.05->0.4,years:2000-2010")',
+      { file, key: "years" },
+    );
   }
   return meta.years;
 }

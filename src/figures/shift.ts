@@ -29,15 +29,24 @@ export interface ShiftFigureOptions {
 const SCORE_COLORS = [COLORS.pairs, COLORS.neurons, "#2ca02c", "#9467bd"];
 
 function checkSeries(name: string, values: number[], n: number): void {
-  if (!Array.isArray(values) || values.length !== n) throw new ClipNadError(`distributionShiftFigure: '${name}' has ${values?.length} values for ${n} groups`, { key: name });
-  if (values.some((v) => !Number.isFinite(v))) throw new ClipNadError(`distributionShiftFigure: '${name}' has a value that is not a number`, { key: name });
+  if (!Array.isArray(values) || values.length !== n) {
+    throw new ClipNadError(
+      `distributionShiftFigure: '${name}' has ${values?.length} values for ${n} groups`,
+      { key: name },
+    );
+  }
+  if (values.some((v) => !Number.isFinite(v))) {
+    throw new ClipNadError(`distributionShiftFigure: '${name}' has a value that is not a number`, { key: name });
+  }
 }
 
 export function distributionShiftFigure(input: ShiftFigureInput, opts: ShiftFigureOptions = {}): PlotlyFigure {
   const n = input.groups?.length ?? 0;
   if (n === 0) throw new ClipNadError("distributionShiftFigure: no groups", { key: "groups" });
   checkSeries("share", input.share, n);
-  if (input.share.some((v) => v < 0 || v > 1)) throw new ClipNadError("distributionShiftFigure: shares must be fractions in [0, 1]", { key: "share" });
+  if (input.share.some((v) => v < 0 || v > 1)) {
+    throw new ClipNadError("distributionShiftFigure: shares must be fractions in [0, 1]", { key: "share" });
+  }
   if (!input.scores?.length) throw new ClipNadError("distributionShiftFigure: no score series", { key: "scores" });
   input.scores.forEach((s) => checkSeries(s.name, s.values, n));
   const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
@@ -74,9 +83,19 @@ export function distributionShiftFigure(input: ShiftFigureInput, opts: ShiftFigu
       title: { text: title, x: 0.02, xanchor: "left" },
       margin: { ...(BASE_LAYOUT.margin as object), r: 80 },
       xaxis: { title: { text: "year" }, type: "category", showgrid: false, linecolor: "#888" },
-      yaxis: { title: { text: `${input.shareAxis ?? `true share of ${input.concept}`} (%)` }, rangemode: "tozero", gridcolor: "#e5e5e5", zeroline: false },
+      yaxis: {
+        title: { text: `${input.shareAxis ?? `true share of ${input.concept}`} (%)` },
+        rangemode: "tozero",
+        gridcolor: "#e5e5e5",
+        zeroline: false,
+      },
       yaxis2: {
-        title: { text: "mean ρ = ‖Σ top-k r‖ / ‖M‖" }, overlaying: "y", side: "right", rangemode: "tozero", showgrid: false, zeroline: false,
+        title: { text: "mean ρ = ‖Σ top-k r‖ / ‖M‖" },
+        overlaying: "y",
+        side: "right",
+        rangemode: "tozero",
+        showgrid: false,
+        zeroline: false,
         tickmode: "auto", nticks: 6, tickformat: ".3~g",
       },
     },

@@ -35,17 +35,24 @@ function parseProb(text: string, item: string): number {
   return p;
 }
 
+export interface AttributeValue {
+  attribute: AttributeName;
+  value: string;
+}
+
 /**
  * "attribute.value" or a bare value (looked up in shape, colour, pattern, size, texture, in that order) → the
  * attribute and value; `what` prefixes the error messages.
  */
-export function resolveAttributeValue(key: string, what = "toy-world concept"): { attribute: AttributeName; value: string } {
+export function resolveAttributeValue(key: string, what = "toy-world concept"): AttributeValue {
   const k = key.trim().toLowerCase();
   if (!k) throw new ClipNadError(`${what}: empty attribute value`);
   if (k.includes(".")) {
     const [a, value] = k.split(".", 2);
     const canonical = a === "color" ? "colour" : a;
-    if (!(canonical in ATTRIBUTES)) throw new ClipNadError(`${what}: unknown attribute '${a}' (known: ${Object.keys(ATTRIBUTES).join(", ")})`);
+    if (!(canonical in ATTRIBUTES)) {
+      throw new ClipNadError(`${what}: unknown attribute '${a}' (known: ${Object.keys(ATTRIBUTES).join(", ")})`);
+    }
     const attribute = canonical as AttributeName;
     if (!(ATTRIBUTES[attribute] as readonly string[]).includes(value)) {
       throw new ClipNadError(`${what}: unknown ${attribute} '${value}' (known: ${ATTRIBUTES[attribute].join(", ")})`);

@@ -8,7 +8,8 @@ import { Progress } from "../progress";
 export function register(analyze: Command): void {
   analyze
     .command("registers")
-    .description("register neurons: per neuron, zero it in every token and measure the change of the pooled query's mean-over-heads attention to the last token; rank by mean |change|")
+    .description("register neurons: per neuron, zero it in every token and measure the change of the pooled "
+      + "query's mean-over-heads attention to the last token; rank by mean |change|")
     .option("--model <name|path>", "model name or checkpoint file", "toy")
     .requiredOption("--images <dir>", "image folder (recursive), or a toy-world dataset folder")
     .option("--limit <n>", "at most this many images (after --stride)")
@@ -24,15 +25,22 @@ export function register(analyze: Command): void {
       const progress = new Progress("registers", { unit: "images", quiet: o.quiet, total: 1 });
       try {
         const report = await findRegisters({
-          model, images: o.images, limit, stride: positiveInt("stride", o.stride), batchSize: positiveInt("batch", o.batch),
+          model,
+          images: o.images,
+          limit,
+          stride: positiveInt("stride", o.stride),
+          batchSize: positiveInt("batch", o.batch),
           onProgress: (done, total) => progress.update(done, total),
         });
         progress.stop();
         writeJsonAtomic(out, report);
-        console.log(`registers: ${report.images} images${report.skipped ? ` (${report.skipped} unreadable skipped)` : ""}, ${report.drop.length} neurons; `
-          + `mean attention to the last token ${report.baseline.toFixed(4)} (uniform ${(1 / (model.attentionPool.K + 1)).toFixed(4)})`);
+        const uniform = 1 / (model.attentionPool.K + 1);
+        const skipped = report.skipped ? ` (${report.skipped} unreadable skipped)` : "";
+        console.log(`registers: ${report.images} images${skipped}, ${report.drop.length} neurons; `
+          + `mean attention to the last token ${report.baseline.toFixed(4)} (uniform ${uniform.toFixed(4)})`);
         for (const n of report.ranking.slice(0, positiveInt("top", o.top))) {
-          console.log(`  neuron ${String(n).padStart(5)}  mean |Δ| ${report.drop[n].toFixed(5)}  mean Δ ${report.signedDrop[n].toFixed(5)}`);
+          const [abs, signed] = [report.drop[n].toFixed(5), report.signedDrop[n].toFixed(5)];
+          console.log(`  neuron ${String(n).padStart(5)}  mean |Δ| ${abs}  mean Δ ${signed}`);
         }
         console.log(`wrote ${out}`);
       } finally {
