@@ -31,7 +31,8 @@ const ANALYSES: ((analyze: Command) => void)[] = [registerShift, registerRegiste
 export function register(program: Command): void {
   const analyze = program
     .command("analyze")
-    .description("analyses on a collection or an image folder: reconstruct, ablate, shift, registers, … (`clip-nad analyze <analysis> --help`)");
+    .description("analyses on a collection or an image folder: reconstruct, ablate, shift, registers, … "
+      + "(`clip-nad analyze <analysis> --help`)");
   for (const analysis of ["reconstruct", "ablate"] as const) registerEvaluation(analyze, analysis);
   for (const add of ANALYSES) add(analyze);
 }
