@@ -92,6 +92,33 @@ describe("notebooks/ executed with the clip-nad kernel", () => {
     expect(String(tables[0].data!["text/plain"])).toContain("neuron-head pairs, 1 PC (empirical, top-50 SVD)  70.7");
   });
 
+  it("fig_distribution_shift: the per-year figure, the per-image r and the correlation over years", () => {
+    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(root, "build/notebooks/fig_distribution_shift.ipynb"), "utf8"));
+    const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
+    const figs = outputs.filter((o) => o.data && o.data[PLOTLY]).map((o) => o.data![PLOTLY] as { data: { name: string; y: number[] }[] });
+    expect(figs).toHaveLength(1);
+    expect(figs[0].data.map((t) => t.name)[0]).toBe("realised share of yellow objects (dataset.json)");
+    expect(figs[0].data).toHaveLength(3);
+    for (const t of figs[0].data) expect(t.y).toHaveLength(11); // years 2000–2010
+    const text = outputs.map((o) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? "")).join("");
+    expect(text).toMatch(/"yellow": pairs( \(\d+, \d+\)){5}; point-biserial r = -?\d\.\d{3} \(p = /);
+    const m = /"yellow" over 11 years: r\(true share, mean ρ\) = (-?\d\.\d{3}) .*; centred t: r = (-?\d\.\d{3})/.exec(text);
+    expect(m).not.toBeNull();
+    // the check variant (t centred over the colour words) follows the known share over the years
+    expect(Number(m![2])).toBeGreaterThan(0.8);
+  });
+
+  it("app_attention_sink: the attention map, the zero-sink accuracy and the register ranking", () => {
+    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(root, "build/notebooks/app_attention_sink.ipynb"), "utf8"));
+    const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
+    const figs = outputs.filter((o) => o.data && o.data[PLOTLY]).map((o) => o.data![PLOTLY] as { data: { type: string; z?: number[][] }[] });
+    expect(figs.map((f) => f.data[0].type)).toEqual(["heatmap", "bar"]);
+    expect(figs[0].data[0].z).toHaveLength(4); // the toy's 4×4 grid
+    const text = outputs.map((o) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? "")).join("");
+    expect(text).toMatch(/zero-shot top-1: unmodified \d+\.\d\d%, attention to the last token zeroed \d+\.\d\d%/);
+    expect(text).toMatch(/300 images, 512 neurons; mean attention to the last token/);
+  });
+
   it("numbers the executed cells as a Jupyter kernel does (In [1], In [2], …)", () => {
     const nb: Notebook = JSON.parse(fs.readFileSync(path.join(EXECUTED, "fig1_pca.ipynb"), "utf8"));
     const counts = nb.cells.filter((c) => c.cell_type === "code").map((c) => c.execution_count);

@@ -7,3 +7,7 @@ export * from "./reconstruct";
 export * from "./sparsity";
 export * from "./neuronSvd";
 export * from "./evaluation";
+export * from "./stats";
+export * from "./shift";
+export * from "./sink";
+export * from "./registers";

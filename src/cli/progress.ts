@@ -156,3 +156,24 @@ export class Progress {
     this.stream.write(`${final ?? `${this.label}: done${unit} in ${this.elapsed().toFixed(1)} s`}\n`);
   }
 }
+
+/** One Progress per phase of a multi-phase step (a new bar or line series whenever the phase name changes). */
+export class PhaseProgress {
+  private current?: Progress;
+  private phase = "";
+
+  constructor(private readonly opts: Omit<ProgressOptions, "total"> = {}) {}
+
+  update(phase: string, done: number, total: number): void {
+    if (phase !== this.phase || !this.current) {
+      this.current?.stop();
+      this.phase = phase;
+      this.current = new Progress(phase, { ...this.opts, total });
+    }
+    this.current.update(done, total);
+  }
+
+  stop(): void {
+    this.current?.stop();
+  }
+}

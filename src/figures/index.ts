@@ -2,3 +2,5 @@
 export * from "./types";
 export * from "./reconstruction";
 export * from "./sparsity";
+export * from "./shift";
+export * from "./sink";

@@ -35,6 +35,35 @@ function parseProb(text: string, item: string): number {
   return p;
 }
 
+export interface AttributeValue {
+  attribute: AttributeName;
+  value: string;
+}
+
+/**
+ * "attribute.value" or a bare value (looked up in shape, colour, pattern, size, texture, in that order) → the
+ * attribute and value; `what` prefixes the error messages.
+ */
+export function resolveAttributeValue(key: string, what = "toy-world concept"): AttributeValue {
+  const k = key.trim().toLowerCase();
+  if (!k) throw new ClipNadError(`${what}: empty attribute value`);
+  if (k.includes(".")) {
+    const [a, value] = k.split(".", 2);
+    const canonical = a === "color" ? "colour" : a;
+    if (!(canonical in ATTRIBUTES)) {
+      throw new ClipNadError(`${what}: unknown attribute '${a}' (known: ${Object.keys(ATTRIBUTES).join(", ")})`);
+    }
+    const attribute = canonical as AttributeName;
+    if (!(ATTRIBUTES[attribute] as readonly string[]).includes(value)) {
+      throw new ClipNadError(`${what}: unknown ${attribute} '${value}' (known: ${ATTRIBUTES[attribute].join(", ")})`);
+    }
+    return { attribute, value };
+  }
+  const attribute = LOOKUP_ORDER.find((a) => (ATTRIBUTES[a] as readonly string[]).includes(k));
+  if (!attribute) throw new ClipNadError(`${what}: '${k}' is not a shape, colour, pattern, size or texture`);
+  return { attribute, value: k };
+}
+
 export function parseDrift(text: string): DriftSpec {
   const terms: DriftTerm[] = [];
   let years: [number, number] | undefined;
@@ -49,21 +78,7 @@ export function parseDrift(text: string): DriftSpec {
       years = [Number(m[1]), Number(m[2])];
       continue;
     }
-    let attribute: AttributeName | undefined;
-    let value = key;
-    if (key.includes(".")) {
-      const [a, v] = key.split(".", 2);
-      const canonical = a === "color" ? "colour" : a;
-      if (!(canonical in ATTRIBUTES)) throw new ClipNadError(`drift item '${raw}': unknown attribute '${a}' (known: ${Object.keys(ATTRIBUTES).join(", ")})`);
-      attribute = canonical as AttributeName;
-      value = v;
-      if (!(ATTRIBUTES[attribute] as readonly string[]).includes(value)) {
-        throw new ClipNadError(`drift item '${raw}': unknown ${attribute} '${value}' (known: ${ATTRIBUTES[attribute].join(", ")})`);
-      }
-    } else {
-      attribute = LOOKUP_ORDER.find((a) => (ATTRIBUTES[a] as readonly string[]).includes(key));
-      if (!attribute) throw new ClipNadError(`drift item '${raw}': '${key}' is not a shape, colour, pattern, size or texture`);
-    }
+    const { attribute, value } = resolveAttributeValue(key, `drift item '${raw}'`);
     const parts = rhs.split("->");
     if (parts.length > 2) throw new ClipNadError(`drift item '${raw}': expected P0->P1`);
     const from = parseProb(parts[0], raw);

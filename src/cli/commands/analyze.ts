@@ -1,5 +1,4 @@
 import * as fs from "fs";
-import * as path from "path";
 import { Command } from "commander";
 import { ClipNadError } from "../../errors";
 import { openCollection } from "../../collect";
@@ -7,8 +6,10 @@ import { loadLabelledImages } from "../../data/labelled";
 import { readNpy } from "../../io/npy";
 import { DEFAULT_PERCENT_KEPT, EvaluationInputs, ablateReport, reconstructReport } from "../../analysis/evaluation";
 import { KeepRule } from "../../analysis/sparsity";
-import { openModel, positiveInt } from "../modelOption";
-import { Progress } from "../progress";
+import { jsonOutPath, openModel, positiveInt } from "../modelOption";
+import { PhaseProgress } from "../progress";
+import { register as registerShift } from "./analyzeShift";
+import { register as registerRegisters } from "./analyzeRegisters";
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
@@ -23,10 +24,17 @@ function keepRule(text: string): KeepRule {
   return text;
 }
 
-function jsonOutPath(out: string): string {
-  if (!out.toLowerCase().endsWith(".json")) throw new ClipNadError("--out must name a .json file", { file: out });
-  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-  return out;
+/** Analyses in their own modules: each adds its `clip-nad analyze <name>` subcommand (help lists them in this order). */
+const ANALYSES: ((analyze: Command) => void)[] = [registerShift, registerRegisters];
+
+/** `clip-nad analyze <analysis>`: one subcommand per analysis. */
+export function register(program: Command): void {
+  const analyze = program
+    .command("analyze")
+    .description("analyses on a collection or an image folder: reconstruct, ablate, shift, registers, … "
+      + "(`clip-nad analyze <analysis> --help`)");
+  for (const analysis of ["reconstruct", "ablate"] as const) registerEvaluation(analyze, analysis);
+  for (const add of ANALYSES) add(analyze);
 }
 
 /**
@@ -34,11 +42,12 @@ function jsonOutPath(out: string): string {
  * collection (means, PCs, scores) and a labelled image folder (class sub-folders, or a toy-world dataset with
  * --classes toy:<attribute>). Prints the numbers and writes them as JSON for figures.
  */
-export function register(program: Command): void {
-  program
-    .command("analyze")
-    .description("zero-shot analyses on a collection: `reconstruct` (pairs with 1 PC vs neurons with 1/2/4 PCs) or `ablate` (accuracy vs % of pairs / neurons kept, the rest mean-ablated)")
-    .argument("<analysis>", "reconstruct | ablate")
+function registerEvaluation(analyze: Command, analysis: "reconstruct" | "ablate"): void {
+  analyze
+    .command(analysis)
+    .description(analysis === "reconstruct"
+      ? "zero-shot accuracy with every unit replaced by its mean + PCs: pairs with 1 PC vs neurons with 1/2/4 PCs"
+      : "zero-shot accuracy vs % of pairs / neurons kept, the rest mean-ablated")
     .requiredOption("--collection <dir>", "collection folder from `clip-nad collect` (means, PCs, scores)")
     .requiredOption("--images <dir>", "labelled images: class sub-folders, or a toy-world dataset folder with --classes toy:<attribute>")
     .requiredOption("--out <file.json>", "where to write the numbers")
@@ -52,8 +61,7 @@ export function register(program: Command): void {
     .option("--percent <list>", "percent of units kept (ablate)", DEFAULT_PERCENT_KEPT.join(","))
     .option("--keep-rule <rule>", "ablate: which units are kept at p %: percentile (score ≥ the (100 − p)th percentile, the official rule) or count (round(p % · units))", "percentile")
     .option("--quiet", "no progress output")
-    .action(async (analysis: string, o) => {
-      if (analysis !== "reconstruct" && analysis !== "ablate") throw new ClipNadError(`unknown analysis '${analysis}' (use reconstruct or ablate)`);
+    .action(async (o) => {
       const out = jsonOutPath(o.out);
       const collection = openCollection(o.collection);
       const labelled = loadLabelledImages(o.images, o.classes);
@@ -65,8 +73,7 @@ export function register(program: Command): void {
         if (!(arr.data instanceof Float32Array) && !(arr.data instanceof Float64Array)) throw new ClipNadError("class embeddings must be float32 or float64", { file: o.classEmbeddings });
         classEmbeddings = Float32Array.from(arr.data);
       }
-      let progress: Progress | undefined;
-      let phase = "";
+      const progress = new PhaseProgress({ quiet: o.quiet });
       const inputs: EvaluationInputs = {
         collection,
         model,
@@ -76,18 +83,11 @@ export function register(program: Command): void {
         limit: o.limit === undefined ? undefined : positiveInt("limit", o.limit),
         stride: positiveInt("stride", o.stride),
         batchSize: positiveInt("batch", o.batch),
-        onProgress: (p, done, total) => {
-          if (p !== phase) {
-            progress?.stop();
-            phase = p;
-            progress = new Progress(p, { total, quiet: o.quiet });
-          }
-          progress!.update(done, total);
-        },
+        onProgress: (p, done, total) => progress.update(p, done, total),
       };
       try {
         const report = analysis === "reconstruct" ? await reconstructReport(inputs) : await ablateReport(inputs, parsePercents(o.percent), { rule: keepRule(o.keepRule) });
-        progress?.stop();
+        progress.stop();
         fs.writeFileSync(out, JSON.stringify(report, null, 1) + "\n");
         console.log(`${analysis}: ${report.evaluation.images} evaluation images, ${report.classes.length} classes; PCA collection ${report.pcaImages} images, top-${report.topK}`);
         if (report.analysis === "reconstruct") {
@@ -105,7 +105,7 @@ export function register(program: Command): void {
         }
         console.log(`wrote ${out}`);
       } finally {
-        progress?.stop();
+        progress.stop();
         collection.close();
         await model.dispose();
       }
