@@ -26,7 +26,7 @@ function runNotebooks(args: string[]) {
 }
 
 describe("notebooks/ executed with the clip-nad kernel", () => {
-  let run: { status: number | null; out: string };
+  let run: { status: number | null; out: string; stdout: string };
   const notebooks = fs.readdirSync(path.join(root, "notebooks")).filter((f) => f.endsWith(".ipynb"));
 
   beforeAll(() => {
@@ -93,7 +93,7 @@ describe("notebooks/ executed with the clip-nad kernel", () => {
   });
 
   it("fig_distribution_shift: the per-year figure, the per-image r and the correlation over years", () => {
-    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(root, "build/notebooks/fig_distribution_shift.ipynb"), "utf8"));
+    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(EXECUTED, "fig_distribution_shift.ipynb"), "utf8"));
     const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
     const figs = outputs.filter((o) => o.data && o.data[PLOTLY]).map((o) => o.data![PLOTLY] as { data: { name: string; y: number[] }[] });
     expect(figs).toHaveLength(1);
@@ -109,7 +109,7 @@ describe("notebooks/ executed with the clip-nad kernel", () => {
   });
 
   it("app_attention_sink: the attention map, the zero-sink accuracy and the register ranking", () => {
-    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(root, "build/notebooks/app_attention_sink.ipynb"), "utf8"));
+    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(EXECUTED, "app_attention_sink.ipynb"), "utf8"));
     const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
     const figs = outputs.filter((o) => o.data && o.data[PLOTLY]).map((o) => o.data![PLOTLY] as { data: { type: string; z?: number[][] }[] });
     expect(figs.map((f) => f.data[0].type)).toEqual(["heatmap", "bar"]);
