@@ -7,7 +7,7 @@ import { loadLabelledImages } from "../../data/labelled";
 import { readNpy } from "../../io/npy";
 import { DEFAULT_PERCENT_KEPT, EvaluationInputs, ablateReport, reconstructReport } from "../../analysis/evaluation";
 import { KeepRule } from "../../analysis/sparsity";
-import { openModel, positiveInt } from "../modelOption";
+import { addDeviceOption, openModel, positiveInt } from "../modelOption";
 import { Progress } from "../progress";
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -35,7 +35,7 @@ function jsonOutPath(out: string): string {
  * --classes toy:<attribute>). Prints the numbers and writes them as JSON for figures.
  */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command("analyze")
     .description("zero-shot analyses on a collection: `reconstruct` (pairs with 1 PC vs neurons with 1/2/4 PCs) or `ablate` (accuracy vs % of pairs / neurons kept, the rest mean-ablated)")
     .argument("<analysis>", "reconstruct | ablate")
@@ -51,14 +51,15 @@ export function register(program: Command): void {
     .option("--batch <b>", "images per forward pass", "8")
     .option("--percent <list>", "percent of units kept (ablate)", DEFAULT_PERCENT_KEPT.join(","))
     .option("--keep-rule <rule>", "ablate: which units are kept at p %: percentile (score ≥ the (100 − p)th percentile, the official rule) or count (round(p % · units))", "percentile")
-    .option("--quiet", "no progress output")
+    .option("--quiet", "no progress output");
+  addDeviceOption(cmd)
     .action(async (analysis: string, o) => {
       if (analysis !== "reconstruct" && analysis !== "ablate") throw new ClipNadError(`unknown analysis '${analysis}' (use reconstruct or ablate)`);
       const out = jsonOutPath(o.out);
       const collection = openCollection(o.collection);
       const labelled = loadLabelledImages(o.images, o.classes);
       const made = collection.manifest.model; // default: the collection's own checkpoint (its sha256 is checked)
-      const { model } = await openModel(o.model ?? (made.path && fs.existsSync(made.path) ? made.path : made.name), o.quiet);
+      const { model } = await openModel(o.model ?? (made.path && fs.existsSync(made.path) ? made.path : made.name), o.quiet, o.device);
       let classEmbeddings: Float32Array | undefined;
       if (o.classEmbeddings) {
         const arr = readNpy(o.classEmbeddings);

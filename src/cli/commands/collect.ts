@@ -47,7 +47,7 @@ export function register(program: Command): void {
       .option("--batch <b>", "images per forward pass (keep it the same when resuming)", "8"),
   ).action(async (o) => {
     const shard = o.shard === undefined ? undefined : shardOption(o.shard, o.quiet); // before the model loads: fail fast
-    const { model } = await openModel(o.model, o.quiet);
+    const { model } = await openModel(o.model, o.quiet, o.device);
     const progress = new Progress("collect", { total: 1, unit: "images", quiet: o.quiet });
     const t0 = Date.now();
     let first = true;
