@@ -13,11 +13,10 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import type { Page } from "playwright-core";
-import { launch, idle, timedCellClick } from "./browser-harness";
+import { freePort, launch, idle, timedCellClick } from "./browser-harness";
 
 const ROOT = path.resolve(__dirname, "..");
 const ARTIFACTS = path.join(ROOT, "build", "test-artifacts");
@@ -41,16 +40,6 @@ const pageErrors: string[] = [];
 function notebookNoise(text: string, url: string): boolean {
   return /\/nbextensions\/widgets\/notebook\/js\/extension\.js/.test(`${url} ${text}`)
     || /^Access to font at 'about:blank'/.test(text) || (url === "about:blank" && /ERR_FAILED/.test(text));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const api = (p: string, init: RequestInit = {}) => fetch(`${base}${p}`, { ...init, headers: { Authorization: `token ${TOKEN}` } });
