@@ -19,6 +19,7 @@ export { ClipNadError } from "./errors";
 
 // Models: a name or checkpoint → onnxruntime sessions + the attention pool the decomposition needs.
 export { loadModel, LoadModelOptions } from "./clip/model";
+export { Device, DEVICES, DeviceError } from "./clip/device";
 export { ClipModel, ImageForward, ImageInput, RankPairsOptions } from "./clip/types";
 export { ClipConfig, neuronsOf, tokensOf } from "./clip/config";
 export { knownModelNames } from "./clip/resolve";

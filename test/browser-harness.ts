@@ -3,6 +3,7 @@
  * the flags from toolchain.md §4, collect page errors, and measure click → updated view inside the page.
  */
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { chromium, BrowserContext, Page } from "playwright-core";
@@ -72,4 +73,15 @@ export async function timedCellClick(page: Page, head: number, neuron: number, h
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for a server started next). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 }

@@ -11,11 +11,10 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as http from "http";
-import * as net from "net";
 import * as path from "path";
 import { installKernelSpec } from "../src/jupyter/kernelspec";
 import { ensureAllBundles } from "../src/browser/bundle";
-import { idle, launch, median, timedCellClick } from "./browser-harness";
+import { freePort, idle, launch, median, timedCellClick } from "./browser-harness";
 
 const ROOT = path.resolve(__dirname, "..");
 const WORK = path.join(ROOT, "build", "test-browser-live");
@@ -32,16 +31,6 @@ let web: http.Server;
 let baseUrl = "";
 let pageUrl = "";
 let chrome: Awaited<ReturnType<typeof launch>>;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function cli(args: string[]): void {
   const r = spawnSync(process.execPath, [path.join(ROOT, "src/cli/bin.cjs"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, CLIP_NAD_CACHE: path.join(WORK, "cache") } });

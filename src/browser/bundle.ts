@@ -25,9 +25,15 @@ export function ensureStandaloneBundle(): string {
   return ensureBundles(["standalone.js"], ["--standalone"]);
 }
 
+/** The classic-notebook extension's folder (extension.js + plotly.min.js), built when missing or stale. */
+export function ensureNbextensionBundle(): string {
+  ensureBundles(["nbextension/clip-nad-widgets/extension.js"], ["--nbextension"]);
+  return path.join(path.dirname(standaloneBundlePath()), "nbextension", "clip-nad-widgets");
+}
+
 /** All bundles, including the test front end live.js (needs the devDependency @jupyterlab/services). */
 export function ensureAllBundles(): string {
-  return ensureBundles(["standalone.js", "live.js", "esm/index.js"], []);
+  return ensureBundles(["standalone.js", "live.js", "esm/index.js", "nbextension/clip-nad-widgets/extension.js"], []);
 }
 
 function ensureBundles(names: string[], args: string[]): string {

@@ -1,27 +1,43 @@
 import * as fs from "fs";
 import * as path from "path";
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { ClipNadError } from "../errors";
 import { loadModel } from "../clip/model";
 import { knownModelNames } from "../clip/resolve";
 import { ClipModel } from "../clip/types";
+import { DEVICES, Device, parseDevice } from "../clip/device";
 import { Progress } from "./progress";
 import { normalizeRows } from "../util/rows";
 import { writeNpy } from "../io/npy";
 
-/** The `--model` and `--quiet` options shared by the commands that load a model. */
-export function addModelOptions(cmd: Command): Command {
-  return cmd
-    .option("--model <name|path>", `model name (${knownModelNames().join(", ")}) or checkpoint file (.pt, .bin, .safetensors)`, "toy")
-    .option("--quiet", "no progress output");
+/** Help of `--device` (every command that runs a model). */
+export const DEVICE_HELP =
+  "where the image and text towers run: cpu; webgpu (onnxruntime's bundled WebGPU provider: a GPU with a Vulkan " +
+  "driver); cuda (Linux x64: needs onnxruntime-node's CUDA provider libraries, which setup does not download — with " +
+  "internet: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js; see " +
+  "bench/device/README.md)";
+
+/** `--device cpu|webgpu|cuda` (default cpu). */
+export function addDeviceOption(cmd: Command): Command {
+  return cmd.addOption(new Option("--device <device>", DEVICE_HELP).choices(DEVICES).default("cpu"));
 }
 
-/** Resolve (downloading a named model if needed) and load, with progress on stderr. */
-export async function openModel(nameOrPath: string, quiet = false): Promise<{ model: ClipModel; name: string }> {
+/**
+ * The `--model`, `--device` and `--quiet` options shared by the commands that load a model (`device: false` for
+ * commands that only read the checkpoint and run nothing).
+ */
+export function addModelOptions(cmd: Command, opts: { device?: boolean } = {}): Command {
+  cmd.option("--model <name|path>", `model name (${knownModelNames().join(", ")}) or checkpoint file (.pt, .bin, .safetensors)`, "toy");
+  if (opts.device !== false) addDeviceOption(cmd);
+  return cmd.option("--quiet", "no progress output");
+}
+
+/** Resolve (downloading a named model if needed) and load on `device` (default cpu), with progress on stderr. */
+export async function openModel(nameOrPath: string, quiet = false, device?: Device | string): Promise<{ model: ClipModel; name: string }> {
   const progress = new Progress(`loading ${nameOrPath}`, { quiet });
   try {
     // loadModel resolves the name itself (downloading when needed), so the model keeps the name it was asked by.
-    const model = await loadModel(nameOrPath, { onProgress: (msg, frac) => progress.message(msg, frac) });
+    const model = await loadModel(nameOrPath, { device: parseDevice(device), onProgress: (msg, frac) => progress.message(msg, frac) });
     progress.stop(`loaded ${nameOrPath} (${path.basename(model.path)}) in ${progress.elapsed().toFixed(1)} s`);
     return { model, name: nameOrPath };
   } catch (e) {

@@ -31,6 +31,7 @@ import { buildImageGraph, IMAGE_GRAPH_VERSION, IMAGE_INPUT, IMAGE_OUTPUTS } from
 import { buildTextGraph, TEXT_GRAPH_VERSION, TEXT_INPUT, TEXT_OUTPUT } from "./textGraph";
 import { ClipModel, ImageForward, ImageInput, RankPairsOptions } from "./types";
 import { SerialSession, copyFloat, createSession, ensureGraphFile, graphPath } from "./session";
+import { Device, DeviceError, checkDevice, parseDevice } from "./device";
 import { resolveModel } from "./resolve";
 import { EncodeOptions, encodeImages, encodeTexts, templateEmbedding } from "./encode";
 import { preprocessRGB } from "./preprocess";
@@ -41,6 +42,13 @@ export interface LoadModelOptions {
   cacheDir?: string;
   /** Intra-op threads per session (default 2). */
   threads?: number;
+  /**
+   * Where the image and text towers run (default "cpu"): "webgpu" (onnxruntime's bundled WebGPU provider; needs a
+   * GPU with a Vulkan driver) or "cuda" (Linux x64; needs onnxruntime-node's CUDA provider libraries, which are not
+   * in the npm package — see src/clip/device.ts cudaInstallHelp). Unavailable → DeviceError saying what is missing.
+   * The weight-only decomposition tables stay on the CPU.
+   */
+  device?: Device;
   onProgress?: (msg: string, frac?: number) => void;
 }
 
@@ -81,6 +89,7 @@ function writeEntry(dir: string, hash: string, config: ClipConfig, metadata: Rec
 /** Load a CLIP-ResNet checkpoint by model name ("toy", "RN50", …) or file path. */
 export async function loadModel(nameOrPath: string, opts: LoadModelOptions = {}): Promise<ClipModel> {
   const progress = opts.onProgress ?? (() => undefined);
+  checkDevice(parseDevice(opts.device)); // a missing provider library fails before any download or graph build
   progress("resolving model", 0);
   const file = await resolveModel(nameOrPath, { onProgress: opts.onProgress });
   progress("hashing checkpoint", 0.05);
@@ -147,29 +156,31 @@ async function openModel(name: string, file: string, hash: string, config: ClipC
   const progress = opts.onProgress ?? (() => undefined);
   const p = entryPaths(cacheDir(opts.cacheDir), hash);
   progress("creating image session", 0.75);
-  const session = await openOrRebuild(p.image, file, opts.threads, IMAGE_OUTPUTS, IMAGE_GRAPH_VERSION, buildImageGraph);
+  const device = parseDevice(opts.device);
+  const session = await openOrRebuild(p.image, file, opts.threads, device, IMAGE_OUTPUTS, IMAGE_GRAPH_VERSION, buildImageGraph);
   progress("model ready", 1);
-  return new OrtClipModel(name, file, hash, config, apw, metadata, new SerialSession(session, file, "image tower"), p.text, opts.threads);
+  return new OrtClipModel(name, file, hash, config, apw, metadata, new SerialSession(session, file, "image tower"), p.text, opts.threads, device);
 }
 
 /**
  * Open a cached graph. If the file is unreadable or lacks the outputs this version expects (a graph written by
  * another clip-nad version), rebuild it once from the checkpoint.
  */
-async function openOrRebuild(graphFile: string, checkpoint: string, threads: number | undefined, outputs: readonly string[],
-  version: string, build: typeof buildImageGraph): Promise<ort.InferenceSession> {
+async function openOrRebuild(graphFile: string, checkpoint: string, threads: number | undefined, device: Device,
+  outputs: readonly string[], version: string, build: typeof buildImageGraph): Promise<ort.InferenceSession> {
   try {
-    const session = await createSession(graphFile, checkpoint, threads);
+    const session = await createSession(graphFile, checkpoint, threads, device);
     if (outputs.every((o) => session.outputNames.includes(o))) return session;
     await session.release();
-  } catch {
+  } catch (e) {
+    if (e instanceof DeviceError) throw e; // the graph is fine; the device is missing
     // rebuilt below
   }
   const ck = await readCheckpoint(checkpoint);
   const config = clipConfigOf(ck);
   fs.rmSync(graphFile, { force: true });
   ensureGraphFile(graphFile, () => build(ck.tensors, config, checkpoint), checkpoint, version);
-  return createSession(graphFile, checkpoint, threads);
+  return createSession(graphFile, checkpoint, threads, device);
 }
 
 class OrtClipModel implements ClipModel {
@@ -186,6 +197,7 @@ class OrtClipModel implements ClipModel {
     private readonly image: SerialSession,
     private readonly textFile: string,
     private readonly threads?: number,
+    private readonly device: Device = "cpu",
   ) {}
 
   private alive(): void {
@@ -296,7 +308,7 @@ class OrtClipModel implements ClipModel {
   private textSession(): Promise<SerialSession> {
     if (!this.text) {
       this.text = (async () => {
-        const session = await openOrRebuild(this.textFile, this.path, this.threads, [TEXT_OUTPUT], TEXT_GRAPH_VERSION, buildTextGraph);
+        const session = await openOrRebuild(this.textFile, this.path, this.threads, this.device, [TEXT_OUTPUT], TEXT_GRAPH_VERSION, buildTextGraph);
         return new SerialSession(session, this.path, "text tower");
       })();
       this.text.catch(() => { this.text = undefined; });

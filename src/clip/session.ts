@@ -8,6 +8,7 @@ import * as path from "path";
 import * as ort from "onnxruntime-node";
 import { ClipNadError } from "../errors";
 import { GraphBuilder, readProducerVersion } from "../onnx/graph";
+import { Device, checkDevice, deviceSessionError, executionProviders } from "./device";
 
 ort.env.logLevel = "error";
 
@@ -36,8 +37,10 @@ export function ensureGraphFile(file: string, build: () => GraphBuilder, checkpo
   return true;
 }
 
-export function sessionOptions(threads?: number): ort.InferenceSession.SessionOptions {
+/** Session options: `threads` intra-op threads (default 2) on `device`'s execution provider (default cpu). */
+export function sessionOptions(threads?: number, device: Device = "cpu"): ort.InferenceSession.SessionOptions {
   return {
+    executionProviders: executionProviders(device),
     intraOpNumThreads: threads ?? 2,
     interOpNumThreads: 1,
     executionMode: "sequential",
@@ -47,12 +50,17 @@ export function sessionOptions(threads?: number): ort.InferenceSession.SessionOp
   };
 }
 
-/** Create a session from a graph file; failures become ClipNadError naming the checkpoint. */
-export async function createSession(graphFile: string, checkpoint: string, threads?: number): Promise<ort.InferenceSession> {
+/**
+ * Create a session from a graph file on `device`; failures become ClipNadError naming the checkpoint, and a device
+ * that is not available here (provider libraries, GPU adapter) a DeviceError saying what is missing.
+ */
+export async function createSession(graphFile: string, checkpoint: string, threads?: number, device: Device = "cpu"): Promise<ort.InferenceSession> {
+  checkDevice(device);
   try {
-    return await ort.InferenceSession.create(graphFile, sessionOptions(threads));
+    return await ort.InferenceSession.create(graphFile, sessionOptions(threads, device));
   } catch (e) {
-    throw new ClipNadError(`onnxruntime could not load the graph ${graphFile}: ${(e as Error).message}`, { file: checkpoint, cause: e });
+    throw deviceSessionError(device, e, checkpoint)
+      ?? new ClipNadError(`onnxruntime could not load the graph ${graphFile}: ${(e as Error).message}`, { file: checkpoint, cause: e });
   }
 }
 

@@ -6,7 +6,7 @@ import { loadLabelledImages } from "../../data/labelled";
 import { readNpy } from "../../io/npy";
 import { DEFAULT_PERCENT_KEPT, EvaluationInputs, ablateReport, reconstructReport } from "../../analysis/evaluation";
 import { KeepRule } from "../../analysis/sparsity";
-import { jsonOutPath, openModel, positiveInt } from "../modelOption";
+import { addDeviceOption, jsonOutPath, openModel, positiveInt } from "../modelOption";
 import { PhaseProgress } from "../progress";
 import { register as registerShift } from "./analyzeShift";
 import { register as registerRegisters } from "./analyzeRegisters";
@@ -43,7 +43,7 @@ export function register(program: Command): void {
  * --classes toy:<attribute>). Prints the numbers and writes them as JSON for figures.
  */
 function registerEvaluation(analyze: Command, analysis: "reconstruct" | "ablate"): void {
-  analyze
+  const cmd = analyze
     .command(analysis)
     .description(analysis === "reconstruct"
       ? "zero-shot accuracy with every unit replaced by its mean + PCs: pairs with 1 PC vs neurons with 1/2/4 PCs"
@@ -60,13 +60,14 @@ function registerEvaluation(analyze: Command, analysis: "reconstruct" | "ablate"
     .option("--batch <b>", "images per forward pass", "8")
     .option("--percent <list>", "percent of units kept (ablate)", DEFAULT_PERCENT_KEPT.join(","))
     .option("--keep-rule <rule>", "ablate: which units are kept at p %: percentile (score ≥ the (100 − p)th percentile, the official rule) or count (round(p % · units))", "percentile")
-    .option("--quiet", "no progress output")
+    .option("--quiet", "no progress output");
+  addDeviceOption(cmd)
     .action(async (o) => {
       const out = jsonOutPath(o.out);
       const collection = openCollection(o.collection);
       const labelled = loadLabelledImages(o.images, o.classes);
       const made = collection.manifest.model; // default: the collection's own checkpoint (its sha256 is checked)
-      const { model } = await openModel(o.model ?? (made.path && fs.existsSync(made.path) ? made.path : made.name), o.quiet);
+      const { model } = await openModel(o.model ?? (made.path && fs.existsSync(made.path) ? made.path : made.name), o.quiet, o.device);
       let classEmbeddings: Float32Array | undefined;
       if (o.classEmbeddings) {
         const arr = readNpy(o.classEmbeddings);

@@ -2,7 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { Command } from "commander";
 import { ClipNadError } from "../../errors";
-import { collect, parseShard } from "../../collect";
+import { collect, parseShard, Shard } from "../../collect";
+import { isAutoShard, shardFromEnvironment } from "../../collect/shardEnv";
 import { Collection } from "../../collect/collection";
 import { FILES } from "../../collect/manifest";
 import { addModelOptions, openModel, positiveInt } from "../modelOption";
@@ -21,6 +22,14 @@ export function printCollectionSummary(col: Collection, seconds: number): void {
   }
 }
 
+/** `--shard i/n`, or `--shard auto`: the batch engine's array task (Slurm, Kubernetes Indexed Job, AWS Batch). */
+export function shardOption(text: string, quiet?: boolean): Shard {
+  if (!isAutoShard(text)) return parseShard(text);
+  const shard = shardFromEnvironment();
+  if (!quiet) console.error(`collect: shard ${shard.index}/${shard.count} from ${shard.source.join(", ")} (${shard.engine})`);
+  return { index: shard.index, count: shard.count };
+}
+
 /** `clip-nad collect`: stream an image folder through the model into a resumable collection folder. */
 export function register(program: Command): void {
   addModelOptions(
@@ -31,11 +40,14 @@ export function register(program: Command): void {
       .requiredOption("--out <dir>", "collection folder (created; rerun to resume)")
       .option("--limit <n>", "at most this many images (after --stride)")
       .option("--stride <s>", "every S-th image of the sorted list", "1")
-      .option("--shard <i/n>", "only positions p with p % n == i (after stride/limit); combine with `clip-nad merge`")
+      .option("--shard <i/n|auto>", "only positions p with p % n == i (after stride/limit); combine with `clip-nad merge`. " +
+        "auto: from the job array's environment (SLURM_ARRAY_TASK_ID/_COUNT; Kubernetes JOB_COMPLETION_INDEX with " +
+        "the count in CLIP_NAD_SHARDS; AWS_BATCH_JOB_ARRAY_INDEX/_SIZE; CLIP_NAD_SHARDS overrides the count)")
       .option("--topk <k>", "top images kept per pair, neuron and head", "50")
       .option("--batch <b>", "images per forward pass (keep it the same when resuming)", "8"),
   ).action(async (o) => {
-    const { model } = await openModel(o.model, o.quiet);
+    const shard = o.shard === undefined ? undefined : shardOption(o.shard, o.quiet); // before the model loads: fail fast
+    const { model } = await openModel(o.model, o.quiet, o.device);
     const progress = new Progress("collect", { total: 1, unit: "images", quiet: o.quiet });
     const t0 = Date.now();
     let first = true;
@@ -46,7 +58,7 @@ export function register(program: Command): void {
         outDir: o.out,
         limit: o.limit === undefined ? undefined : positiveInt("limit", o.limit),
         stride: positiveInt("stride", o.stride),
-        shard: o.shard === undefined ? undefined : parseShard(o.shard),
+        shard,
         topK: positiveInt("topk", o.topk),
         batchSize: positiveInt("batch", o.batch),
         onProgress: (e) => {

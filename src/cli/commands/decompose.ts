@@ -19,10 +19,10 @@ export function register(program: Command): void {
       .description("write one image's embedding, features Z, attention a and pair coefficients s as .npy files + manifest.json")
       .requiredOption("--image <file>", "image file (JPEG, PNG, WebP, …)")
       .requiredOption("--out <dir>", "output folder (created if needed)"),
-  ).action(async (o: { model: string; image: string; out: string; quiet?: boolean }) => {
+  ).action(async (o: { model: string; image: string; out: string; quiet?: boolean; device: string }) => {
     if (!fs.existsSync(o.image)) throw new ClipNadError("image file not found", { file: o.image });
     if (fs.existsSync(o.out) && !fs.statSync(o.out).isDirectory()) throw new ClipNadError("--out must be a folder, but a file exists there", { file: o.out });
-    const { model, name } = await openModel(o.model, o.quiet);
+    const { model, name } = await openModel(o.model, o.quiet, o.device);
     try {
       const cfg = model.config;
       const C = neuronsOf(cfg);

@@ -18,7 +18,7 @@ export function register(program: Command): void {
       .option("--max-objects <n>", "most objects per scene", "2")
       .option("--out <dir>", "also save scene PNGs and explanations.json here"),
   ).action(async (opts) => {
-    const { model } = await openModel(opts.model, opts.quiet);
+    const { model } = await openModel(opts.model, opts.quiet, opts.device);
     try {
       const progress = new Progress("demo", { quiet: opts.quiet });
       const result = await explainToyScenes(model, {

@@ -20,11 +20,11 @@ export function register(program: Command): void {
       .requiredOption("--out <file.npy>", "output .npy file (a .json with the image list is written next to it)")
       .option("--batch-size <n>", "images per forward pass", "16")
       .option("--normalize", "L2-normalise each embedding"),
-  ).action(async (o: { model: string; images: string[]; out: string; batchSize: string; normalize?: boolean; quiet?: boolean }) => {
+  ).action(async (o: { model: string; images: string[]; out: string; batchSize: string; normalize?: boolean; quiet?: boolean; device: string }) => {
     const out = npyOutPath(o.out);
     const batchSize = positiveInt("batch-size", o.batchSize);
     const list = listImages(o.images.length === 1 && fs.existsSync(o.images[0]) && fs.statSync(o.images[0]).isDirectory() ? o.images[0] : o.images);
-    const { model, name } = await openModel(o.model, o.quiet);
+    const { model, name } = await openModel(o.model, o.quiet, o.device);
     const skipped: SkippedImage[] = [];
     const rows: string[] = [];
     try {

@@ -43,11 +43,11 @@ export function register(program: Command): void {
       .requiredOption("--out <file.npy>", "output .npy file (a .json with the texts is written next to it)")
       .option("--batch-size <n>", "texts per forward pass", "64")
       .option("--normalize", "L2-normalise each embedding"),
-  ).action(async (o: { model: string; text: string[]; file?: string; out: string; batchSize: string; normalize?: boolean; quiet?: boolean }) => {
+  ).action(async (o: { model: string; text: string[]; file?: string; out: string; batchSize: string; normalize?: boolean; quiet?: boolean; device: string }) => {
     const out = npyOutPath(o.out);
     const batchSize = positiveInt("batch-size", o.batchSize);
     const texts = gatherTexts(o.text, o.file);
-    const { model, name } = await openModel(o.model, o.quiet);
+    const { model, name } = await openModel(o.model, o.quiet, o.device);
     try {
       await writeEmbeddings({
         model, name, out, total: texts.length, label: "embedding texts", unit: "texts", normalize: o.normalize, quiet: o.quiet,

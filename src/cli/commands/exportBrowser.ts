@@ -3,7 +3,7 @@ import * as path from "path";
 import { Command } from "commander";
 import { ClipNadError } from "../../errors";
 import { openCollection } from "../../collect";
-import { openModel, positiveInt } from "../modelOption";
+import { addDeviceOption, openModel, positiveInt } from "../modelOption";
 import { Progress } from "../progress";
 import { BrowserBackend } from "../../browser/backend";
 import { browserPageHtml, browserWidgetState } from "../../browser/state";
@@ -19,7 +19,7 @@ import { TOY_MODEL_PATH } from "../../clip/resolve";
  * and details/thumbnails/words for the top pairs and all heads of the top neurons.
  */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command("export-browser")
     .description("write the neuron-head browser of a collection as a single offline HTML page (read-only, no kernel)")
     .requiredOption("--collection <dir>", "collection folder from `clip-nad collect`")
@@ -31,12 +31,13 @@ export function register(program: Command): void {
     .option("--vocab-size <n>", "use only the first N words")
     .option("--no-words", "no best-matching words (no text tower needed)")
     .option("--thumbnail <px>", "thumbnail size", "64")
-    .option("--quiet", "no progress output")
+    .option("--quiet", "no progress output");
+  addDeviceOption(cmd)
     .action(async (o) => {
       if (!String(o.out).toLowerCase().endsWith(".html")) throw new ClipNadError("--out must name an .html file", { file: o.out });
       const collection = openCollection(o.collection);
       const modelName: string = o.model ?? collection.manifest.model.name;
-      const model = o.words ? (await openModel(modelName, o.quiet)).model : null;
+      const model = o.words ? (await openModel(modelName, o.quiet, o.device)).model : null;
       const isToy = model !== null && path.resolve(model.path) === TOY_MODEL_PATH;
       const vocabulary = !o.words ? [] : o.vocabulary === "toy" || (o.vocabulary === undefined && isToy) ? [...CAPTION_WORDS] : o.vocabulary;
       const progress = new Progress("export-browser", { quiet: o.quiet });

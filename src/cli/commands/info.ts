@@ -105,6 +105,7 @@ export function register(program: Command): void {
       .command("info")
       .description("show a model's config, parameter counts, neurons C, heads H, grid and embedding size")
       .option("--json", "print JSON instead of text"),
+    { device: false }, // reads the checkpoint; runs nothing
   ).action(async (o: { model: string; quiet?: boolean; json?: boolean }) => {
     const info = await modelInfo(o.model, o.quiet || o.json);
     console.log(o.json ? JSON.stringify(info, null, 2) : formatInfo(info));
