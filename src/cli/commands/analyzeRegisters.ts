@@ -1,12 +1,12 @@
 import { Command } from "commander";
 import { writeJsonAtomic } from "../../io/atomic";
 import { findRegisters } from "../../analysis/registers";
-import { jsonOutPath, openModel, positiveInt } from "../modelOption";
+import { addDeviceOption, jsonOutPath, openModel, positiveInt } from "../modelOption";
 import { Progress } from "../progress";
 
 /** `clip-nad analyze registers`: rank neurons by how much zeroing them moves the attention sink (paper.md §A.13). */
 export function register(analyze: Command): void {
-  analyze
+  const cmd = analyze
     .command("registers")
     .description("register neurons: per neuron, zero it in every token and measure the change of the pooled "
       + "query's mean-over-heads attention to the last token; rank by mean |change|")
@@ -17,11 +17,12 @@ export function register(analyze: Command): void {
     .option("--batch <b>", "images per forward pass", "8")
     .requiredOption("--out <file.json>", "where to write {drop, ranking, …}")
     .option("--top <n>", "neurons to print", "10")
-    .option("--quiet", "no progress output")
+    .option("--quiet", "no progress output");
+  addDeviceOption(cmd)
     .action(async (o) => {
       const out = jsonOutPath(o.out);
       const limit = o.limit === undefined ? undefined : positiveInt("limit", o.limit);
-      const { model } = await openModel(o.model, o.quiet);
+      const { model } = await openModel(o.model, o.quiet, o.device);
       const progress = new Progress("registers", { unit: "images", quiet: o.quiet, total: 1 });
       try {
         const report = await findRegisters({

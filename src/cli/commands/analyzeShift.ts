@@ -8,7 +8,7 @@ import { writeJsonAtomic } from "../../io/atomic";
 import { shiftReport } from "../../analysis/shift";
 import { readStanfordCars } from "../../data/stanfordCars";
 import { ShiftLabel, carsShiftLabels, readShiftLabels, toyShiftLabels, writeShiftLabels } from "../../data/shiftLabels";
-import { jsonOutPath, openModel, positiveInt } from "../modelOption";
+import { addDeviceOption, jsonOutPath, openModel, positiveInt } from "../modelOption";
 import { PhaseProgress } from "../progress";
 
 function conceptEmbeddingFile(file: string, d: number): Float32Array {
@@ -32,7 +32,7 @@ function conceptEmbeddingFile(file: string, d: number): Float32Array {
  * `clip-nad analyze shift-labels`: writes labels.csv for Stanford Cars or a toy-world dataset.
  */
 export function register(analyze: Command): void {
-  analyze
+  const shift = analyze
     .command("shift")
     .description("distribution-shift monitor: ρ(I) = ‖Σ top-k concept pairs r‖ / ‖M(I)‖ per image, "
       + "point-biserial r with a 0/1 label, group (year) means")
@@ -53,7 +53,8 @@ export function register(analyze: Command): void {
       "--model <name|path>",
       "model for the concept text (default: the collection's; must be the same checkpoint)",
     )
-    .option("--quiet", "no progress output")
+    .option("--quiet", "no progress output");
+  addDeviceOption(shift)
     .action(async (o) => {
       if ((o.concept === undefined) === (o.conceptEmbedding === undefined)) {
         throw new ClipNadError("give exactly one of --concept TEXT and --concept-embedding E.npy");
@@ -74,7 +75,7 @@ export function register(analyze: Command): void {
         if (o.concept !== undefined || o.centreOver !== undefined) {
           const made = collection.manifest.model;
           const source = o.model ?? (made.path && fs.existsSync(made.path) ? made.path : made.name);
-          ({ model } = await openModel(source, o.quiet));
+          ({ model } = await openModel(source, o.quiet, o.device));
           if (model.hash !== made.hash) {
             throw new ClipNadError(
               `the collection was made with ${made.name} (sha256 ${made.hash.slice(0, 12)}…), `
