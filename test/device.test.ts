@@ -100,8 +100,13 @@ describe("device switch", () => {
   it("CLI: --device on the model commands (not on info); cuda here exits 1 with the message, no stack", () => {
     const program = new Command();
     for (const register of commands) register(program);
-    const device = (cmd: string) => program.commands.find((c) => c.name() === cmd)!.options.find((o) => o.long === "--device");
-    for (const cmd of ["demo", "embed", "embed-text", "decompose", "collect", "analyze", "export-browser"]) {
+    const find = (name: string) => {
+      const [top, sub] = name.split(" ");
+      const c = program.commands.find((x) => x.name() === top)!;
+      return sub ? c.commands.find((x) => x.name() === sub)! : c;
+    };
+    const device = (cmd: string) => find(cmd).options.find((o) => o.long === "--device");
+    for (const cmd of ["demo", "embed", "embed-text", "decompose", "collect", "analyze reconstruct", "analyze ablate", "analyze shift", "analyze registers", "export-browser"]) {
       const opt = device(cmd);
       expect(opt?.argChoices, cmd).toEqual(["cpu", "webgpu", "cuda"]);
       expect(opt?.defaultValue, cmd).toBe("cpu");
