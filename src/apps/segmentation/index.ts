@@ -16,3 +16,4 @@ export * from "./datasets";
 export * from "./evaluate";
 export { releaseSegmentationSessions } from "./graphs";
 export * from "./signs";
+export * from "./qualitative";

@@ -5,6 +5,7 @@
 import sharp from "sharp";
 import { ClipNadError } from "../../errors";
 import { escapeHtml } from "../../util/html";
+import { COLOUR_RGB } from "../../toyworld/vocab";
 
 /** Distinct colours: a fixed 20-colour list, then golden-ratio hues. RGB 0..255. */
 export function classPalette(P: number): [number, number, number][] {
@@ -82,4 +83,25 @@ export async function overlayPNG(rgb: Uint8Array, width: number, height: number,
     .composite([{ input: image, left: 0, top: 0 }, { input: Buffer.from(svg), left: width, top: 0 }])
     .png()
     .toBuffer();
+}
+
+/** A class map painted with `palette` as a PNG. */
+export async function classMapPNG(pred: ArrayLike<number>, width: number, height: number, palette: readonly [number, number, number][]): Promise<Buffer> {
+  if (pred.length !== width * height) throw new ClipNadError(`${pred.length} class indices for a ${width}×${height} image`);
+  return sharp(Buffer.from(colourise(pred, palette)), { raw: { width, height, channels: 3 } }).png().toBuffer();
+}
+
+/** PNG bytes → a data URL (plotly image traces). */
+export function pngDataURL(png: Buffer | Uint8Array): string {
+  return `data:image/png;base64,${Buffer.from(png).toString("base64")}`;
+}
+
+/**
+ * Colours for class names that are toy-world colours ("red" → the toy world's red), others from classPalette;
+ * "background" is light grey. For pictures of toy benchmarks, where a class map in the objects' own colours reads
+ * at a glance.
+ */
+export function namedColourPalette(names: readonly string[]): [number, number, number][] {
+  const base = classPalette(names.length);
+  return names.map((n, p) => (n === "background" ? [200, 200, 200] : (COLOUR_RGB as Record<string, [number, number, number]>)[n] ?? base[p]));
 }
