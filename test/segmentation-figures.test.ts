@@ -15,7 +15,7 @@ describe("segmentationBarFigure", () => {
     const fig = segmentationBarFigure(measured, { label: "toy" });
     expect(fig.data.map((t) => t.name)).toEqual(["this run (toy)", "paper (RN50x16, PASCAL Context-59)"]);
     const [run, paper] = fig.data;
-    expect(run.x).toEqual(["neuron-head pairs (ours)", "heads only", "neurons only", "MaskCLIP", "MaskCLIP + pos. emb.", "self-self attention"]);
+    expect(run.x).toEqual(["neuron-head<br>pairs (ours)", "heads only", "neurons only", "MaskCLIP", "MaskCLIP<br>+ pos. emb.", "self-self<br>attention"]);
     expect(run.y).toEqual([39.76, 33.37, 11.85, 38.95, 42.43, 20.5]);
     expect(paper.y).toEqual([26.2, 24.7, 16.5, 22.8, null, 22.2]);
     expect(fig.layout.barmode).toBe("group");
@@ -49,7 +49,7 @@ describe("segmentationGridFigure", () => {
     const images = fig.data.filter((t) => t.type === "image");
     expect(images).toHaveLength(2 * 4);
     expect(new Set(images.map((t) => t.xaxis)).size).toBe(8);
-    expect((fig.layout.annotations as { text: string }[]).map((a) => a.text)).toEqual(["image", "ground truth", "neuron-head pairs (ours)", "MaskCLIP"]);
+    expect((fig.layout.annotations as { text: string }[]).map((a) => a.text)).toEqual(["image", "ground truth", "neuron-head<br>pairs (ours)", "MaskCLIP"]);
     expect(fig.data.filter((t) => t.type === "scatter").map((t) => t.name)).toEqual(["background", "red"]);
     const rowsMissing = [{ id: "x", image: png, groundTruth: png, predictions: { pairs: png } }];
     expect(() => segmentationGridFigure(rowsMissing, ["pairs", "maskclip"])).toThrow(/row x lacks a PNG for 'MaskCLIP'/);

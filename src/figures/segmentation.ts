@@ -20,6 +20,16 @@ export const SEGMENTATION_METHOD_NAMES: Record<SegmentationFigureMethod, string>
   selfself: "self-self attention",
 };
 
+/** The same, broken onto two lines where long (axis ticks, grid column titles). */
+const SHORT_NAMES: Record<SegmentationFigureMethod, string> = {
+  pairs: "neuron-head<br>pairs (ours)",
+  heads: "heads only",
+  neurons: "neurons only",
+  maskclip: "MaskCLIP",
+  "maskclip+pos": "MaskCLIP<br>+ pos. emb.",
+  selfself: "self-self<br>attention",
+};
+
 /** What the paper reports for RN50x16 on PASCAL Context-59 (mIoU %; no number for MaskCLIP + positional embedding). */
 export const PAPER_SEGMENTATION_CONTEXT59: Partial<Record<SegmentationFigureMethod, number>> = {
   pairs: 26.2,
@@ -54,7 +64,7 @@ export function segmentationBarFigure(measured: SegmentationScores, opts: Segmen
   const paper = opts.paper === undefined ? PAPER_SEGMENTATION_CONTEXT59 : opts.paper;
   if (paper) checkScores(paper, "segmentationBarFigure paper");
   const methods = SEGMENTATION_FIGURE_METHODS.filter((m) => measured[m] !== undefined || (paper && paper[m] !== undefined));
-  const x = methods.map((m) => SEGMENTATION_METHOD_NAMES[m]);
+  const x = methods.map((m) => SHORT_NAMES[m]);
   const bars = (name: string, values: SegmentationScores, color: string): PlotlyTrace => ({
     type: "bar",
     name,
@@ -77,7 +87,7 @@ export function segmentationBarFigure(measured: SegmentationScores, opts: Segmen
       title: { text: opts.title ?? titleText("Training-free segmentation", opts.label) },
       barmode: "group",
       bargap: 0.25,
-      xaxis: { type: "category", categoryorder: "array", categoryarray: x, tickangle: -20 },
+      xaxis: { type: "category", categoryorder: "array", categoryarray: x, tickangle: 0 },
       yaxis: { title: { text: "mIoU (%)" }, range: [0, top], gridcolor: "#e5e5e5" },
     },
   };
@@ -117,7 +127,7 @@ export interface QualitativeOptions {
 /** Image | ground truth | each method, one row per image (plotly image traces). */
 export function segmentationGridFigure(rows: QualitativeRow[], methods: SegmentationFigureMethod[], opts: QualitativeOptions = {}): PlotlyFigure {
   if (rows.length === 0) throw new ClipNadError("segmentationGridFigure: no rows");
-  const cols = ["image", "ground truth", ...methods.map((m) => SEGMENTATION_METHOD_NAMES[m])];
+  const cols = ["image", "ground truth", ...methods.map((m) => SHORT_NAMES[m])];
   const nc = cols.length, nr = rows.length, cell = opts.cell ?? 150, gap = 0.012;
   const data: PlotlyTrace[] = [];
   const layout: Record<string, unknown> = {
