@@ -2,12 +2,11 @@
 // tiny oracle checkpoint (tools/oracle/segmentation_reference.py → test/fixtures/segmentation), slide inference
 // against that reference and against a naive per-pixel one written here, mIoU against hand-computed values, the
 // class-embedding step, and the bad-input errors.
-import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import sharp from "sharp";
-import { Command } from "commander";
 import { loadModel } from "../src/clip/model";
 import { ClipModel } from "../src/clip/types";
 import { readNpy } from "../src/io/npy";
@@ -21,7 +20,7 @@ import {
 import { loadImage } from "../src/clip/preprocess";
 import { register as registerSegment } from "../src/cli/commands/segment";
 import { register as registerSegmentEval } from "../src/cli/commands/segmentEval";
-import { TINY_WEIGHTS, relErr, writeTextCapableTiny } from "./cli-helpers";
+import { TINY_WEIGHTS, relErr, runCommands, writeTextCapableTiny } from "./cli-helpers";
 
 const FIX = path.join(__dirname, "fixtures", "segmentation");
 const cases = JSON.parse(fs.readFileSync(path.join(FIX, "cases.json"), "utf8"));
@@ -49,19 +48,7 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function run(args: string[]): Promise<string> {
-  const program = new Command().exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-  registerSegment(program);
-  registerSegmentEval(program);
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
-  try {
-    await program.parseAsync(args, { from: "user" });
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join("\n");
-}
+const run = (args: string[]) => runCommands([registerSegment, registerSegmentEval], args);
 
 describe("token logits vs the PyTorch reference (tiny oracle, whole image)", () => {
   for (const method of SEGMENTATION_METHODS) {

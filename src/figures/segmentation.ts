@@ -1,5 +1,6 @@
 import { ClipNadError } from "../errors";
 import { BASE_LAYOUT, COLORS, PlotlyFigure, PlotlyTrace, titleText } from "./types";
+import { SegmentationMethod } from "../apps/segmentation/names";
 
 /**
  * Figure 3 / the segmentation tables (paper.md §A.9, §B): mIoU of the paper's neuron-head pairs against MaskCLIP,
@@ -7,20 +8,11 @@ import { BASE_LAYOUT, COLORS, PlotlyFigure, PlotlyTrace, titleText } from "./typ
  * `miou.json` numbers of src/apps/segmentation (percent) — the figures never compute anything themselves.
  */
 
-/** The methods in the order the figures list them. */
-export const SEGMENTATION_FIGURE_METHODS = ["pairs", "heads", "neurons", "maskclip", "maskclip+pos", "selfself"] as const;
-export type SegmentationFigureMethod = (typeof SEGMENTATION_FIGURE_METHODS)[number];
+/** The methods in the order the figures list them: ours, its ablations, the baselines. */
+export const SEGMENTATION_FIGURE_METHODS: readonly SegmentationMethod[] = ["pairs", "heads", "neurons", "maskclip", "maskclip+pos", "selfself"];
+type SegmentationFigureMethod = SegmentationMethod;
 
-export const SEGMENTATION_METHOD_NAMES: Record<SegmentationFigureMethod, string> = {
-  pairs: "neuron-head pairs (ours)",
-  heads: "heads only",
-  neurons: "neurons only",
-  maskclip: "MaskCLIP",
-  "maskclip+pos": "MaskCLIP + pos. emb.",
-  selfself: "self-self attention",
-};
-
-/** The same, broken onto two lines where long (axis ticks, grid column titles). */
+/** Axis ticks and grid column titles (two lines where long). */
 const SHORT_NAMES: Record<SegmentationFigureMethod, string> = {
   pairs: "neuron-head<br>pairs (ours)",
   heads: "heads only",

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 from clipmini import CLIP  # noqa: E402
+from ckptio import read_safetensors  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "test", "fixtures", "segmentation")
@@ -38,21 +39,6 @@ MEAN = [0.48145466, 0.4578275, 0.40821073]
 STD = [0.26862954, 0.26130258, 0.27577711]
 P = 5
 K_PAIRS = 7  # besides the default k (round(20000 * H * C / 147456))
-
-
-def read_safetensors(path):
-    buf = open(path, "rb").read()
-    n = struct.unpack("<Q", buf[:8])[0]
-    header = json.loads(buf[8:8 + n])
-    dt = {"F16": np.float16, "F32": np.float32}
-    out = {}
-    for k, v in header.items():
-        if k == "__metadata__":
-            continue
-        a, b = v["data_offsets"]
-        arr = np.frombuffer(buf[8 + n + a: 8 + n + b], dtype=dt[v["dtype"]]).reshape(v["shape"])
-        out[k] = torch.from_numpy(arr.astype(np.float32))
-    return out, header.get("__metadata__", {})
 
 
 def write_png(path, rgb):

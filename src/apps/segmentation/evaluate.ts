@@ -19,7 +19,8 @@ import { classTextEmbeddings, prepareClassEmbeddings } from "./classes";
 import { SegmentationDataset } from "./datasets";
 import { InferenceMode, denseLogits, argmaxClasses } from "./inference";
 import { SegmentationAreas, MiouSummary, addAreas, emptyAreas, miouSummary, segmentationAreas } from "./metrics";
-import { SegmentationMethod, createSegmenter, usesPairs } from "./method";
+import { createSegmenter, usesPairs } from "./method";
+import { SegmentationMethod } from "./names";
 import { defaultPairCount } from "./pairs";
 import { classIndexPNG } from "./render";
 

@@ -3,6 +3,7 @@
  * and self-self baselines; mmseg-style whole/slide inference; mIoU as mmseg defines it; segmentation benchmarks.
  */
 export * from "./classes";
+export * from "./names";
 export * from "./method";
 export * from "./pairs";
 export * from "./maskclip";

@@ -9,19 +9,8 @@ import { PairFactor, PairLogits, PairSelection, defaultPairCount, defaultPairSig
 import { maskclipTokenLogits } from "./maskclip";
 import { selfSelfTokenLogits } from "./selfself";
 import { transposeRows } from "./tokens";
+import { SEGMENTATION_METHODS, SegmentationMethod } from "./names";
 
-export const SEGMENTATION_METHODS = ["pairs", "neurons", "heads", "maskclip", "maskclip+pos", "selfself"] as const;
-export type SegmentationMethod = (typeof SEGMENTATION_METHODS)[number];
-
-/** What each method is, in a few words (legends, tables). */
-export const METHOD_LABELS: Record<SegmentationMethod, string> = {
-  pairs: "neuron-head pairs (ours)",
-  neurons: "neurons only (head factor = 1)",
-  heads: "heads only (neuron factor = 1)",
-  maskclip: "MaskCLIP",
-  "maskclip+pos": "MaskCLIP + positional embedding",
-  selfself: "self-self attention (QQᵀ+KKᵀ)",
-};
 
 export function parseMethod(text: string): SegmentationMethod {
   if ((SEGMENTATION_METHODS as readonly string[]).includes(text)) return text as SegmentationMethod;
