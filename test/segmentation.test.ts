@@ -343,6 +343,48 @@ describe("segment-eval", () => {
   });
 });
 
+describe("PASCAL Context-59 (reduce_zero_label)", () => {
+  it("raw 0 is ignored and k becomes class k − 1: the summed label areas are the raw histogram shifted by one", async () => {
+    const voc = path.join(tmp, "VOCdevkit", "VOC2010");
+    for (const d of ["JPEGImages", "SegmentationClassContext", "ImageSets/SegmentationContext"]) fs.mkdirSync(path.join(voc, d), { recursive: true });
+    const ids = ["2008_000001", "2008_000002"];
+    const rawHist = new Array<number>(60).fill(0);
+    for (const [j, id] of ids.entries()) {
+      const w = 120, h = 100;
+      const rgb = Buffer.alloc(w * h * 3);
+      for (let i = 0; i < rgb.length; i++) rgb[i] = (i * (7 + j)) % 251;
+      await sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).jpeg().toFile(path.join(voc, "JPEGImages", `${id}.jpg`));
+      const mask = Buffer.alloc(w * h);
+      for (let i = 0; i < mask.length; i++) {
+        mask[i] = (i * 13 + j) % 61 === 60 ? 255 : (i * 13 + j) % 61; // 0..59 and some 255
+        if (mask[i] < 60) rawHist[mask[i]]++;
+      }
+      await sharp(mask, { raw: { width: w, height: h, channels: 1 } }).toColourspace("b-w").png().toFile(path.join(voc, "SegmentationClassContext", `${id}.png`));
+    }
+    fs.writeFileSync(path.join(voc, "ImageSets", "SegmentationContext", "val.txt"), ids.join("\n") + "\n");
+    const out = path.join(tmp, "ctx-eval");
+    await run(["segment-eval", "--model", TEXT_TINY, "--dataset", "pascal-context59", "--root", path.join(tmp, "VOCdevkit"), "--method", "maskclip", "--slide", "96,48", "--out", out, "--quiet"]);
+    const r = JSON.parse(fs.readFileSync(path.join(out, "miou.json"), "utf8"));
+    expect(r.perClass).toHaveLength(59);
+    expect(r.perClass[0].name).toBe("airplane"); // the paper's embedded names
+    expect(r.areas.label).toEqual(rawHist.slice(1));
+    expect(r.shortSide).toBe(384);
+    expect(fs.readdirSync(path.join(out, "pred")).sort()).toEqual(["2008_000001.png", "2008_000002.png"]);
+    const pred = await sharp(path.join(out, "pred", "2008_000001.png")).metadata();
+    expect([pred.width, pred.height]).toEqual([120, 100]);
+  });
+
+  it("a raw label above 59 (other than 255) is an error naming the mask", async () => {
+    const voc = path.join(tmp, "VOCdevkit", "VOC2010");
+    const mask = path.join(voc, "SegmentationClassContext", "2008_000002.png");
+    const bad = Buffer.alloc(120 * 100, 3);
+    bad[120 * 2 + 7] = 60;
+    await sharp(bad, { raw: { width: 120, height: 100, channels: 1 } }).toColourspace("b-w").png().toFile(mask);
+    await expect(run(["segment-eval", "--model", TEXT_TINY, "--dataset", "pascal-context59", "--root", path.join(tmp, "VOCdevkit"), "--method", "maskclip",
+      "--out", path.join(tmp, "ctx-eval-bad"), "--quiet"])).rejects.toThrow(`${mask}: label value 60 at pixel (7, 2) is out of range (0..59, 255 = ignore)`);
+  });
+});
+
 describe("sink fix", () => {
   it("replaces the bottom-right token by the mean of its W, N, NW neighbours", () => {
     const m = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 100]);
