@@ -44,6 +44,8 @@ export interface EvaluateSegmentationOptions {
   /** Crops per forward. */
   batch?: number;
   onProgress?: (done: number, total: number, info: { resumedFrom: number }) => void;
+  /** Class names embedded so far (a first run only; the embeddings are kept for resuming). */
+  onEmbedProgress?: (done: number, total: number) => void;
 }
 
 export interface SegmentationEvalReport extends MiouSummary {
@@ -143,7 +145,7 @@ export async function evaluateSegmentation(o: EvaluateSegmentationOptions): Prom
     if (fs.existsSync(embFile)) {
       raw = readNpy(embFile).data as Float32Array;
     } else {
-      raw = await classTextEmbeddings(dataset.classes, (t) => model.encodeTexts(t), { templates: o.templates });
+      raw = await classTextEmbeddings(dataset.classes, (t) => model.encodeTexts(t), { templates: o.templates, onProgress: o.onEmbedProgress });
       writeNpy(embFile, raw, [P, apw.d]);
     }
     const segmenter = await createSegmenter(model, {

@@ -5,7 +5,8 @@
  * T (P×d, centred and normalised) are fed as Tt (d×P). Tokens x_i = z_i + p_i with z_0 = mean of z (CLIP's pool).
  *
  *   headSimilarities  L[b,h,i,p] = cos(r_i^h, t_p),  r_i^h = a_i^h W_O^h (W_V^h x_i + b_V^h) + b_O/((K+1)H)
- *                     (src/decompose headTokenContributions), spatial tokens only: B×H×K×P
+ *                     (src/decompose headTokenContributions), spatial tokens only: B×H×K×P; through W_O^hᵀ t_p and
+ *                     the head Gram W_O^hᵀ W_O^h, so r itself (H×(K+1)×d) is never formed
  *   selectedActivations  G[b,q,i] = Σ_n M[q,n] Z[b,n,i] for a 0/1 selection matrix M (Q×C): B×Q×K
  *   valueTokens       MaskCLIP: cos(W_O(W_V z_i + b_V) + b_O, t_p) (with `pos`, x_i = z_i + p_i): B×K×P
  *   selfSelfTokens    per head A = softmax(QQᵀ/√dh) + softmax(KKᵀ/√dh) over the K+1 tokens (biases and the
@@ -17,6 +18,7 @@ import { ClipNadError } from "../../errors";
 import { DataType, GraphBuilder } from "../../onnx";
 import { sessionOptions } from "../../clip/session";
 import { AttentionPoolWeights } from "../../decompose/weights";
+import { headGram } from "../../decompose/directions";
 
 export type SegmentationGraph = "headSimilarities" | "selectedActivations" | "valueTokens" | "valueTokensPos" | "selfSelfTokens";
 
@@ -59,6 +61,48 @@ function spatial(g: GraphBuilder, x: string, K: number, axis: number): string {
   return g.node("Slice", [x, g.constI64("start", [1]), g.constI64("end", [K + 1]), g.constI64("axis", [axis])]);
 }
 
+/** The bias share c = b_O/((K+1)H) of every head×token contribution, W_O^hᵀ c (H×dh) and |c|². */
+function biasShare(apw: AttentionPoolWeights): { c: Float64Array; wc: Float32Array; c2: number } {
+  const { C, H, K, d, dh, Wo, bo } = apw;
+  const c = new Float64Array(d);
+  let c2 = 0;
+  for (let j = 0; j < d; j++) {
+    c[j] = bo[j] / ((K + 1) * H);
+    c2 += c[j] * c[j];
+  }
+  const wc = new Float32Array(H * dh);
+  for (let m = 0; m < H * dh; m++) {
+    let acc = 0;
+    for (let j = 0; j < d; j++) acc += Wo[j * C + m] * c[j];
+    wc[m] = acc;
+  }
+  return { c, wc, c2 };
+}
+
+/** The class-side inputs of headSimilarities: Uh = W_O^hᵀ t_p (H×dh×P) and ct = c·t_p (P), for P unit rows T. */
+export function headTextProjections(apw: AttentionPoolWeights, T: Float32Array): { Uh: Float32Array; ct: Float32Array; P: number } {
+  const { C, H, d, dh, Wo } = apw;
+  const P = T.length / d;
+  const { c } = biasShare(apw);
+  const Uh = new Float32Array(H * dh * P);
+  const ct = new Float32Array(P);
+  for (let p = 0; p < P; p++) {
+    let acc = 0;
+    for (let j = 0; j < d; j++) acc += c[j] * T[p * d + j];
+    ct[p] = acc;
+  }
+  const col = new Float64Array(C);
+  for (let p = 0; p < P; p++) {
+    col.fill(0);
+    for (let j = 0; j < d; j++) {
+      const t = T[p * d + j];
+      for (let m = 0; m < C; m++) col[m] += Wo[j * C + m] * t;
+    }
+    for (let m = 0; m < C; m++) Uh[m * P + p] = col[m];
+  }
+  return { Uh, ct, P };
+}
+
 function build(kind: SegmentationGraph, apw: AttentionPoolWeights): Uint8Array {
   const { C, H, K, d, dh } = apw;
   const g = new GraphBuilder(`clip_nad_segmentation_${kind}`);
@@ -69,20 +113,31 @@ function build(kind: SegmentationGraph, apw: AttentionPoolWeights): Uint8Array {
     g.output("out");
     return g.toBytes();
   }
-  const Tt = g.input("Tt", DataType.FLOAT, [d, "P"]);
   if (kind === "headSimilarities") {
+    // cos(r_i^h, t_p) without forming r (H×(K+1)×d): with v = (W_V x_i + b_V)^h and c = b_O/((K+1)H),
+    //   r·t = a v·(W_O^hᵀ t) + c·t,   |r|² = a² vᵀ(W_O^hᵀ W_O^h)v + 2a v·(W_O^hᵀ c) + |c|²
+    // (Uh = W_O^hᵀ t_p and ct = c·t_p are fed per class set: headTextProjections).
     const a = g.input("a", DataType.FLOAT, ["B", H, K + 1]);
+    const Uh = g.input("Uh", DataType.FLOAT, [H, dh, "P"]);
+    const ct = g.input("ct", DataType.FLOAT, ["P"]);
     const V = splitHeads(g, linear(g, poolTokens(g, apw, Z), apw.Wv, apw.bv, C, C, "v"), H, dh); // B×H×(K+1)×dh
-    const woH = new Float32Array(H * dh * d); // W_O^h transposed: [h][k][j] = Wo[j, h·dh + k]
-    for (let h = 0; h < H; h++) for (let k = 0; k < dh; k++) for (let j = 0; j < d; j++) woH[(h * dh + k) * d + j] = apw.Wo[j * C + h * dh + k];
-    const O = g.node("MatMul", [V, g.constF("WoH", [H, dh, d], woH)]); // B×H×(K+1)×d
-    const a4 = g.node("Unsqueeze", [a, g.constI64("axes", [3])]);
-    const share = new Float32Array(d);
-    for (let j = 0; j < d; j++) share[j] = apw.bo[j] / ((K + 1) * H);
-    const r = g.node("Add", [g.node("Mul", [O, a4]), g.constF("bias_share", [d], share)]);
-    const L = g.node("MatMul", [normalizeLast(g, spatial(g, r, K, 2)), Tt]); // B×H×K×P
-    g.node("Identity", [L], {}, "out");
-  } else if (kind === "valueTokens" || kind === "valueTokensPos") {
+    const Vs = spatial(g, V, K, 2); // B×H×K×dh
+    const as = g.node("Unsqueeze", [spatial(g, a, K, 2), g.constI64("axes", [3])]); // B×H×K×1
+    const num = g.node("Add", [g.node("Mul", [g.node("MatMul", [Vs, Uh]), as]), ct]); // B×H×K×P
+    const gram = headGram(apw);
+    const G = g.constF("head_gram", [H, dh, dh], Float32Array.from(gram.data));
+    const q = g.node("ReduceSum", [g.node("Mul", [g.node("MatMul", [Vs, G]), Vs]), g.constI64("axes", [3])], { keepdims: 1 }); // B×H×K×1
+    const { wc, c2 } = biasShare(apw);
+    const lin = g.node("MatMul", [Vs, g.constF("Wo_c", [H, dh, 1], wc)]); // B×H×K×1
+    const two = g.constF("two", [1], [2]);
+    const n2 = g.node("Add", [g.node("Add", [g.node("Mul", [g.node("Mul", [as, as]), q]), g.node("Mul", [g.node("Mul", [as, lin]), two])]), g.constF("c2", [1], [c2])]);
+    const norm = g.node("Sqrt", [g.node("Max", [n2, g.constF("eps2", [1], [1e-24])])]);
+    g.node("Div", [num, norm], {}, "out");
+    g.output("out");
+    return g.toBytes();
+  }
+  const Tt = g.input("Tt", DataType.FLOAT, [d, "P"]);
+  if (kind === "valueTokens" || kind === "valueTokensPos") {
     let X = g.node("Transpose", [Z], { perm: [0, 2, 1] }); // B×K×C
     if (kind === "valueTokensPos") X = g.node("Add", [X, g.constF("pos", [K, C], apw.pos.subarray(C))]);
     const V = linear(g, X, apw.Wv, apw.bv, C, C, "v");
@@ -131,18 +186,20 @@ export async function releaseSegmentationSessions(apw: AttentionPoolWeights): Pr
 
 /** Run one graph on B crops; returns its single output. */
 export async function runSegmentationGraph(kind: SegmentationGraph, apw: AttentionPoolWeights, B: number,
-  feeds: { Z: Float32Array; a?: Float32Array; Tt?: Float32Array; P?: number; M?: Float32Array; Q?: number }): Promise<Float32Array> {
+  feeds: { Z: Float32Array; a?: Float32Array; Tt?: Float32Array; P?: number; M?: Float32Array; Q?: number; heads?: { Uh: Float32Array; ct: Float32Array; P: number } }): Promise<Float32Array> {
   const { C, H, K, d } = apw;
   if (feeds.Z.length !== B * C * K) throw new ClipNadError(`features Z have ${feeds.Z.length} values, expected B×C×K = ${B}×${C}×${K}`);
   const t: Record<string, ort.Tensor> = { Z: new ort.Tensor("float32", feeds.Z, [B, C, K]) };
   if (kind === "selectedActivations") {
     t.M = new ort.Tensor("float32", feeds.M!, [feeds.Q!, C]);
+  } else if (kind === "headSimilarities") {
+    if (!feeds.a || feeds.a.length !== B * H * (K + 1)) throw new ClipNadError(`attention a has ${feeds.a?.length} values, expected B×H×(K+1)`);
+    const { Uh, ct, P } = feeds.heads!;
+    t.a = new ort.Tensor("float32", feeds.a, [B, H, K + 1]);
+    t.Uh = new ort.Tensor("float32", Uh, [H, apw.dh, P]);
+    t.ct = new ort.Tensor("float32", ct, [P]);
   } else {
     t.Tt = new ort.Tensor("float32", feeds.Tt!, [d, feeds.P!]);
-    if (kind === "headSimilarities") {
-      if (!feeds.a || feeds.a.length !== B * H * (K + 1)) throw new ClipNadError(`attention a has ${feeds.a?.length} values, expected B×H×(K+1)`);
-      t.a = new ort.Tensor("float32", feeds.a, [B, H, K + 1]);
-    }
   }
   const session = await segmentationSession(kind, apw);
   const out = await session.run(t);

@@ -65,7 +65,7 @@ export async function createSegmenter(model: SegmentationModel, opts: SegmenterO
     const selection = selectPairs(dec, T, { k: opts.k ?? defaultPairCount(H, C), sign: opts.signs ?? defaultPairSigns(H, C) });
     const factor: PairFactor = method === "pairs" ? "product" : method === "neurons" ? "neurons" : "heads";
     const logits = new PairLogits(factor, selection, grid);
-    return { method, P, grid, selection, tokenLogits: (Z, a, B) => logits.tokenLogits(dec, Z, a, B, Tt) };
+    return { method, P, grid, selection, tokenLogits: (Z, a, B) => logits.tokenLogits(dec, Z, a, B, T) };
   }
   if (opts.k !== undefined) throw new ClipNadError(`k (pairs per class) applies to the pair methods, not '${method}'`);
   if (method === "selfself" && !apw.query) throw new ClipNadError("self-self attention needs the attention pool's q/k projections (a loaded model has them)");

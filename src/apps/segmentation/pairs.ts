@@ -14,7 +14,7 @@
 import { ClipNadError } from "../../errors";
 import { Decomposition } from "../../decompose/decomposition";
 import { topIndices } from "../../util/topk";
-import { runSegmentationGraph } from "./graphs";
+import { headTextProjections, runSegmentationGraph } from "./graphs";
 import { interpolateSink } from "./sink";
 
 /** k = 20,000 of RN50x16's 48 × 3072 = 147,456 pairs (cfg_context59.py), scaled to another model's H·C. */
@@ -78,6 +78,7 @@ export class PairLogits {
   private readonly M?: Float32Array; // product: (P·H)×C 0/1
   private readonly Mn?: Float32Array; // neurons: P×C counts over heads
   private readonly counts?: Float32Array; // heads: P×H counts over neurons
+  private heads?: ReturnType<typeof headTextProjections>;
 
   constructor(readonly factor: PairFactor, readonly selection: PairSelection, readonly grid: number) {
     const { P, H, C, k, pairs } = selection;
@@ -97,9 +98,9 @@ export class PairLogits {
 
   /**
    * B crops' token logits (B×P×K) from the image graph's Z (B×C×K) and a (B×H×(K+1)); T are the same class rows
-   * (P×d) the selection was made with, as Tt (d×P).
+   * (P×d) the selection was made with.
    */
-  async tokenLogits(dec: Decomposition, Z: Float32Array, a: Float32Array, B: number, Tt: Float32Array): Promise<Float32Array> {
+  async tokenLogits(dec: Decomposition, Z: Float32Array, a: Float32Array, B: number, T: Float32Array): Promise<Float32Array> {
     const { P, H, k } = this.selection;
     const apw = dec.apw;
     const K = apw.K, g = this.grid;
@@ -110,7 +111,8 @@ export class PairLogits {
       for (let e = 0; e < out.length; e++) out[e] = G[e] / k;
       return out;
     }
-    const L = await runSegmentationGraph("headSimilarities", apw, B, { Z, a, Tt, P }); // B×H×K×P
+    this.heads ??= headTextProjections(apw, T);
+    const L = await runSegmentationGraph("headSimilarities", apw, B, { Z, a, heads: this.heads }); // B×H×K×P
     for (let bh = 0; bh < B * H; bh++) for (let p = 0; p < P; p++) interpolateSink(L, bh * K * P + p, P, g);
     if (this.factor === "heads") {
       const c = this.counts!;

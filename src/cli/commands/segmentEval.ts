@@ -28,8 +28,9 @@ export function register(program: Command): void {
       const dataset = openSegmentationDataset(o.dataset, o.root);
       const limit = o.limit === undefined ? undefined : positiveInt("limit", o.limit);
       const { model } = await openModel(o.model, o.quiet);
-      const progress = new Progress(`segment-eval ${o.method}`, { total: Math.min(limit ?? dataset.items.length, dataset.items.length), unit: "images", quiet: o.quiet });
-      let first = true;
+      let embedding: Progress | undefined;
+      let progress: Progress | undefined;
+      const images = Math.min(limit ?? dataset.items.length, dataset.items.length);
       try {
         const flags = parseSegmentationFlags(o, model.config.imageResolution);
         const signs = await signsOption(o.collection, flags.method, model);
@@ -37,21 +38,26 @@ export function register(program: Command): void {
         const report = await evaluateSegmentation({
           model, dataset, method: flags.method, k: flags.k, mode: flags.mode, signs, limit, outDir: o.out,
           batch: positiveInt("batch", o.batch),
+          onEmbedProgress: (done, total) => {
+            embedding ??= new Progress("embedding class names", { total, unit: "classes", quiet: o.quiet });
+            embedding.update(done);
+          },
           onProgress: (done, total, info) => {
-            if (first) {
-              first = false;
-              progress.update(done, total);
+            if (!progress) {
+              embedding?.stop();
+              progress = new Progress(`segment-eval ${o.method}`, { total: images, unit: "images", quiet: o.quiet });
               progress.resumed(info.resumedFrom);
             }
             progress.update(done, total);
           },
         });
-        progress.stop();
+        progress?.stop();
         console.log(`${METHOD_LABELS[flags.method]} on ${dataset.name} (${report.images} images, ${describeMode(flags.mode)}${report.k ? `, k = ${report.k}` : ""}): `
           + `mIoU ${report.mIoU.toFixed(2)}, aAcc ${report.aAcc.toFixed(2)}, mAcc ${report.mAcc.toFixed(2)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
         console.log(`wrote ${path.join(o.out, "miou.json")} and ${report.images} predictions under ${path.join(o.out, "pred")}`);
       } catch (e) {
-        progress.stop(`segment-eval stopped; rerun the same command to resume (${path.resolve(o.out)})`);
+        embedding?.stop();
+        progress?.stop(`segment-eval stopped; rerun the same command to resume (${path.resolve(o.out)})`);
         throw e;
       } finally {
         await model.dispose();
