@@ -10,9 +10,22 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "clip-nad-canvas-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const obj = (over: Partial<ToyObject> = {}): ToyObject => ({
-  shape: "square", colour: "red", pattern: "solid", size: "large", x: 0.5, y: 0.5, radius: 0.2, rotation: 0, phase: 0, ...over,
+  shape: "square",
+  colour: "red",
+  pattern: "solid",
+  size: "large",
+  x: 0.5,
+  y: 0.5,
+  radius: 0.2,
+  rotation: 0,
+  phase: 0,
+  ...over,
 });
-const spec = (objects: ToyObject[]) => ({ objects, background: { colour: "blue" as const, texture: "plain" as const }, textureSeed: 3 });
+const spec = (objects: ToyObject[]) => ({
+  objects,
+  background: { colour: "blue" as const, texture: "plain" as const },
+  textureSeed: 3,
+});
 const area = (mask: Uint8Array) => mask.reduce((s, v) => s + (v > 0 ? 1 : 0), 0);
 
 describe("toy-world canvases", () => {
@@ -21,15 +34,21 @@ describe("toy-world canvases", () => {
     const canvas = renderScene(spec([obj({ x: 0.3, y: 0.6 })]), { size: 128, canvas: { width: 256, height: 192 } });
     expect([canvas.width, canvas.height]).toEqual([256, 192]);
     expect(canvas.rgb.length).toBe(256 * 192 * 3);
-    expect(Math.abs(area(canvas.colourMask) - area(plain.colourMask))).toBeLessThanOrEqual(area(plain.colourMask) * 0.02);
+    expect(Math.abs(area(canvas.colourMask) - area(plain.colourMask))).toBeLessThanOrEqual(
+      area(plain.colourMask) * 0.02,
+    );
     // the square's centre sits at (0.3·256, 0.6·192)
-    const cx = Math.round(0.3 * 256), cy = Math.round(0.6 * 192);
+    const cx = Math.round(0.3 * 256),
+      cy = Math.round(0.6 * 192);
     expect(canvas.colourMask[cy * 256 + cx]).toBe(1); // red = colour id 1
     expect(canvas.colourMask[10 * 256 + 250]).toBe(0);
   });
 
   it("object counts scale with the canvas area (per scale² of area: 1..4 objects by default)", () => {
-    const counts = Array.from({ length: 40 }, (_, i) => generateScene(9, i, { size: 64, canvas: { width: 128, height: 128 } }).objects.length);
+    const counts = Array.from(
+      { length: 40 },
+      (_, i) => generateScene(9, i, { size: 64, canvas: { width: 128, height: 128 } }).objects.length,
+    );
     expect(Math.min(...counts)).toBeGreaterThanOrEqual(4);
     expect(Math.max(...counts)).toBeLessThanOrEqual(16);
     expect(Math.max(...counts)).toBeGreaterThan(8);
@@ -56,7 +75,9 @@ describe("toy-world canvases", () => {
     const rec = JSON.parse(fs.readFileSync(path.join(out, "index.jsonl"), "utf8").split("\n")[0]);
     expect([rec.width, rec.height]).toEqual([160, 96]);
     const bad = path.join(tmp, "bad");
-    await expect(writeToyDataset(bad, { n: 1, seed: 1, canvas: { width: 8, height: 96 } })).rejects.toThrow(/canvas width must be an integer in 16\.\.4096, got 8/);
+    await expect(writeToyDataset(bad, { n: 1, seed: 1, canvas: { width: 8, height: 96 } })).rejects.toThrow(
+      /canvas width must be an integer in 16\.\.4096, got 8/,
+    );
     expect(fs.existsSync(path.join(bad, "images"))).toBe(false);
   });
 

@@ -17,7 +17,13 @@ import * as path from "path";
 import { loadModel } from "../../src/clip/model";
 import { ClipModel, ImageForward } from "../../src/clip/types";
 import { mulberry32 } from "../../src/toyworld/random";
-import { SEGMENTATION_METHODS, Segmenter, createSegmenter, denseLogits, prepareClassEmbeddings } from "../../src/apps/segmentation";
+import {
+  SEGMENTATION_METHODS,
+  Segmenter,
+  createSegmenter,
+  denseLogits,
+  prepareClassEmbeddings,
+} from "../../src/apps/segmentation";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -74,13 +80,19 @@ function randomImage(width: number, height: number, seed: number) {
 async function main() {
   if (!fs.existsSync(checkpoint)) {
     console.log(`making ${checkpoint} …`);
-    const r = spawnSync(process.execPath, ["node_modules/tsx/dist/cli.mjs", "bench/memory/make_checkpoint.ts", "--model", name, "--out", checkpoint], { stdio: "inherit" });
+    const r = spawnSync(
+      process.execPath,
+      ["node_modules/tsx/dist/cli.mjs", "bench/memory/make_checkpoint.ts", "--model", name, "--out", checkpoint],
+      { stdio: "inherit" },
+    );
     if (r.status !== 0) throw new Error("make_checkpoint failed");
   }
   const t0 = performance.now();
   const model = await loadModel(checkpoint);
   const { C, H, d } = model.attentionPool;
-  console.log(`${name} (random weights): C = ${C}, H = ${H}, d = ${d}, R = ${model.config.imageResolution}; loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `${name} (random weights): C = ${C}, H = ${H}, d = ${d}, R = ${model.config.imageResolution}; loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   const rand = mulberry32(59);
   const raw = new Float32Array(P * d).map(() => rand() * 2 - 1);
   const T = prepareClassEmbeddings(raw, d);
@@ -95,7 +107,8 @@ async function main() {
   }
   type Times = { forward: number[]; head: number[]; total: number[] };
   const times: Record<string, Record<"whole" | "slide", Times>> = {};
-  for (const method of SEGMENTATION_METHODS) times[method] = { whole: { forward: [], head: [], total: [] }, slide: { forward: [], head: [], total: [] } };
+  for (const method of SEGMENTATION_METHODS)
+    times[method] = { whole: { forward: [], head: [], total: [] }, slide: { forward: [], head: [], total: [] } };
   for (let i = 0; i <= images; i++) {
     for (const mode of ["whole", "slide"] as const) {
       const img = mode === "whole" ? randomImage(384, 384, 100 + i) : randomImage(512, 384, 200 + i);
@@ -103,7 +116,9 @@ async function main() {
         const t = { forward: 0, head: 0 };
         const w0 = performance.now();
         await denseLogits(timedModel(model, t), timedSegmenter(segs[method], t), img, {
-          mode: mode === "whole" ? { mode: "whole" } : { mode: "slide", crop: 384, stride: 192 }, shortSide: 384, batch: 2,
+          mode: mode === "whole" ? { mode: "whole" } : { mode: "slide", crop: 384, stride: 192 },
+          shortSide: 384,
+          batch: 2,
         });
         const total = performance.now() - w0;
         if (i === 0) continue; // warm-up
@@ -117,15 +132,21 @@ async function main() {
   const min = (xs: number[]) => Math.min(...xs);
   const fmt = (xs: number[]) => `${min(xs).toFixed(0)} / ${median(xs).toFixed(0)}`;
   const ratio = (a: number[], b: number[]) => `${(min(a) / min(b)).toFixed(2)} / ${(median(a) / median(b)).toFixed(2)}`;
-  console.log(`\nper image (ms, min / median of ${images} after one warm-up), ${P} classes; ×maskclip = ratio to maskclip in the same run`);
+  console.log(
+    `\nper image (ms, min / median of ${images} after one warm-up), ${P} classes; ×maskclip = ratio to maskclip in the same run`,
+  );
   for (const mode of ["whole", "slide"] as const) {
-    console.log(`\n${mode === "whole" ? "whole: 384×384, one forward" : "slide: 512×384, crop 384, stride 192 (2 windows, one batch)"}`);
+    console.log(
+      `\n${mode === "whole" ? "whole: 384×384, one forward" : "slide: 512×384, crop 384, stride 192 (2 windows, one batch)"}`,
+    );
     console.log("| method | setup (s) | forward | head | total | ×maskclip total | ×maskclip head |");
     console.log("|---|---|---|---|---|---|---|");
     const base = times.maskclip[mode];
     for (const method of SEGMENTATION_METHODS) {
       const t = times[method][mode];
-      console.log(`| ${method} | ${(setup[method] / 1000).toFixed(2)} | ${fmt(t.forward)} | ${fmt(t.head)} | ${fmt(t.total)} | ${ratio(t.total, base.total)} | ${ratio(t.head, base.head)} |`);
+      console.log(
+        `| ${method} | ${(setup[method] / 1000).toFixed(2)} | ${fmt(t.forward)} | ${fmt(t.head)} | ${fmt(t.total)} | ${ratio(t.total, base.total)} | ${ratio(t.head, base.head)} |`,
+      );
     }
   }
   console.log(`\n${pressure()}`);

@@ -9,7 +9,14 @@ import { SegmentationMethod } from "../apps/segmentation/names";
  */
 
 /** The methods in the order the figures list them: ours, its ablations, the baselines. */
-export const SEGMENTATION_FIGURE_METHODS: readonly SegmentationMethod[] = ["pairs", "heads", "neurons", "maskclip", "maskclip+pos", "selfself"];
+export const SEGMENTATION_FIGURE_METHODS: readonly SegmentationMethod[] = [
+  "pairs",
+  "heads",
+  "neurons",
+  "maskclip",
+  "maskclip+pos",
+  "selfself",
+];
 type SegmentationFigureMethod = SegmentationMethod;
 
 /** Axis ticks and grid column titles (two lines where long). */
@@ -36,8 +43,10 @@ export type SegmentationScores = Partial<Record<SegmentationFigureMethod, number
 function checkScores(s: SegmentationScores, what: string): void {
   if (s === null || typeof s !== "object") throw new ClipNadError(`${what}: expected mIoU per method`);
   for (const [m, v] of Object.entries(s)) {
-    if (!(SEGMENTATION_FIGURE_METHODS as readonly string[]).includes(m)) throw new ClipNadError(`${what}: unknown method '${m}'`, { key: m });
-    if (typeof v !== "number" || !(v >= 0 && v <= 100)) throw new ClipNadError(`${what}: mIoU of ${m} must be a percentage in [0, 100], got ${v}`, { key: m });
+    if (!(SEGMENTATION_FIGURE_METHODS as readonly string[]).includes(m))
+      throw new ClipNadError(`${what}: unknown method '${m}'`, { key: m });
+    if (typeof v !== "number" || !(v >= 0 && v <= 100))
+      throw new ClipNadError(`${what}: mIoU of ${m} must be a percentage in [0, 100], got ${v}`, { key: m });
   }
 }
 
@@ -55,7 +64,9 @@ export function segmentationBarFigure(measured: SegmentationScores, opts: Segmen
   checkScores(measured, "segmentationBarFigure");
   const paper = opts.paper === undefined ? PAPER_SEGMENTATION_CONTEXT59 : opts.paper;
   if (paper) checkScores(paper, "segmentationBarFigure paper");
-  const methods = SEGMENTATION_FIGURE_METHODS.filter((m) => measured[m] !== undefined || (paper && paper[m] !== undefined));
+  const methods = SEGMENTATION_FIGURE_METHODS.filter(
+    (m) => measured[m] !== undefined || (paper && paper[m] !== undefined),
+  );
   const x = methods.map((m) => SHORT_NAMES[m]);
   const bars = (name: string, values: SegmentationScores, color: string): PlotlyTrace => ({
     type: "bar",
@@ -86,7 +97,10 @@ export function segmentationBarFigure(measured: SegmentationScores, opts: Segmen
 }
 
 /** Rows of the ablation table: the product against each factor alone, paper beside the run. */
-export function segmentationAblationRows(measured: SegmentationScores, paper: SegmentationScores = PAPER_SEGMENTATION_CONTEXT59): string[][] {
+export function segmentationAblationRows(
+  measured: SegmentationScores,
+  paper: SegmentationScores = PAPER_SEGMENTATION_CONTEXT59,
+): string[][] {
   checkScores(measured, "segmentationAblationRows");
   const fmt = (v: number | undefined) => (v === undefined ? "" : v.toFixed(1));
   const rows: [string, SegmentationFigureMethod][] = [
@@ -94,11 +108,20 @@ export function segmentationAblationRows(measured: SegmentationScores, paper: Se
     ["head similarity only (neuron factor = 1)", "heads"],
     ["neuron activation only (head factor = 1)", "neurons"],
   ];
-  return rows.map(([name, m]) => [name, fmt(paper[m]), fmt(measured[m]),
-    measured[m] !== undefined && measured.pairs !== undefined ? (measured[m]! - measured.pairs).toFixed(1) : ""]);
+  return rows.map(([name, m]) => [
+    name,
+    fmt(paper[m]),
+    fmt(measured[m]),
+    measured[m] !== undefined && measured.pairs !== undefined ? (measured[m]! - measured.pairs).toFixed(1) : "",
+  ]);
 }
 
-export const SEGMENTATION_ABLATION_COLUMNS = ["maps combined", "paper (RN50x16, Context-59)", "this run", "this run − ours"];
+export const SEGMENTATION_ABLATION_COLUMNS = [
+  "maps combined",
+  "paper (RN50x16, Context-59)",
+  "this run",
+  "this run − ours",
+];
 
 /** One row of the qualitative grid: PNG data URLs of the image, its ground truth and each method's class map. */
 export interface QualitativeRow {
@@ -117,10 +140,17 @@ export interface QualitativeOptions {
 }
 
 /** Image | ground truth | each method, one row per image (plotly image traces). */
-export function segmentationGridFigure(rows: QualitativeRow[], methods: SegmentationFigureMethod[], opts: QualitativeOptions = {}): PlotlyFigure {
+export function segmentationGridFigure(
+  rows: QualitativeRow[],
+  methods: SegmentationFigureMethod[],
+  opts: QualitativeOptions = {},
+): PlotlyFigure {
   if (rows.length === 0) throw new ClipNadError("segmentationGridFigure: no rows");
   const cols = ["image", "ground truth", ...methods.map((m) => SHORT_NAMES[m])];
-  const nc = cols.length, nr = rows.length, cell = opts.cell ?? 150, gap = 0.012;
+  const nc = cols.length,
+    nr = rows.length,
+    cell = opts.cell ?? 150,
+    gap = 0.012;
   const data: PlotlyTrace[] = [];
   const layout: Record<string, unknown> = {
     ...BASE_LAYOUT,
@@ -131,24 +161,50 @@ export function segmentationGridFigure(rows: QualitativeRow[], methods: Segmenta
     showlegend: Boolean(opts.classes),
     legend: { orientation: "h", x: 0, y: -0.02, yanchor: "top", font: { size: 11 } },
     annotations: cols.map((c, j) => ({
-      text: c, x: (j + 0.5) / nc, y: 1, xref: "paper", yref: "paper", yanchor: "bottom", showarrow: false, font: { size: 11 },
+      text: c,
+      x: (j + 0.5) / nc,
+      y: 1,
+      xref: "paper",
+      yref: "paper",
+      yanchor: "bottom",
+      showarrow: false,
+      font: { size: 11 },
     })),
   };
   rows.forEach((row, r) => {
     const sources = [row.image, row.groundTruth, ...methods.map((m) => row.predictions[m])];
     sources.forEach((src, j) => {
-      if (typeof src !== "string" || !src.startsWith("data:image/")) throw new ClipNadError(`segmentationGridFigure: row ${row.id} lacks a PNG for '${cols[j]}'`);
+      if (typeof src !== "string" || !src.startsWith("data:image/"))
+        throw new ClipNadError(`segmentationGridFigure: row ${row.id} lacks a PNG for '${cols[j]}'`);
       const k = r * nc + j + 1;
       const ax = k === 1 ? "" : String(k);
-      data.push({ type: "image", source: src, xaxis: `x${ax}`, yaxis: `y${ax}`, hoverinfo: "skip", name: `${row.id} ${cols[j]}` });
+      data.push({
+        type: "image",
+        source: src,
+        xaxis: `x${ax}`,
+        yaxis: `y${ax}`,
+        hoverinfo: "skip",
+        name: `${row.id} ${cols[j]}`,
+      });
       layout[`xaxis${ax}`] = { domain: [j / nc + gap, (j + 1) / nc - gap], visible: false, anchor: `y${ax}` };
-      layout[`yaxis${ax}`] = { domain: [1 - (r + 1) / nr + gap, 1 - r / nr - gap], visible: false, anchor: `x${ax}`, scaleanchor: `x${ax}` };
+      layout[`yaxis${ax}`] = {
+        domain: [1 - (r + 1) / nr + gap, 1 - r / nr - gap],
+        visible: false,
+        anchor: `x${ax}`,
+        scaleanchor: `x${ax}`,
+      };
     });
   });
   for (const [i, name] of (opts.classes?.names ?? []).entries()) {
     const [cr, cg, cb] = opts.classes!.colours[i];
     data.push({
-      type: "scatter", mode: "markers", x: [null], y: [null], name, showlegend: true, hoverinfo: "skip",
+      type: "scatter",
+      mode: "markers",
+      x: [null],
+      y: [null],
+      name,
+      showlegend: true,
+      hoverinfo: "skip",
       marker: { symbol: "square", size: 12, color: `rgb(${cr},${cg},${cb})` },
     });
   }

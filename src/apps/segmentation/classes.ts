@@ -26,7 +26,10 @@ function checkClasses(synonyms: string[][], where: { file?: string; what: string
   const seen = new Map<string, number>();
   synonyms.forEach((names, p) => {
     if (names.length === 0 || names.some((n) => !n)) {
-      throw new ClipNadError(`${where.what}: class ${p + 1} has an empty name`, { file: where.file, key: `class ${p + 1}` });
+      throw new ClipNadError(`${where.what}: class ${p + 1} has an empty name`, {
+        file: where.file,
+        key: `class ${p + 1}`,
+      });
     }
     for (const n of names) {
       const key = n.toLowerCase();
@@ -45,7 +48,10 @@ function checkClasses(synonyms: string[][], where: { file?: string; what: string
 export function parseClassList(text: string): SegmentationClasses {
   const names = text.split(",").map((s) => s.trim());
   if (names.length === 1 && names[0] === "") return checkClasses([], { what: "class list" });
-  return checkClasses(names.map((n) => [n]), { what: "class list" });
+  return checkClasses(
+    names.map((n) => [n]),
+    { what: "class list" },
+  );
 }
 
 /**
@@ -59,13 +65,22 @@ export function readClassFile(file: string): SegmentationClasses {
   } catch (e) {
     throw new ClipNadError(`cannot read the class file (${(e as Error).message})`, { file });
   }
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
-  return checkClasses(lines.map((l) => l.split(",").map((s) => s.trim())), { file, what: "class file" });
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  return checkClasses(
+    lines.map((l) => l.split(",").map((s) => s.trim())),
+    { file, what: "class file" },
+  );
 }
 
 /** Classes from a list of names (one class each). */
 export function classesFromNames(names: readonly string[]): SegmentationClasses {
-  return checkClasses(names.map((n) => [n.trim()]), { what: "class names" });
+  return checkClasses(
+    names.map((n) => [n.trim()]),
+    { what: "class names" },
+  );
 }
 
 export interface ClassEmbeddingOptions {
@@ -75,7 +90,11 @@ export interface ClassEmbeddingOptions {
 }
 
 /** Steps 1–2: one unit row per class (P×d), synonyms averaged. Not yet centred (see `prepareClassEmbeddings`). */
-export async function classTextEmbeddings(classes: SegmentationClasses, encode: TextEncoder, opts: ClassEmbeddingOptions = {}): Promise<Float32Array> {
+export async function classTextEmbeddings(
+  classes: SegmentationClasses,
+  encode: TextEncoder,
+  opts: ClassEmbeddingOptions = {},
+): Promise<Float32Array> {
   const flat = classes.synonyms.flat();
   const rows = await templateEmbeddings(flat, encode, { templates: opts.templates, onProgress: opts.onProgress });
   const d = rows.length / flat.length;
@@ -98,12 +117,19 @@ export function prepareClassEmbeddings(rows: Float32Array, d: number, where: { f
     throw new ClipNadError(`class embeddings: ${rows.length} values are not rows of d = ${d}`, { file: where.file });
   }
   const P = rows.length / d;
-  if (P < 2) throw new ClipNadError("segmentation needs at least two classes (the embeddings are centred over the classes)", { file: where.file });
+  if (P < 2)
+    throw new ClipNadError("segmentation needs at least two classes (the embeddings are centred over the classes)", {
+      file: where.file,
+    });
   const mean = new Float64Array(d);
   for (let p = 0; p < P; p++) {
     for (let j = 0; j < d; j++) {
       const v = rows[p * d + j];
-      if (!Number.isFinite(v)) throw new ClipNadError(`class embedding ${p}, value ${j} is not finite (${v})`, { file: where.file, key: `row ${p}` });
+      if (!Number.isFinite(v))
+        throw new ClipNadError(`class embedding ${p}, value ${j} is not finite (${v})`, {
+          file: where.file,
+          key: `row ${p}`,
+        });
       mean[j] += v / P;
     }
   }
@@ -116,7 +142,10 @@ export function prepareClassEmbeddings(rows: Float32Array, d: number, where: { f
       sq += v * v;
     }
     if (!(Math.sqrt(sq) > 1e-6)) {
-      throw new ClipNadError(`class embedding ${p} equals the mean of the classes (a duplicate class?)`, { file: where.file, key: `row ${p}` });
+      throw new ClipNadError(`class embedding ${p} equals the mean of the classes (a duplicate class?)`, {
+        file: where.file,
+        key: `row ${p}`,
+      });
     }
   }
   return normalizeRows(out, d);
@@ -126,7 +155,10 @@ export function prepareClassEmbeddings(rows: Float32Array, d: number, where: { f
 export function readClassEmbeddings(file: string, d: number): Float32Array {
   const arr = readNpy(file);
   if (arr.shape.length !== 2 || arr.shape[1] !== d) {
-    throw new ClipNadError(`class embeddings must be a P×${d} array (the model's embedding size), got shape [${arr.shape.join(", ")}]`, { file });
+    throw new ClipNadError(
+      `class embeddings must be a P×${d} array (the model's embedding size), got shape [${arr.shape.join(", ")}]`,
+      { file },
+    );
   }
   if (arr.shape[0] === 0) throw new ClipNadError("the class list is empty (0 rows)", { file });
   return Float32Array.from(arr.data as ArrayLike<number>);

@@ -59,7 +59,10 @@ export async function readRawLabels(file: string, maxValue: number): Promise<Lab
   for (let i = 0; i < labels.length; i++) {
     const v = labels[i];
     if (v > maxValue && v !== IGNORE_INDEX) {
-      throw new ClipNadError(`label value ${v} at pixel (${i % info.width}, ${Math.floor(i / info.width)}) is out of range (0..${maxValue}, ${IGNORE_INDEX} = ignore)`, { file });
+      throw new ClipNadError(
+        `label value ${v} at pixel (${i % info.width}, ${Math.floor(i / info.width)}) is out of range (0..${maxValue}, ${IGNORE_INDEX} = ignore)`,
+        { file },
+      );
     }
   }
   return { width: info.width, height: info.height, labels };
@@ -69,7 +72,8 @@ export async function readRawLabels(file: string, maxValue: number): Promise<Lab
 export function pascalContext59EmbeddedNames(): string[] {
   const file = path.join(__dirname, "..", "..", "..", "assets", "text", "class_names.json");
   const names = (JSON.parse(readText(file, "class names")) as Record<string, string[]>).pascal_context_classes;
-  if (!Array.isArray(names) || names.length !== 59) throw new ClipNadError("expected 59 pascal_context_classes", { file });
+  if (!Array.isArray(names) || names.length !== 59)
+    throw new ClipNadError("expected 59 pascal_context_classes", { file });
   return names;
 }
 
@@ -97,12 +101,19 @@ export function pascalContext59Segmentation(root: string, opts: { split?: string
 export function toySegmentation(root: string): SegmentationDataset {
   const ds = readToyDataset(root, { labelBy: "colour" });
   const missing = ds.items.find((it) => typeof it.meta?.colourMaskPath !== "string");
-  if (missing) throw new ClipNadError("the toy-world dataset has no colour masks (written with --no-masks?)", { file: path.join(root, "index.jsonl"), key: missing.id });
+  if (missing)
+    throw new ClipNadError("the toy-world dataset has no colour masks (written with --no-masks?)", {
+      file: path.join(root, "index.jsonl"),
+      key: missing.id,
+    });
   const metaFile = path.join(root, "dataset.json");
   if (fs.existsSync(metaFile)) {
     const meta = JSON.parse(fs.readFileSync(metaFile, "utf8")) as { colourMaskClasses?: string[] };
     if (meta.colourMaskClasses && JSON.stringify(meta.colourMaskClasses) !== JSON.stringify(COLOUR_CLASSES)) {
-      throw new ClipNadError("colour-mask classes differ from this version's toy world", { file: metaFile, key: "colourMaskClasses" });
+      throw new ClipNadError("colour-mask classes differ from this version's toy world", {
+        file: metaFile,
+        key: "colourMaskClasses",
+      });
     }
   }
   return {

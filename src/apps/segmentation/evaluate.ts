@@ -62,7 +62,11 @@ export interface SegmentationEvalReport extends MiouSummary {
   areas: SegmentationAreas;
 }
 
-interface AreasLine { id: string; pred: string; areas: SegmentationAreas }
+interface AreasLine {
+  id: string;
+  pred: string;
+  areas: SegmentationAreas;
+}
 
 function settingsOf(o: EvaluateSegmentationOptions, k: number | null, mode: InferenceMode) {
   return {
@@ -76,7 +80,7 @@ function settingsOf(o: EvaluateSegmentationOptions, k: number | null, mode: Infe
     shortSide: o.dataset.shortSide,
     classes: o.dataset.classes.synonyms,
     templates: o.templates ?? null,
-    pairSigns: usesPairs(o.method) ? o.signs?.source ?? "+w" : null,
+    pairSigns: usesPairs(o.method) ? (o.signs?.source ?? "+w") : null,
   };
 }
 
@@ -86,7 +90,11 @@ function predNames(dataset: SegmentationDataset, n: number): string[] {
   const seen = new Map<string, string>();
   dataset.items.slice(0, n).forEach((it, i) => {
     const prev = seen.get(names[i]);
-    if (prev) throw new ClipNadError(`images '${prev}' and '${it.id}' have the same file stem; their predictions would collide`, { file: dataset.root });
+    if (prev)
+      throw new ClipNadError(
+        `images '${prev}' and '${it.id}' have the same file stem; their predictions would collide`,
+        { file: dataset.root },
+      );
     seen.set(names[i], it.id);
   });
   return names;
@@ -113,7 +121,7 @@ export async function evaluateSegmentation(o: EvaluateSegmentationOptions): Prom
   const R = model.config.imageResolution;
   const mode: InferenceMode = o.mode ?? { mode: "slide", crop: R, stride: Math.max(1, Math.floor(R / 2)) };
   const apw = model.attentionPool;
-  const k = usesPairs(o.method) ? o.k ?? defaultPairCount(apw.H, apw.C) : null;
+  const k = usesPairs(o.method) ? (o.k ?? defaultPairCount(apw.H, apw.C)) : null;
   const n = Math.min(o.limit ?? dataset.items.length, dataset.items.length);
   if (n < 1) throw new ClipNadError("no images to evaluate", { file: dataset.root });
   const names = predNames(dataset, n);
@@ -124,7 +132,10 @@ export async function evaluateSegmentation(o: EvaluateSegmentationOptions): Prom
     if (!fs.statSync(out).isDirectory()) throw new ClipNadError("exists and is not a folder", { file: out });
     const entries = fs.readdirSync(out).filter((f) => f !== LOCK_FILE);
     if (entries.length > 0 && !fs.existsSync(settingsFile)) {
-      throw new ClipNadError("the folder is not empty and holds no segmentation evaluation (eval.json); choose an empty folder", { file: out });
+      throw new ClipNadError(
+        "the folder is not empty and holds no segmentation evaluation (eval.json); choose an empty folder",
+        { file: out },
+      );
     }
   }
   ensureDir(path.join(out, "pred"));
@@ -133,8 +144,15 @@ export async function evaluateSegmentation(o: EvaluateSegmentationOptions): Prom
     if (fs.existsSync(settingsFile)) {
       const prev = readJson<typeof settings>(settingsFile);
       if (JSON.stringify(prev) !== JSON.stringify(settings)) {
-        const diff = Object.keys(settings).filter((key) => JSON.stringify((prev as Record<string, unknown>)[key]) !== JSON.stringify((settings as Record<string, unknown>)[key]));
-        throw new ClipNadError(`this folder holds an evaluation with other settings (${diff.join(", ")}); choose another folder`, { file: settingsFile });
+        const diff = Object.keys(settings).filter(
+          (key) =>
+            JSON.stringify((prev as Record<string, unknown>)[key]) !==
+            JSON.stringify((settings as Record<string, unknown>)[key]),
+        );
+        throw new ClipNadError(
+          `this folder holds an evaluation with other settings (${diff.join(", ")}); choose another folder`,
+          { file: settingsFile },
+        );
       }
     } else {
       writeJsonAtomic(settingsFile, settings);
@@ -145,11 +163,17 @@ export async function evaluateSegmentation(o: EvaluateSegmentationOptions): Prom
     if (fs.existsSync(embFile)) {
       raw = readNpy(embFile).data as Float32Array;
     } else {
-      raw = await classTextEmbeddings(dataset.classes, (t) => model.encodeTexts(t), { templates: o.templates, onProgress: o.onEmbedProgress });
+      raw = await classTextEmbeddings(dataset.classes, (t) => model.encodeTexts(t), {
+        templates: o.templates,
+        onProgress: o.onEmbedProgress,
+      });
       writeNpy(embFile, raw, [P, apw.d]);
     }
     const segmenter = await createSegmenter(model, {
-      method: o.method, classEmbeddings: prepareClassEmbeddings(raw, apw.d, { file: embFile }), k: k ?? undefined, signs: o.signs?.signs,
+      method: o.method,
+      classEmbeddings: prepareClassEmbeddings(raw, apw.d, { file: embFile }),
+      k: k ?? undefined,
+      signs: o.signs?.signs,
     });
     const areasFile = path.join(out, "areas.jsonl");
     const byId = new Map<string, AreasLine>();
@@ -165,9 +189,17 @@ export async function evaluateSegmentation(o: EvaluateSegmentationOptions): Prom
       const image = await loadImage(item.path);
       const label = await dataset.readLabels(item);
       if (label.width !== image.width || label.height !== image.height) {
-        throw new ClipNadError(`the label map is ${label.width}×${label.height} but its image ${item.id} is ${image.width}×${image.height}`, { file: item.maskPath });
+        throw new ClipNadError(
+          `the label map is ${label.width}×${label.height} but its image ${item.id} is ${image.width}×${image.height}`,
+          { file: item.maskPath },
+        );
       }
-      const dense = await denseLogits(model, segmenter, image, { mode, shortSide: dataset.shortSide, batch: o.batch, file: item.path });
+      const dense = await denseLogits(model, segmenter, image, {
+        mode,
+        shortSide: dataset.shortSide,
+        batch: o.batch,
+        file: item.path,
+      });
       const pred = argmaxClasses(dense.logits, P);
       const areas = segmentationAreas(pred, label.labels, P, { file: item.maskPath });
       const predPath = `pred/${names[i]}`;
@@ -180,8 +212,17 @@ export async function evaluateSegmentation(o: EvaluateSegmentationOptions): Prom
     const total = emptyAreas(P);
     for (let i = 0; i < n; i++) addAreas(total, byId.get(dataset.items[i].id)!.areas);
     const report: SegmentationEvalReport = {
-      dataset: dataset.name, root: settings.root, model: settings.model, method: o.method, k, mode, shortSide: dataset.shortSide,
-      pairSigns: settings.pairSigns, images: n, ...miouSummary(total, dataset.classes.names), areas: total,
+      dataset: dataset.name,
+      root: settings.root,
+      model: settings.model,
+      method: o.method,
+      k,
+      mode,
+      shortSide: dataset.shortSide,
+      pairSigns: settings.pairSigns,
+      images: n,
+      ...miouSummary(total, dataset.classes.names),
+      areas: total,
     };
     writeJsonAtomic(path.join(out, "miou.json"), report);
     return report;

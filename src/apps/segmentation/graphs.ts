@@ -20,7 +20,8 @@ import { sessionOptions } from "../../clip/session";
 import { AttentionPoolWeights } from "../../decompose/weights";
 import { headGram } from "../../decompose/directions";
 
-export type SegmentationGraph = "headSimilarities" | "selectedActivations" | "valueTokens" | "valueTokensPos" | "selfSelfTokens";
+export type SegmentationGraph =
+  "headSimilarities" | "selectedActivations" | "valueTokens" | "valueTokensPos" | "selfSelfTokens";
 
 /** Row-major transpose of an r×c matrix. */
 function transpose(m: Float32Array, r: number, c: number): Float32Array {
@@ -45,7 +46,15 @@ function poolTokens(g: GraphBuilder, apw: AttentionPoolWeights, Z: string): stri
 }
 
 /** x W^T + b for a PyTorch Linear (W out×in, row-major). */
-function linear(g: GraphBuilder, x: string, W: Float32Array, b: Float32Array, outDim: number, inDim: number, stem: string): string {
+function linear(
+  g: GraphBuilder,
+  x: string,
+  W: Float32Array,
+  b: Float32Array,
+  outDim: number,
+  inDim: number,
+  stem: string,
+): string {
   const y = g.node("MatMul", [x, g.constF(`${stem}_WT`, [inDim, outDim], transpose(W, outDim, inDim))]);
   return g.node("Add", [y, g.constF(`${stem}_b`, [outDim], b)]);
 }
@@ -80,7 +89,10 @@ function biasShare(apw: AttentionPoolWeights): { c: Float64Array; wc: Float32Arr
 }
 
 /** The class-side inputs of headSimilarities: Uh = W_O^hᵀ t_p (H×dh×P) and ct = c·t_p (P), for P unit rows T. */
-export function headTextProjections(apw: AttentionPoolWeights, T: Float32Array): { Uh: Float32Array; ct: Float32Array; P: number } {
+export function headTextProjections(
+  apw: AttentionPoolWeights,
+  T: Float32Array,
+): { Uh: Float32Array; ct: Float32Array; P: number } {
   const { C, H, d, dh, Wo } = apw;
   const P = T.length / d;
   const { c } = biasShare(apw);
@@ -126,11 +138,16 @@ function build(kind: SegmentationGraph, apw: AttentionPoolWeights): Uint8Array {
     const num = g.node("Add", [g.node("Mul", [g.node("MatMul", [Vs, Uh]), as]), ct]); // B×H×K×P
     const gram = headGram(apw);
     const G = g.constF("head_gram", [H, dh, dh], Float32Array.from(gram.data));
-    const q = g.node("ReduceSum", [g.node("Mul", [g.node("MatMul", [Vs, G]), Vs]), g.constI64("axes", [3])], { keepdims: 1 }); // B×H×K×1
+    const q = g.node("ReduceSum", [g.node("Mul", [g.node("MatMul", [Vs, G]), Vs]), g.constI64("axes", [3])], {
+      keepdims: 1,
+    }); // B×H×K×1
     const { wc, c2 } = biasShare(apw);
     const lin = g.node("MatMul", [Vs, g.constF("Wo_c", [H, dh, 1], wc)]); // B×H×K×1
     const two = g.constF("two", [1], [2]);
-    const n2 = g.node("Add", [g.node("Add", [g.node("Mul", [g.node("Mul", [as, as]), q]), g.node("Mul", [g.node("Mul", [as, lin]), two])]), g.constF("c2", [1], [c2])]);
+    const n2 = g.node("Add", [
+      g.node("Add", [g.node("Mul", [g.node("Mul", [as, as]), q]), g.node("Mul", [g.node("Mul", [as, lin]), two])]),
+      g.constF("c2", [1], [c2]),
+    ]);
     const norm = g.node("Sqrt", [g.node("Max", [n2, g.constF("eps2", [1], [1e-24])])]);
     g.node("Div", [num, norm], {}, "out");
     g.output("out");
@@ -145,13 +162,21 @@ function build(kind: SegmentationGraph, apw: AttentionPoolWeights): Uint8Array {
     g.node("MatMul", [normalizeLast(g, F), Tt], {}, "out");
   } else {
     const q = apw.query;
-    if (!q) throw new ClipNadError("self-self attention needs the attention pool's q/k projections (a loaded model has them)");
+    if (!q)
+      throw new ClipNadError(
+        "self-self attention needs the attention pool's q/k projections (a loaded model has them)",
+      );
     const X = poolTokens(g, apw, Z);
     const Q = splitHeads(g, linear(g, X, q.Wq, q.bq, C, C, "q"), H, dh);
     const Kk = splitHeads(g, linear(g, X, q.Wk, q.bk, C, C, "k"), H, dh);
     const V = splitHeads(g, linear(g, X, apw.Wv, apw.bv, C, C, "v"), H, dh);
     const scale = g.constF("scale", [1], [1 / Math.sqrt(dh)]);
-    const self = (m: string) => g.node("Softmax", [g.node("Mul", [g.node("MatMul", [m, g.node("Transpose", [m], { perm: [0, 1, 3, 2] })]), scale])], { axis: -1 });
+    const self = (m: string) =>
+      g.node(
+        "Softmax",
+        [g.node("Mul", [g.node("MatMul", [m, g.node("Transpose", [m], { perm: [0, 1, 3, 2] })]), scale])],
+        { axis: -1 },
+      );
     const A = g.node("Add", [self(Q), self(Kk)]); // B×H×N×N, rows sum to 2
     const O = g.node("Transpose", [g.node("MatMul", [A, V])], { perm: [0, 2, 1, 3] }); // B×N×H×dh
     const merged = g.node("Reshape", [O, g.constI64("shape", [0, 0, C])]);
@@ -185,15 +210,29 @@ export async function releaseSegmentationSessions(apw: AttentionPoolWeights): Pr
 }
 
 /** Run one graph on B crops; returns its single output. */
-export async function runSegmentationGraph(kind: SegmentationGraph, apw: AttentionPoolWeights, B: number,
-  feeds: { Z: Float32Array; a?: Float32Array; Tt?: Float32Array; P?: number; M?: Float32Array; Q?: number; heads?: { Uh: Float32Array; ct: Float32Array; P: number } }): Promise<Float32Array> {
+export async function runSegmentationGraph(
+  kind: SegmentationGraph,
+  apw: AttentionPoolWeights,
+  B: number,
+  feeds: {
+    Z: Float32Array;
+    a?: Float32Array;
+    Tt?: Float32Array;
+    P?: number;
+    M?: Float32Array;
+    Q?: number;
+    heads?: { Uh: Float32Array; ct: Float32Array; P: number };
+  },
+): Promise<Float32Array> {
   const { C, H, K, d } = apw;
-  if (feeds.Z.length !== B * C * K) throw new ClipNadError(`features Z have ${feeds.Z.length} values, expected B×C×K = ${B}×${C}×${K}`);
+  if (feeds.Z.length !== B * C * K)
+    throw new ClipNadError(`features Z have ${feeds.Z.length} values, expected B×C×K = ${B}×${C}×${K}`);
   const t: Record<string, ort.Tensor> = { Z: new ort.Tensor("float32", feeds.Z, [B, C, K]) };
   if (kind === "selectedActivations") {
     t.M = new ort.Tensor("float32", feeds.M!, [feeds.Q!, C]);
   } else if (kind === "headSimilarities") {
-    if (!feeds.a || feeds.a.length !== B * H * (K + 1)) throw new ClipNadError(`attention a has ${feeds.a?.length} values, expected B×H×(K+1)`);
+    if (!feeds.a || feeds.a.length !== B * H * (K + 1))
+      throw new ClipNadError(`attention a has ${feeds.a?.length} values, expected B×H×(K+1)`);
     const { Uh, ct, P } = feeds.heads!;
     t.a = new ort.Tensor("float32", feeds.a, [B, H, K + 1]);
     t.Uh = new ort.Tensor("float32", Uh, [H, apw.dh, P]);

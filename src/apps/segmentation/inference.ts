@@ -28,7 +28,9 @@ export type InferenceMode = { mode: "whole" } | { mode: "slide"; crop: number; s
 /** Source taps of a 1-D bilinear resize (PyTorch upsample_bilinear2d, align_corners=False). */
 function bilinearTaps(inSize: number, outSize: number): { i0: Int32Array; i1: Int32Array; w1: Float64Array } {
   const scale = inSize / outSize;
-  const i0 = new Int32Array(outSize), i1 = new Int32Array(outSize), w1 = new Float64Array(outSize);
+  const i0 = new Int32Array(outSize),
+    i1 = new Int32Array(outSize),
+    w1 = new Float64Array(outSize);
   for (let o = 0; o < outSize; o++) {
     const src = Math.max(scale * (o + 0.5) - 0.5, 0);
     const lo = Math.min(Math.floor(src), inSize - 1);
@@ -40,22 +42,37 @@ function bilinearTaps(inSize: number, outSize: number): { i0: Int32Array; i1: In
 }
 
 /** Bilinear resize of `channels` planar h×w maps to H×W (F.interpolate(mode="bilinear", align_corners=False)). */
-export function resizeBilinear(src: Float32Array, channels: number, h: number, w: number, H: number, W: number): Float32Array {
-  if (src.length !== channels * h * w) throw new ClipNadError(`resize: ${src.length} values are not ${channels}×${h}×${w}`);
+export function resizeBilinear(
+  src: Float32Array,
+  channels: number,
+  h: number,
+  w: number,
+  H: number,
+  W: number,
+): Float32Array {
+  if (src.length !== channels * h * w)
+    throw new ClipNadError(`resize: ${src.length} values are not ${channels}×${h}×${w}`);
   if (h === H && w === W) return src.slice();
-  const ty = bilinearTaps(h, H), tx = bilinearTaps(w, W);
+  const ty = bilinearTaps(h, H),
+    tx = bilinearTaps(w, W);
   const out = new Float32Array(channels * H * W);
-  const row0 = new Float64Array(W), row1 = new Float64Array(W);
+  const row0 = new Float64Array(W),
+    row1 = new Float64Array(W);
   for (let c = 0; c < channels; c++) {
     const s = c * h * w;
     for (let Y = 0; Y < H; Y++) {
-      const r0 = s + ty.i0[Y] * w, r1 = s + ty.i1[Y] * w;
+      const r0 = s + ty.i0[Y] * w,
+        r1 = s + ty.i1[Y] * w;
       for (let X = 0; X < W; X++) {
-        const a = tx.i0[X], b = tx.i1[X], l1 = tx.w1[X], l0 = 1 - l1;
+        const a = tx.i0[X],
+          b = tx.i1[X],
+          l1 = tx.w1[X],
+          l0 = 1 - l1;
         row0[X] = l0 * src[r0 + a] + l1 * src[r0 + b];
         row1[X] = l0 * src[r1 + a] + l1 * src[r1 + b];
       }
-      const h1 = ty.w1[Y], h0 = 1 - h1;
+      const h1 = ty.w1[Y],
+        h0 = 1 - h1;
       const o = (c * H + Y) * W;
       for (let X = 0; X < W; X++) out[o + X] = h0 * row0[X] + h1 * row1[X];
     }
@@ -79,7 +96,8 @@ export function resizeRGB8(img: RGB8, W: number, H: number): RGB8 {
   const r = resizeBilinear(planar, 3, img.height, img.width, H, W);
   const m = W * H;
   const data = new Uint8Array(m * 3);
-  for (let p = 0; p < m; p++) for (let c = 0; c < 3; c++) data[p * 3 + c] = Math.min(255, Math.max(0, Math.round(r[c * m + p])));
+  for (let p = 0; p < m; p++)
+    for (let c = 0; c < 3; c++) data[p * 3 + c] = Math.min(255, Math.max(0, Math.round(r[c * m + p])));
   return { width: W, height: H, data };
 }
 
@@ -89,7 +107,12 @@ export function testTimeSize(width: number, height: number, shortSide: number, l
   return [Math.trunc(width * f + 0.5), Math.trunc(height * f + 0.5)];
 }
 
-export interface SlideWindow { x1: number; y1: number; x2: number; y2: number }
+export interface SlideWindow {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+}
 
 /** mmseg's slide windows over an H×W image (each exactly crop×crop when the image is at least that large). */
 export function slideWindows(width: number, height: number, crop: number, stride: number): SlideWindow[] {
@@ -101,7 +124,8 @@ export function slideWindows(width: number, height: number, crop: number, stride
   const out: SlideWindow[] = [];
   for (let hi = 0; hi < hGrids; hi++) {
     for (let wi = 0; wi < wGrids; wi++) {
-      const y2 = Math.min(hi * stride + crop, height), x2 = Math.min(wi * stride + crop, width);
+      const y2 = Math.min(hi * stride + crop, height),
+        x2 = Math.min(wi * stride + crop, width);
       out.push({ y1: Math.max(y2 - crop, 0), x1: Math.max(x2 - crop, 0), y2, x2 });
     }
   }
@@ -146,7 +170,9 @@ export function wholeImagePixels(img: DecodedImage, R: number): Float32Array {
     rgb = resizeCropRGB(img, R).data;
   } else {
     const base = img.int32 || img.cmyk ? toRGB(img) : img;
-    const resized = img.nearestOnly ? pilResizeNearest(base, R, R) : pilResizeBicubic(base, R, R, !img.cmyk && !img.int32 && (base.channels === 2 || base.channels === 4));
+    const resized = img.nearestOnly
+      ? pilResizeNearest(base, R, R)
+      : pilResizeBicubic(base, R, R, !img.cmyk && !img.int32 && (base.channels === 2 || base.channels === 4));
     rgb = toRGB(resized).data;
   }
   normaliseInto(rgb, R, out);
@@ -154,26 +180,46 @@ export function wholeImagePixels(img: DecodedImage, R: number): Float32Array {
 }
 
 /** Dense logits of one decoded image (slide: its RGB; whole: the decoded image in its own mode). */
-export async function denseLogits(model: SegmentationForward, segmenter: Segmenter, img: DecodedImage, opts: DenseOptions): Promise<DenseResult> {
+export async function denseLogits(
+  model: SegmentationForward,
+  segmenter: Segmenter,
+  img: DecodedImage,
+  opts: DenseOptions,
+): Promise<DenseResult> {
   const R = model.config.imageResolution;
-  const g = segmenter.grid, P = segmenter.P, K = g * g;
+  const g = segmenter.grid,
+    P = segmenter.P,
+    K = g * g;
   const { width, height } = img;
   if (opts.mode.mode === "whole") {
     const fwd = await model.encodeImagePixels(wholeImagePixels(img, R), 1);
     const tokenLogits = await segmenter.tokenLogits(fwd.features, fwd.attention, 1);
     const atR = resizeBilinear(tokenLogits, P, g, g, R, R);
-    return { width, height, P, logits: resizeBilinear(atR, P, R, R, height, width), tokenLogits, windows: 1, inferenceSize: [R, R] };
+    return {
+      width,
+      height,
+      P,
+      logits: resizeBilinear(atR, P, R, R, height, width),
+      tokenLogits,
+      windows: 1,
+      inferenceSize: [R, R],
+    };
   }
   const { crop, stride } = opts.mode;
   const rgb = toRGB(img);
-  let W1 = width, H1 = height;
+  let W1 = width,
+    H1 = height;
   const short = opts.shortSide ?? R;
   if (short !== "keep") {
-    if (!(Number.isInteger(short) && short > 0)) throw new ClipNadError(`test-time short side must be a positive integer, got ${short}`);
+    if (!(Number.isInteger(short) && short > 0))
+      throw new ClipNadError(`test-time short side must be a positive integer, got ${short}`);
     [W1, H1] = testTimeSize(width, height, short);
   }
   if (W1 < crop || H1 < crop) {
-    throw new ClipNadError(`the image (${width}×${height}${W1 !== width || H1 !== height ? `, ${W1}×${H1} after the test-time resize` : ""}) is smaller than the ${crop}-pixel crop`, { file: opts.file });
+    throw new ClipNadError(
+      `the image (${width}×${height}${W1 !== width || H1 !== height ? `, ${W1}×${H1} after the test-time resize` : ""}) is smaller than the ${crop}-pixel crop`,
+      { file: opts.file },
+    );
   }
   const resized = resizeRGB8({ width, height, data: rgb.data }, W1, H1);
   const windows = slideWindows(W1, H1, crop, stride);
@@ -185,7 +231,11 @@ export async function denseLogits(model: SegmentationForward, segmenter: Segment
     const part = windows.slice(w0, w0 + B);
     const pixels = new Float32Array(part.length * 3 * R * R);
     part.forEach((win, b) => {
-      for (let y = 0; y < crop; y++) cropRGB.set(resized.data.subarray(((win.y1 + y) * W1 + win.x1) * 3, ((win.y1 + y) * W1 + win.x1 + crop) * 3), y * crop * 3);
+      for (let y = 0; y < crop; y++)
+        cropRGB.set(
+          resized.data.subarray(((win.y1 + y) * W1 + win.x1) * 3, ((win.y1 + y) * W1 + win.x1 + crop) * 3),
+          y * crop * 3,
+        );
       const atR = crop === R ? cropRGB : resizeRGB8({ width: crop, height: crop, data: cropRGB }, R, R).data;
       normaliseInto(atR, R, pixels, b * 3 * R * R);
     });
@@ -195,7 +245,8 @@ export async function denseLogits(model: SegmentationForward, segmenter: Segment
       const up = resizeBilinear(tl.subarray(b * P * K, (b + 1) * P * K), P, g, g, crop, crop);
       for (let p = 0; p < P; p++) {
         for (let y = 0; y < crop; y++) {
-          const dst = (p * H1 + win.y1 + y) * W1 + win.x1, srcRow = (p * crop + y) * crop;
+          const dst = (p * H1 + win.y1 + y) * W1 + win.x1,
+            srcRow = (p * crop + y) * crop;
           for (let x = 0; x < crop; x++) canvas[dst + x] += up[srcRow + x];
         }
       }
@@ -204,10 +255,18 @@ export async function denseLogits(model: SegmentationForward, segmenter: Segment
   }
   const n = H1 * W1;
   for (let i = 0; i < n; i++) {
-    if (count[i] === 0) throw new ClipNadError("slide windows left a pixel uncovered (internal error)", { file: opts.file });
+    if (count[i] === 0)
+      throw new ClipNadError("slide windows left a pixel uncovered (internal error)", { file: opts.file });
     for (let p = 0; p < P; p++) canvas[p * n + i] /= count[i];
   }
-  return { width, height, P, logits: resizeBilinear(canvas, P, H1, W1, height, width), windows: windows.length, inferenceSize: [W1, H1] };
+  return {
+    width,
+    height,
+    P,
+    logits: resizeBilinear(canvas, P, H1, W1, height, width),
+    windows: windows.length,
+    inferenceSize: [W1, H1],
+  };
 }
 
 /** Per-pixel class: argmax over P of P×N logits (= argmax of softmax(LOGIT_SCALE · logits)); ties → lower class. */

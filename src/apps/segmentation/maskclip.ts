@@ -9,8 +9,14 @@ import { runSegmentationGraph } from "./graphs";
 import { tokenMajorToClassMajor } from "./tokens";
 
 /** B crops' token logits (B×P×K) from Z (B×C×K); Tt = class rows transposed (d×P). */
-export async function maskclipTokenLogits(apw: AttentionPoolWeights, Z: Float32Array, B: number, Tt: Float32Array, P: number,
-  opts: { withPositional?: boolean } = {}): Promise<Float32Array> {
+export async function maskclipTokenLogits(
+  apw: AttentionPoolWeights,
+  Z: Float32Array,
+  B: number,
+  Tt: Float32Array,
+  P: number,
+  opts: { withPositional?: boolean } = {},
+): Promise<Float32Array> {
   const kind = opts.withPositional ? "valueTokensPos" : "valueTokens";
   return tokenMajorToClassMajor(await runSegmentationGraph(kind, apw, B, { Z, Tt, P }), B, apw.K, P);
 }

@@ -11,7 +11,6 @@ import { selfSelfTokenLogits } from "./selfself";
 import { transposeRows } from "./tokens";
 import { SEGMENTATION_METHODS, SegmentationMethod } from "./names";
 
-
 export function parseMethod(text: string): SegmentationMethod {
   if ((SEGMENTATION_METHODS as readonly string[]).includes(text)) return text as SegmentationMethod;
   throw new ClipNadError(`unknown segmentation method '${text}' (known: ${SEGMENTATION_METHODS.join(", ")})`);
@@ -54,7 +53,8 @@ export async function createSegmenter(model: SegmentationModel, opts: SegmenterO
   const apw = model.attentionPool;
   const { d, K, H, C } = apw;
   const T = opts.classEmbeddings;
-  if (T.length === 0 || T.length % d !== 0) throw new ClipNadError(`class embeddings must be P×${d} rows, got ${T.length} values`);
+  if (T.length === 0 || T.length % d !== 0)
+    throw new ClipNadError(`class embeddings must be P×${d} rows, got ${T.length} values`);
   const P = T.length / d;
   const grid = Math.round(Math.sqrt(K));
   if (grid * grid !== K) throw new ClipNadError(`the token grid must be square, K = ${K}`);
@@ -62,17 +62,24 @@ export async function createSegmenter(model: SegmentationModel, opts: SegmenterO
   const method = opts.method;
   if (usesPairs(method)) {
     const dec = await model.decomposition();
-    const selection = selectPairs(dec, T, { k: opts.k ?? defaultPairCount(H, C), sign: opts.signs ?? defaultPairSigns(H, C) });
+    const selection = selectPairs(dec, T, {
+      k: opts.k ?? defaultPairCount(H, C),
+      sign: opts.signs ?? defaultPairSigns(H, C),
+    });
     const factor: PairFactor = method === "pairs" ? "product" : method === "neurons" ? "neurons" : "heads";
     const logits = new PairLogits(factor, selection, grid);
     return { method, P, grid, selection, tokenLogits: (Z, a, B) => logits.tokenLogits(dec, Z, a, B, T) };
   }
   if (opts.k !== undefined) throw new ClipNadError(`k (pairs per class) applies to the pair methods, not '${method}'`);
-  if (method === "selfself" && !apw.query) throw new ClipNadError("self-self attention needs the attention pool's q/k projections (a loaded model has them)");
+  if (method === "selfself" && !apw.query)
+    throw new ClipNadError("self-self attention needs the attention pool's q/k projections (a loaded model has them)");
   return {
-    method, P, grid,
-    tokenLogits: (Z, _a, B) => method === "selfself"
-      ? selfSelfTokenLogits(apw, Z, B, Tt, P)
-      : maskclipTokenLogits(apw, Z, B, Tt, P, { withPositional: method === "maskclip+pos" }),
+    method,
+    P,
+    grid,
+    tokenLogits: (Z, _a, B) =>
+      method === "selfself"
+        ? selfSelfTokenLogits(apw, Z, B, Tt, P)
+        : maskclipTokenLogits(apw, Z, B, Tt, P, { withPositional: method === "maskclip+pos" }),
   };
 }

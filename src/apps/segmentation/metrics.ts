@@ -27,21 +27,31 @@ export function emptyAreas(P: number): SegmentationAreas {
  * Areas of one prediction against its label map (same length). Labels must be class indices < P or the ignore
  * index; anything else is an error naming `file` (mmseg would drop it from the label histogram silently).
  */
-export function segmentationAreas(pred: ArrayLike<number>, label: ArrayLike<number>, P: number,
-  opts: { ignoreIndex?: number; file?: string } = {}): SegmentationAreas {
+export function segmentationAreas(
+  pred: ArrayLike<number>,
+  label: ArrayLike<number>,
+  P: number,
+  opts: { ignoreIndex?: number; file?: string } = {},
+): SegmentationAreas {
   const ignore = opts.ignoreIndex ?? IGNORE_INDEX;
   if (pred.length !== label.length) {
-    throw new ClipNadError(`the prediction has ${pred.length} pixels but the label map ${label.length}`, { file: opts.file });
+    throw new ClipNadError(`the prediction has ${pred.length} pixels but the label map ${label.length}`, {
+      file: opts.file,
+    });
   }
   const a = emptyAreas(P);
   for (let i = 0; i < label.length; i++) {
     const l = label[i];
     if (l === ignore) continue;
     if (!(Number.isInteger(l) && l >= 0 && l < P)) {
-      throw new ClipNadError(`label value ${l} at pixel ${i} is out of range (classes 0..${P - 1}, ${ignore} = ignore)`, { file: opts.file });
+      throw new ClipNadError(
+        `label value ${l} at pixel ${i} is out of range (classes 0..${P - 1}, ${ignore} = ignore)`,
+        { file: opts.file },
+      );
     }
     const p = pred[i];
-    if (!(Number.isInteger(p) && p >= 0 && p < P)) throw new ClipNadError(`predicted class ${p} at pixel ${i} is out of range 0..${P - 1}`, { file: opts.file });
+    if (!(Number.isInteger(p) && p >= 0 && p < P))
+      throw new ClipNadError(`predicted class ${p} at pixel ${i} is out of range 0..${P - 1}`, { file: opts.file });
     a.pred[p]++;
     a.label[l]++;
     if (p === l) a.intersect[p]++;
@@ -53,7 +63,8 @@ export function segmentationAreas(pred: ArrayLike<number>, label: ArrayLike<numb
 /** Add `b` into `into` (in place). */
 export function addAreas(into: SegmentationAreas, b: SegmentationAreas): SegmentationAreas {
   for (const key of ["intersect", "union", "pred", "label"] as const) {
-    if (b[key].length !== into[key].length) throw new ClipNadError(`areas of ${b[key].length} classes cannot be added to ${into[key].length}`);
+    if (b[key].length !== into[key].length)
+      throw new ClipNadError(`areas of ${b[key].length} classes cannot be added to ${into[key].length}`);
     for (let c = 0; c < into[key].length; c++) into[key][c] += b[key][c];
   }
   return into;
@@ -105,8 +116,13 @@ export function miouSummary(areas: SegmentationAreas, names: readonly string[]):
     mAcc: round2(100 * nanmean(acc)),
     classesCounted: iou.filter((x) => !Number.isNaN(x)).length,
     perClass: names.map((name, c) => ({
-      name, IoU: pctOrNull(iou[c]), Acc: pctOrNull(acc[c]),
-      intersect: areas.intersect[c], union: areas.union[c], pred: areas.pred[c], label: areas.label[c],
+      name,
+      IoU: pctOrNull(iou[c]),
+      Acc: pctOrNull(acc[c]),
+      intersect: areas.intersect[c],
+      union: areas.union[c],
+      pred: areas.pred[c],
+      label: areas.label[c],
     })),
   };
 }

@@ -59,13 +59,15 @@ export function selectPairs(dec: Decomposition, T: Float32Array, opts: { k: numb
   const { H, C } = dec;
   const U = H * C;
   const k = opts.k;
-  if (!Number.isInteger(k) || k < 1 || k > U) throw new ClipNadError(`k (pairs per class) must be an integer in 1..${U} (H×C), got ${k}`);
+  if (!Number.isInteger(k) || k < 1 || k > U)
+    throw new ClipNadError(`k (pairs per class) must be an integer in 1..${U} (H×C), got ${k}`);
   const scores = pairClassScores(dec, T, opts.sign);
   const P = scores.length / U;
   const pairs = new Int32Array(P * k);
   for (let p = 0; p < P; p++) {
     const top = topIndices(scores.subarray(p * U, (p + 1) * U), k);
-    if (top.length < k) throw new ClipNadError(`only ${top.length} pairs have a direction and a sign; k = ${k} is too many`);
+    if (top.length < k)
+      throw new ClipNadError(`only ${top.length} pairs have a direction and a sign; k = ${k} is too many`);
     pairs.set(top, p * k);
   }
   return { P, H, C, k, pairs };
@@ -80,7 +82,11 @@ export class PairLogits {
   private readonly counts?: Float32Array; // heads: P×H counts over neurons
   private heads?: ReturnType<typeof headTextProjections>;
 
-  constructor(readonly factor: PairFactor, readonly selection: PairSelection, readonly grid: number) {
+  constructor(
+    readonly factor: PairFactor,
+    readonly selection: PairSelection,
+    readonly grid: number,
+  ) {
     const { P, H, C, k, pairs } = selection;
     if (factor === "product") this.M = new Float32Array(P * H * C);
     if (factor === "neurons") this.Mn = new Float32Array(P * C);
@@ -88,7 +94,8 @@ export class PairLogits {
     for (let p = 0; p < P; p++) {
       for (let r = 0; r < k; r++) {
         const u = pairs[p * k + r];
-        const h = Math.floor(u / C), n = u % C;
+        const h = Math.floor(u / C),
+          n = u % C;
         if (this.M) this.M[(p * H + h) * C + n] = 1;
         if (this.Mn) this.Mn[p * C + n] += 1;
         if (this.counts) this.counts[p * H + h] += 1;
@@ -100,10 +107,17 @@ export class PairLogits {
    * B crops' token logits (B×P×K) from the image graph's Z (B×C×K) and a (B×H×(K+1)); T are the same class rows
    * (P×d) the selection was made with.
    */
-  async tokenLogits(dec: Decomposition, Z: Float32Array, a: Float32Array, B: number, T: Float32Array): Promise<Float32Array> {
+  async tokenLogits(
+    dec: Decomposition,
+    Z: Float32Array,
+    a: Float32Array,
+    B: number,
+    T: Float32Array,
+  ): Promise<Float32Array> {
     const { P, H, k } = this.selection;
     const apw = dec.apw;
-    const K = apw.K, g = this.grid;
+    const K = apw.K,
+      g = this.grid;
     const out = new Float32Array(B * P * K);
     if (this.factor === "neurons") {
       const G = await runSegmentationGraph("selectedActivations", apw, B, { Z, M: this.Mn, Q: P }); // B×P×K

@@ -20,14 +20,23 @@ export interface QualitativePictures {
 }
 
 /** Class indices → PNG with ignored pixels black. */
-async function paint(labels: Uint8Array, width: number, height: number, palette: readonly [number, number, number][]): Promise<string> {
+async function paint(
+  labels: Uint8Array,
+  width: number,
+  height: number,
+  palette: readonly [number, number, number][],
+): Promise<string> {
   const full: [number, number, number][] = Array.from({ length: 256 }, (_, i) => palette[i] ?? [0, 0, 0]);
   full[IGNORE_INDEX] = [0, 0, 0];
   return pngDataURL(await classMapPNG(labels, width, height, full));
 }
 
-export async function qualitativePictures(dataset: SegmentationDataset, evalDirs: Record<string, string>, ids: string[],
-  palette: readonly [number, number, number][]): Promise<QualitativePictures[]> {
+export async function qualitativePictures(
+  dataset: SegmentationDataset,
+  evalDirs: Record<string, string>,
+  ids: string[],
+  palette: readonly [number, number, number][],
+): Promise<QualitativePictures[]> {
   const P = dataset.classes.names.length;
   const out: QualitativePictures[] = [];
   for (const id of ids) {
@@ -41,7 +50,12 @@ export async function qualitativePictures(dataset: SegmentationDataset, evalDirs
       const pred = await readRawLabels(file, P - 1);
       predictions[method] = await paint(pred.labels, pred.width, pred.height, palette);
     }
-    out.push({ id, image: pngDataURL(await sharp(item.path).removeAlpha().png().toBuffer()), groundTruth: await paint(gt.labels, gt.width, gt.height, palette), predictions });
+    out.push({
+      id,
+      image: pngDataURL(await sharp(item.path).removeAlpha().png().toBuffer()),
+      groundTruth: await paint(gt.labels, gt.width, gt.height, palette),
+      predictions,
+    });
   }
   return out;
 }

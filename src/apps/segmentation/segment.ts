@@ -22,7 +22,12 @@ function decomposePixels(img: DecodedImage, R: number): Float32Array {
   return out;
 }
 
-export async function segmentDecoded(model: ClipModel, segmenter: Segmenter, img: DecodedImage, opts: DenseOptions): Promise<ImageSegmentation> {
+export async function segmentDecoded(
+  model: ClipModel,
+  segmenter: Segmenter,
+  img: DecodedImage,
+  opts: DenseOptions,
+): Promise<ImageSegmentation> {
   const dense = await denseLogits(model, segmenter, img, opts);
   let tokenLogits = dense.tokenLogits;
   // Whole mode on a square image already ran on exactly decompose's pixels; otherwise one more forward.
@@ -34,7 +39,12 @@ export async function segmentDecoded(model: ClipModel, segmenter: Segmenter, img
 }
 
 /** Decode an image file (in its own mode, as `decompose` does) and segment it. */
-export async function segmentImageFile(model: ClipModel, segmenter: Segmenter, file: string, opts: Omit<DenseOptions, "file">): Promise<ImageSegmentation & { image: DecodedImage }> {
+export async function segmentImageFile(
+  model: ClipModel,
+  segmenter: Segmenter,
+  file: string,
+  opts: Omit<DenseOptions, "file">,
+): Promise<ImageSegmentation & { image: DecodedImage }> {
   const image = await loadImage(file);
   return { ...(await segmentDecoded(model, segmenter, image, { ...opts, file })), image };
 }

@@ -9,6 +9,12 @@ import { runSegmentationGraph } from "./graphs";
 import { tokenMajorToClassMajor } from "./tokens";
 
 /** B crops' token logits (B×P×K) from Z (B×C×K); Tt = class rows transposed (d×P). Needs `apw.query`. */
-export async function selfSelfTokenLogits(apw: AttentionPoolWeights, Z: Float32Array, B: number, Tt: Float32Array, P: number): Promise<Float32Array> {
+export async function selfSelfTokenLogits(
+  apw: AttentionPoolWeights,
+  Z: Float32Array,
+  B: number,
+  Tt: Float32Array,
+  P: number,
+): Promise<Float32Array> {
   return tokenMajorToClassMajor(await runSegmentationGraph("selfSelfTokens", apw, B, { Z, Tt, P }), B, apw.K, P);
 }

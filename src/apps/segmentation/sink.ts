@@ -7,9 +7,12 @@ import { ClipNadError } from "../../errors";
  * `data[offset + i·stride]`; in place.
  */
 export function interpolateSink(data: Float32Array, offset: number, stride: number, grid: number): void {
-  if (grid < 2) throw new ClipNadError(`the attention-sink fix needs a token grid of at least 2×2, got ${grid}×${grid}`);
+  if (grid < 2)
+    throw new ClipNadError(`the attention-sink fix needs a token grid of at least 2×2, got ${grid}×${grid}`);
   const K = grid * grid;
   const at = (i: number) => data[offset + i * stride];
-  const west = K - 2, north = K - 1 - grid, northWest = K - 2 - grid;
+  const west = K - 2,
+    north = K - 1 - grid,
+    northWest = K - 2 - grid;
   data[offset + (K - 1) * stride] = (at(west) + at(north) + at(northWest)) / 3;
 }
