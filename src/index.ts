@@ -53,6 +53,8 @@ export { matchWords, WordMatch } from "./text/words";
 export * as figures from "./figures";
 export { PlotlyFigure } from "./figures/types";
 export { explainToyScenes } from "./apps/explainScenes";
+/** Training-free segmentation (pairs, ablations, MaskCLIP, self-self), mmseg inference and mIoU. */
+export * as segmentation from "./apps/segmentation";
 
 // Arrays on disk (numpy-compatible).
 export { readNpy, writeNpy, NpyArray } from "./io/npy";

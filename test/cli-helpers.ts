@@ -3,6 +3,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { readSafetensors, writeSafetensors } from "../src/weights/safetensors";
 import { readNpy } from "../src/io/npy";
+import { Command } from "commander";
+import { vi } from "vitest";
 
 export const TINY_WEIGHTS = path.join(__dirname, "fixtures/tiny/weights.safetensors");
 export const E2E_DIR = path.join(__dirname, "fixtures/io/tiny_e2e");
@@ -48,4 +50,18 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
     den = Math.max(den, Math.abs(b[i]));
   }
   return num / den;
+}
+
+/** Run CLI subcommands in-process; returns what they printed on stdout. Commander errors throw instead of exiting. */
+export async function runCommands(registers: ((program: Command) => void)[], args: string[]): Promise<string> {
+  const program = new Command().exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+  for (const register of registers) register(program);
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
+  try {
+    await program.parseAsync(args, { from: "user" });
+  } finally {
+    spy.mockRestore();
+  }
+  return lines.join("\n");
 }

@@ -119,6 +119,22 @@ describe("notebooks/ executed with the clip-nad kernel", () => {
     expect(text).toMatch(/300 images, 512 neurons; mean attention to the last token/);
   });
 
+  it("fig3 shows the mIoU bars beside the paper's, the ablation table, the qualitative grid and the ordering checks", () => {
+    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(EXECUTED, "fig3_segmentation.ipynb"), "utf8"));
+    const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
+    const figs = outputs.filter((o) => o.output_type === "display_data" && o.data && o.data[PLOTLY]).map((o) => o.data![PLOTLY] as { data: { name: string; type: string; y?: (number | null)[] }[] });
+    expect(figs).toHaveLength(2);
+    expect(figs[0].data.map((t) => t.name)).toEqual([expect.stringMatching(/^this run \(toy, \d+ toy-world canvases\)$/), "paper (RN50x16, PASCAL Context-59)"]);
+    expect(figs[0].data[1].y).toEqual([26.2, 24.7, 16.5, 22.8, null, 22.2]);
+    for (const y of figs[0].data[0].y!) expect(y).toBeGreaterThan(0);
+    expect(figs[1].data.filter((t) => t.type === "image")).toHaveLength(3 * 8); // 3 images × (image, truth, 6 methods)
+    const tables = outputs.filter((o) => o.data && String(o.data["text/html"] ?? "").includes("clip-nad-table"));
+    expect(tables).toHaveLength(1);
+    expect(String(tables[0].data!["text/plain"])).toMatch(/neuron activation × head similarity \(ours\)\s+26\.2\s+\d+\.\d/);
+    const text = outputs.map((o) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? "")).join("");
+    for (const claim of ["pairs > MaskCLIP", "pairs > self-self", "product > either factor"]) expect(text).toMatch(new RegExp(`(holds|fails)\\s+${claim.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
+  });
+
   it("numbers the executed cells as a Jupyter kernel does (In [1], In [2], …)", () => {
     const nb: Notebook = JSON.parse(fs.readFileSync(path.join(EXECUTED, "fig1_pca.ipynb"), "utf8"));
     const counts = nb.cells.filter((c) => c.cell_type === "code").map((c) => c.execution_count);

@@ -8,6 +8,8 @@ import { register as toyworld } from "./commands/toyworld";
 import { register as collect } from "./commands/collect";
 import { register as merge } from "./commands/merge";
 import { register as analyze } from "./commands/analyze";
+import { register as segment } from "./commands/segment";
+import { register as segmentEval } from "./commands/segmentEval";
 import { register as exportFigure } from "./commands/exportFigure";
 import { register as exportNotebook } from "./commands/exportNotebook";
 import { register as exportBrowser } from "./commands/exportBrowser";
@@ -29,6 +31,8 @@ export const commands: RegisterCommand[] = [
   collect,
   merge,
   analyze,
+  segment,
+  segmentEval,
   exportFigure,
   exportNotebook,
   exportBrowser,

@@ -4,3 +4,4 @@ export * from "./reconstruction";
 export * from "./sparsity";
 export * from "./shift";
 export * from "./sink";
+export * from "./segmentation";

@@ -1,14 +1,15 @@
 /**
  * Writes a toy-world dataset to disk: images/NNNNNN.png (RGB), masks/NNNNNN.png (shape class ids,
  * 0 = background), colour_masks/NNNNNN.png (colour class ids), index.jsonl (one record per scene) and
- * dataset.json (vocabulary, options, drift with target and realised shares per year).
+ * dataset.json (vocabulary, options, drift with target and realised shares per year; `canvas` when the scenes
+ * were drawn on larger canvases at the scale of `size`).
  */
 import * as fs from "fs";
 import * as path from "path";
 import sharp from "sharp";
 import { ClipNadError } from "../errors";
 import { DriftSpec, parseDrift, probabilitiesAt, yearOf } from "./drift";
-import { generateScene, resolveDistributions } from "./scene";
+import { canvasScale, generateScene, resolveDistributions } from "./scene";
 import { Scene, ToyWorldOptions } from "./types";
 import { COLOUR_CLASSES, COLOURS, PATTERNS, SHAPE_CLASSES, SHAPES, SIZES, TEXTURES } from "./vocab";
 
@@ -75,8 +76,8 @@ export function toyRecord(scene: Scene, id: string, withMasks: boolean): ToyInde
   return rec;
 }
 
-function pngOf(data: Uint8Array, size: number, channels: 1 | 3): ReturnType<typeof sharp> {
-  const img = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width: size, height: size, channels } });
+function pngOf(data: Uint8Array, width: number, height: number, channels: 1 | 3): ReturnType<typeof sharp> {
+  const img = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels } });
   // Masks are 8-bit grayscale PNGs of class ids (without b-w, sharp would expand them to RGB).
   return (channels === 1 ? img.toColourspace("b-w") : img).png({ compressionLevel: 6, adaptiveFiltering: false });
 }
@@ -107,6 +108,7 @@ export async function writeToyDataset(outDir: string, opts: ToyDatasetOptions): 
   const drift = typeof opts.drift === "string" ? parseDrift(opts.drift) : opts.drift;
   const withMasks = opts.masks ?? true;
   const size = opts.size ?? 128;
+  canvasScale(opts); // a bad canvas fails before anything is written
   const digits = Math.max(6, String(n - 1).length);
   try {
     for (const d of ["images", ...(withMasks ? ["masks", "colour_masks"] : [])]) fs.mkdirSync(path.join(outDir, d), { recursive: true });
@@ -156,10 +158,11 @@ export async function writeToyDataset(outDir: string, opts: ToyDatasetOptions): 
     }
     const id = String(i).padStart(digits, "0");
     lines.push(JSON.stringify(toyRecord(scene, id, withMasks)));
-    const writes = [pngOf(scene.rgb, size, 3).toFile(path.join(outDir, "images", `${id}.png`))];
+    const { width, height } = scene;
+    const writes = [pngOf(scene.rgb, width, height, 3).toFile(path.join(outDir, "images", `${id}.png`))];
     if (withMasks) {
-      writes.push(pngOf(scene.mask, size, 1).toFile(path.join(outDir, "masks", `${id}.png`)));
-      writes.push(pngOf(scene.colourMask, size, 1).toFile(path.join(outDir, "colour_masks", `${id}.png`)));
+      writes.push(pngOf(scene.mask, width, height, 1).toFile(path.join(outDir, "masks", `${id}.png`)));
+      writes.push(pngOf(scene.colourMask, width, height, 1).toFile(path.join(outDir, "colour_masks", `${id}.png`)));
     }
     const p: Promise<unknown> = Promise.all(writes).then(() => {
       pending.delete(p);
@@ -186,7 +189,8 @@ export async function writeToyDataset(outDir: string, opts: ToyDatasetOptions): 
     });
   }
   const meta = {
-    generator: "clip-nad toyworld", seed, n, size, supersample: opts.supersample ?? 2,
+    generator: "clip-nad toyworld", seed, n, size, ...(opts.canvas ? { canvas: { width: opts.canvas.width, height: opts.canvas.height } } : {}),
+    supersample: opts.supersample ?? 2,
     minObjects: opts.minObjects ?? 1, maxObjects: opts.maxObjects ?? 4, probabilities: opts.probabilities ?? {},
     drift: drift ?? null, years: years ?? null,
     vocabulary: { shapes: SHAPES, colours: COLOURS, patterns: PATTERNS, sizes: SIZES, textures: TEXTURES },

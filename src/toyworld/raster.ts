@@ -39,20 +39,33 @@ export function backgroundRGB(colour: ColourName): RGB {
   return lerp(COLOUR_RGB[colour], [128, 128, 128], 0.25);
 }
 
-function paintBackground(spec: SceneSpec, size: number, rgb: Uint8Array): void {
+/**
+ * Where a scene is drawn: a `width` × `height` canvas whose objects, fill patterns and texture cells have the sizes
+ * they have in a `unit` × `unit` scene (a plain scene: all three equal).
+ */
+export interface CanvasGeometry {
+  width: number;
+  height: number;
+  unit: number;
+}
+
+function paintBackground(spec: SceneSpec, g: CanvasGeometry, rgb: Uint8Array): void {
+  const { width, height, unit } = g;
   const base = backgroundRGB(spec.background.colour);
   const rng = new Rng(spec.textureSeed);
   const texture = spec.background.texture;
   const angle = rng.uniform(0, 2 * Math.PI);
-  const gx = Math.cos(angle) / size, gy = Math.sin(angle) / size;
-  const cell = size / 8;
-  const line = Math.max(1, Math.round(size / 96));
+  // The gradient spans the canvas (its brightness range stays that of a plain scene); cells and lines keep the unit's.
+  const span = Math.max(width, height);
+  const gx = Math.cos(angle) / span, gy = Math.sin(angle) / span;
+  const cell = unit / 8;
+  const line = Math.max(1, Math.round(unit / 96));
   const lineColour = patternSecond(base);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
       let c: RGB = base;
       if (texture === "gradient") {
-        const f = 0.72 + 0.5 * ((x - size / 2) * gx + (y - size / 2) * gy + 0.71) / 1.42;
+        const f = 0.72 + 0.5 * ((x - width / 2) * gx + (y - height / 2) * gy + 0.71) / 1.42;
         c = [base[0] * f, base[1] * f, base[2] * f];
       } else if (texture === "grid") {
         if (x % cell < line || y % cell < line) c = lerp(base, lineColour, 0.55);
@@ -60,7 +73,7 @@ function paintBackground(spec: SceneSpec, size: number, rgb: Uint8Array): void {
         const n = (rng.next() - 0.5) * 56;
         c = [base[0] + n, base[1] + n, base[2] + n];
       }
-      const o = 3 * (y * size + x);
+      const o = 3 * (y * width + x);
       rgb[o] = clamp255(c[0]);
       rgb[o + 1] = clamp255(c[1]);
       rgb[o + 2] = clamp255(c[2]);
@@ -91,20 +104,21 @@ function patternAt(pattern: PatternName, c: RGB, c2: RGB, px: number, py: number
   }
 }
 
-function paintObject(o: ToyObject, size: number, ss: number, r: Raster): void {
+function paintObject(o: ToyObject, g: CanvasGeometry, ss: number, r: Raster): void {
+  const { width, height, unit } = g;
   const rgb = r.rgb;
   const c = COLOUR_RGB[o.colour] as RGB;
   const c2 = patternSecond(c);
   const shapeId = 1 + SHAPES.indexOf(o.shape);
   const colourId = 1 + COLOURS.indexOf(o.colour);
-  const cx = o.x * size, cy = o.y * size, rad = o.radius * size;
+  const cx = o.x * width, cy = o.y * height, rad = o.radius * unit;
   const cos = Math.cos(o.rotation), sin = Math.sin(o.rotation);
-  const period = Math.max(3, size / 16);
+  const period = Math.max(3, unit / 16);
   // Pattern phase is random per object so fills do not line up across objects.
   const ox = o.phase * period, oy = o.phase * period * 0.61;
   const reach = rad * 1.5; // rotated shapes stay inside 1.5·radius
-  const x0 = Math.max(0, Math.floor(cx - reach)), x1 = Math.min(size - 1, Math.ceil(cx + reach));
-  const y0 = Math.max(0, Math.floor(cy - reach)), y1 = Math.min(size - 1, Math.ceil(cy + reach));
+  const x0 = Math.max(0, Math.floor(cx - reach)), x1 = Math.min(width - 1, Math.ceil(cx + reach));
+  const y0 = Math.max(0, Math.floor(cy - reach)), y1 = Math.min(height - 1, Math.ceil(cy + reach));
   const n = ss * ss;
   const inv = 1 / rad;
   for (let y = y0; y <= y1; y++) {
@@ -126,14 +140,14 @@ function paintObject(o: ToyObject, size: number, ss: number, r: Raster): void {
         }
       }
       if (covered === 0) continue;
-      const k = 3 * (y * size + x);
+      const k = 3 * (y * width + x);
       const a = covered / n;
       rgb[k] = clamp255(rgb[k] * (1 - a) + sr / n);
       rgb[k + 1] = clamp255(rgb[k + 1] * (1 - a) + sg / n);
       rgb[k + 2] = clamp255(rgb[k + 2] * (1 - a) + sb / n);
       if (2 * covered >= n) {
-        r.mask[y * size + x] = shapeId;
-        r.colourMask[y * size + x] = colourId;
+        r.mask[y * width + x] = shapeId;
+        r.colourMask[y * width + x] = colourId;
       }
     }
   }
@@ -141,14 +155,23 @@ function paintObject(o: ToyObject, size: number, ss: number, r: Raster): void {
 
 /** Draw a scene at `size` × `size` pixels with ss × ss supersampling of object edges and fills. */
 export function rasterise(spec: SceneSpec, size: number, ss = 2): Raster {
+  return rasteriseCanvas(spec, { width: size, height: size, unit: size }, ss);
+}
+
+/**
+ * Draw a scene on a canvas: x, y are fractions of the canvas width and height, radii fractions of `unit`, and fill
+ * patterns and texture cells have their `unit`-scene sizes.
+ */
+export function rasteriseCanvas(spec: SceneSpec, g: CanvasGeometry, ss = 2): Raster {
+  const n = g.width * g.height;
   const r: Raster = {
-    width: size,
-    height: size,
-    rgb: new Uint8Array(size * size * 3),
-    mask: new Uint8Array(size * size),
-    colourMask: new Uint8Array(size * size),
+    width: g.width,
+    height: g.height,
+    rgb: new Uint8Array(n * 3),
+    mask: new Uint8Array(n),
+    colourMask: new Uint8Array(n),
   };
-  paintBackground(spec, size, r.rgb);
-  for (const o of spec.objects) paintObject(o, size, Math.max(1, Math.floor(ss)), r);
+  paintBackground(spec, g, r.rgb);
+  for (const o of spec.objects) paintObject(o, g, Math.max(1, Math.floor(ss)), r);
   return r;
 }

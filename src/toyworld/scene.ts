@@ -4,7 +4,7 @@
  */
 import { ClipNadError } from "../errors";
 import { makeCaptions } from "./captions";
-import { rasterise } from "./raster";
+import { rasteriseCanvas } from "./raster";
 import { Rng, sceneSeed } from "./random";
 import { AttributeProbabilities, Scene, SceneLabels, SceneSpec, ToyObject, ToyWorldOptions } from "./types";
 import { ATTRIBUTES, AttributeName, ColourName, SHAPES } from "./vocab";
@@ -41,13 +41,29 @@ function draw<A extends AttributeName>(rng: Rng, d: Distributions, attr: A): (ty
   return ATTRIBUTES[attr][rng.weighted(d[attr])] as (typeof ATTRIBUTES)[A][number];
 }
 
-/** Sample a scene description (no pixels). objects[0] is the largest object. */
+/** Canvas width and height in scene-scale units (1 × 1 for a plain scene), checked. */
+export function canvasScale(opts: ToyWorldOptions): { sx: number; sy: number } {
+  if (!opts.canvas) return { sx: 1, sy: 1 };
+  const size = opts.size ?? 128;
+  const { width, height } = opts.canvas;
+  for (const [name, v] of [["width", width], ["height", height]] as const) {
+    if (!(Number.isInteger(v) && v >= 16 && v <= 4096)) throw new ClipNadError(`canvas ${name} must be an integer in 16..4096, got ${v}`);
+  }
+  return { sx: width / size, sy: height / size };
+}
+
+/**
+ * Sample a scene description (no pixels). objects[0] is the largest object. On a canvas (`opts.canvas`) the object
+ * count range is per scene-sized area of canvas and positions spread over the whole canvas.
+ */
 export function sampleSceneSpec(rng: Rng, opts: ToyWorldOptions = {}, dists?: Distributions): SceneSpec {
   const d = dists ?? resolveDistributions(opts.probabilities);
   const minN = opts.minObjects ?? 1, maxN = opts.maxObjects ?? 4;
   if (!(minN >= 1 && maxN >= minN && maxN <= 8)) throw new ClipNadError(`object count range ${minN}..${maxN} must satisfy 1 ≤ min ≤ max ≤ 8`);
+  const { sx, sy } = canvasScale(opts);
+  const area = sx * sy;
   const background = { colour: draw(rng, d, "background") as ColourName, texture: draw(rng, d, "texture") };
-  const count = rng.int(minN, maxN);
+  const count = area === 1 ? rng.int(minN, maxN) : rng.int(Math.max(1, Math.round(minN * area)), Math.max(1, Math.round(maxN * area)));
   const drafts: ToyObject[] = [];
   for (let i = 0; i < count; i++) {
     const size = draw(rng, d, "size");
@@ -56,7 +72,7 @@ export function sampleSceneSpec(rng: Rng, opts: ToyWorldOptions = {}, dists?: Di
     for (let t = 0; t < 8 && colour === background.colour; t++) colour = draw(rng, d, "colour") as ColourName;
     if (colour === background.colour) colour = ATTRIBUTES.colour[(ATTRIBUTES.colour.indexOf(colour) + 1) % ATTRIBUTES.colour.length];
     // Sizes shrink a little in crowded scenes so objects still fit.
-    const crowd = count >= 3 ? 0.85 : 1;
+    const crowd = count >= 3 * area ? 0.85 : 1;
     const radius = (size === "large" ? rng.uniform(0.19, 0.25) : rng.uniform(0.09, 0.12)) * crowd;
     drafts.push({
       shape: draw(rng, d, "shape"), colour, pattern: draw(rng, d, "pattern"), size,
@@ -68,11 +84,12 @@ export function sampleSceneSpec(rng: Rng, opts: ToyWorldOptions = {}, dists?: Di
   for (const o of drafts) {
     let best = { x: 0.5, y: 0.5, score: -Infinity };
     for (let t = 0; t < 24; t++) {
+      // Margins and gaps in scene units (x, y are fractions of the canvas sides).
       const m = o.radius * 1.05;
-      const x = rng.uniform(m, 1 - m), y = rng.uniform(m, 1 - m);
+      const x = rng.uniform(m / sx, 1 - m / sx), y = rng.uniform(m / sy, 1 - m / sy);
       // Score = smallest gap to already placed objects; stop at the first non-overlapping spot.
       let score = Infinity;
-      for (const p of placed) score = Math.min(score, Math.hypot(x - p.x, y - p.y) - 0.9 * (o.radius + p.radius));
+      for (const p of placed) score = Math.min(score, Math.hypot((x - p.x) * sx, (y - p.y) * sy) - 0.9 * (o.radius + p.radius));
       if (score > best.score) best = { x, y, score };
       if (score >= 0) break;
     }
@@ -107,10 +124,12 @@ export function generateScene(seed: number, index: number, opts: ToyWorldOptions
 export function renderScene(spec: SceneSpec, opts: ToyWorldOptions & { seed?: number; index?: number; rng?: Rng } = {}): Scene {
   const size = opts.size ?? 128;
   if (!(Number.isInteger(size) && size >= 16 && size <= 2048)) throw new ClipNadError(`image size must be an integer in 16..2048, got ${size}`);
-  const raster = rasterise(spec, size, opts.supersample ?? 2);
+  canvasScale(opts);
+  const geometry = opts.canvas ? { ...opts.canvas, unit: size } : { width: size, height: size, unit: size };
+  const raster = rasteriseCanvas(spec, geometry, opts.supersample ?? 2);
   const captions = makeCaptions(spec, opts.rng ?? new Rng(spec.textureSeed ^ 0x5bd1e995));
   const scene: Scene = {
-    ...spec, index: opts.index ?? 0, seed: opts.seed ?? 0, width: size, height: size,
+    ...spec, index: opts.index ?? 0, seed: opts.seed ?? 0, width: geometry.width, height: geometry.height,
     rgb: raster.rgb, mask: raster.mask, colourMask: raster.colourMask, captions, labels: sceneLabels(spec),
   };
   if (opts.year !== undefined) scene.year = opts.year;

@@ -1,6 +1,9 @@
 import { AttributeName, ColourName, PatternName, ShapeName, SizeName, TextureName } from "./vocab";
 
-/** One object in a scene. Positions and radius are fractions of the image side, so specs are resolution-free. */
+/**
+ * One object in a scene. Positions and radius are fractions of the image side, so specs are resolution-free (on a
+ * canvas, x and y are fractions of its width and height and the radius a fraction of the scene scale).
+ */
 export interface ToyObject {
   shape: ShapeName;
   colour: ColourName;
@@ -81,4 +84,10 @@ export interface ToyWorldOptions {
    * the only cue inside a group).
    */
   shapeGroups?: boolean;
+  /**
+   * Draw each scene on a larger canvas (segmentation benchmarks): `size` then sets the scale — objects, fill
+   * patterns and texture cells are as large as in a `size` × `size` scene — and the object count range is per
+   * `size` × `size` of canvas area, so any `size` window of the canvas looks like a training scene.
+   */
+  canvas?: { width: number; height: number };
 }

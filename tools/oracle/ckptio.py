@@ -1,5 +1,5 @@
-"""Checkpoint writers for the oracle: safetensors (own writer; the package is not in Debian), torch.save zips,
-TorchScript archives in OpenAI's style, and a zip64 rewrite of any torch zip."""
+"""Checkpoint writers for the oracle: safetensors (own writer and reader; the package is not in Debian), torch.save
+zips, TorchScript archives in OpenAI's style, and a zip64 rewrite of any torch zip."""
 import copy
 import json
 import struct
@@ -27,6 +27,22 @@ def write_safetensors(path, arrays, metadata=None):
     h += b" " * ((8 - len(h) % 8) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def read_safetensors(path):
+    """name -> float32 (F16/F32) or integer tensor, and the __metadata__ dict."""
+    buf = open(path, "rb").read()
+    n = struct.unpack("<Q", buf[:8])[0]
+    header = json.loads(buf[8:8 + n])
+    dt = {"F16": np.float16, "F32": np.float32, "I64": np.int64, "I32": np.int32}
+    out = {}
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        a, b = v["data_offsets"]
+        arr = np.frombuffer(buf[8 + n + a: 8 + n + b], dtype=dt[v["dtype"]]).reshape(v["shape"])
+        out[k] = torch.from_numpy(arr.astype(np.float32) if arr.dtype == np.float16 else arr.copy())
+    return out, header.get("__metadata__", {})
 
 
 def half_like_openai(sd_or_module_params):

@@ -296,23 +296,6 @@ E2E_TEXTS = ["a photo of a cat", "A small RED circle on a striped background.", 
              "a very long caption that goes on and on well past the sixteen token context of the tiny model"]
 
 
-def read_safetensors(path):
-    import struct
-    import torch
-    buf = open(path, "rb").read()
-    n = struct.unpack("<Q", buf[:8])[0]
-    header = json.loads(buf[8:8 + n])
-    dt = {"F16": np.float16, "F32": np.float32, "I64": np.int64, "I32": np.int32}
-    out = {}
-    for k, v in header.items():
-        if k == "__metadata__":
-            continue
-        a, b = v["data_offsets"]
-        arr = np.frombuffer(buf[8 + n + a: 8 + n + b], dtype=dt[v["dtype"]]).reshape(v["shape"])
-        out[k] = torch.from_numpy(arr.astype(np.float32) if arr.dtype == np.float16 else arr.copy())
-    return out, header.get("__metadata__", {})
-
-
 def save32(path, a):
     np.save(path, np.ascontiguousarray(np.asarray(a, dtype=np.float32)))
 
@@ -322,6 +305,7 @@ def make_e2e():
     CLIP BPE -> text tower of the tiny weights with token_embedding tiled to 49408 rows (row i = row i % 512)."""
     import torch
     from clipmini import CLIP, image_intermediates
+    from ckptio import read_safetensors
     torch.set_num_threads(2)
     d = os.path.join(OUT, "tiny_e2e")
     os.makedirs(d, exist_ok=True)

@@ -10,6 +10,14 @@ function intOption(name: string, text: string, min: number): number {
   return v;
 }
 
+/** "256x192" → { width: 256, height: 192 }; one number means a square canvas. */
+function canvasOption(text: string): { width: number; height: number } {
+  const m = /^(\d+)(?:[x×](\d+))?$/i.exec(String(text).trim());
+  if (!m) throw new ClipNadError(`--canvas must be WIDTHxHEIGHT (e.g. 256x256) or one side, got '${text}'`);
+  const width = Number(m[1]);
+  return { width, height: m[2] === undefined ? width : Number(m[2]) };
+}
+
 /** `clip-nad toyworld`: write a procedural dataset (PNG images, masks, index.jsonl, dataset.json). */
 export function register(program: Command): void {
   program
@@ -23,6 +31,7 @@ export function register(program: Command): void {
     .option("--max-objects <k>", "most objects per scene", "4")
     .option("--drift <spec>", 'attribute drift, e.g. "yellow:0.05->0.4,years:2000-2010" (see src/toyworld/drift.ts)')
     .option("--no-masks", "skip the mask PNGs")
+    .option("--canvas <WxH>", "draw each scene on a W×H canvas (e.g. 256x256) with objects, fills and textures at the scale of --size scenes and the object counts per --size² of area (segmentation benchmarks)")
     .option("--shape-groups", "minimal pairs: runs of 8 scenes identical but for the dominant object's shape (training data)")
     .option("--force", "replace a non-empty --out folder whole (without it, a non-empty folder is refused)")
     .option("--quiet", "no progress bar")
@@ -43,6 +52,7 @@ export function register(program: Command): void {
         drift: o.drift,
         masks: o.masks,
         shapeGroups: Boolean(o.shapeGroups),
+        canvas: o.canvas === undefined ? undefined : canvasOption(o.canvas),
         force: Boolean(o.force),
         onProgress: (done) => bar?.update(done),
       });
