@@ -7,3 +7,4 @@ export * from "./reconstruct";
 export * from "./sparsity";
 export * from "./neuronSvd";
 export * from "./evaluation";
+export * from "./topImages";
