@@ -45,6 +45,19 @@ export interface UnitTopImagesOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** A unit of any level, by name: a pair { neuron, head }, a neuron { neuron } or a head { head }. */
+export type Unit = Pair | { neuron: number; head?: undefined } | { head: number; neuron?: undefined };
+
+export function isPair(u: Unit): u is Pair {
+  return u.neuron !== undefined && u.head !== undefined;
+}
+
+/** "neuron 88 · head 2", "neuron 88", "head 2". */
+export function unitName(u: Unit): string {
+  if (isPair(u)) return `neuron ${u.neuron} · head ${u.head}`;
+  return u.neuron !== undefined ? `neuron ${u.neuron}` : `head ${u.head}`;
+}
+
 /** One unit's top images: rows (best first) and their norms. */
 export interface UnitTop {
   rows: Int32Array;
@@ -97,6 +110,14 @@ export class UnitTopImages {
   head(head: number): UnitTop {
     const h = checkHead(this, head);
     return this.entry(this.heads, this.index.heads.get(h), `head ${h}`);
+  }
+
+  /** Any unit's list. */
+  of(unit: Unit): UnitTop {
+    if (isPair(unit)) return this.pair(unit);
+    if (unit.neuron !== undefined) return this.neuron(unit.neuron);
+    if (unit.head !== undefined) return this.head(unit.head);
+    throw new ClipNadError(`a unit is { neuron }, { head } or { neuron, head }, got ${JSON.stringify(unit)}`);
   }
 }
 

@@ -46,6 +46,13 @@ export function npyOutPath(out: string): string {
   return out;
 }
 
+/** Output .json path: must end in .json; its folder is created. */
+export function jsonOutPath(out: string): string {
+  if (!out.toLowerCase().endsWith(".json")) throw new ClipNadError("--out must name a .json file", { file: out });
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  return out;
+}
+
 /** FILE.npy → FILE.json (the sidecar describing the rows). */
 export function sidecarPath(npyPath: string): string {
   return npyPath.replace(/\.npy$/i, ".json");

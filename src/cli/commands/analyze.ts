@@ -7,8 +7,10 @@ import { loadLabelledImages } from "../../data/labelled";
 import { readNpy } from "../../io/npy";
 import { DEFAULT_PERCENT_KEPT, EvaluationInputs, ablateReport, reconstructReport } from "../../analysis/evaluation";
 import { KeepRule } from "../../analysis/sparsity";
-import { openModel, positiveInt } from "../modelOption";
+import { jsonOutPath, openModel, positiveInt } from "../modelOption";
 import { Progress } from "../progress";
+import { register as registerSubconcepts } from "./analyzeSubconcepts";
+import { register as registerPolysemanticity } from "./analyzePolysemanticity";
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
@@ -23,22 +25,28 @@ function keepRule(text: string): KeepRule {
   return text;
 }
 
-function jsonOutPath(out: string): string {
-  if (!out.toLowerCase().endsWith(".json")) throw new ClipNadError("--out must name a .json file", { file: out });
-  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-  return out;
-}
 
 /**
- * `clip-nad analyze reconstruct|ablate`: the paper's "reconstruction from PCs" and mean-ablation experiments on a
- * collection (means, PCs, scores) and a labelled image folder (class sub-folders, or a toy-world dataset with
- * --classes toy:<attribute>). Prints the numbers and writes them as JSON for figures.
+ * `clip-nad analyze <analysis>`: the analyses of a collection, one sub-command each. reconstruct and ablate (here)
+ * are the paper's "reconstruction from PCs" and mean-ablation experiments on a collection (means, PCs, scores) and
+ * a labelled image folder (class sub-folders, or a toy-world dataset with --classes toy:<attribute>); they print the
+ * numbers and write them as JSON for figures. subconcepts and polysemanticity live in their own modules.
  */
 export function register(program: Command): void {
-  program
+  const analyze = program
     .command("analyze")
-    .description("zero-shot analyses on a collection: `reconstruct` (pairs with 1 PC vs neurons with 1/2/4 PCs) or `ablate` (accuracy vs % of pairs / neurons kept, the rest mean-ablated)")
-    .argument("<analysis>", "reconstruct | ablate")
+    .description("analyses of a collection: reconstruct | ablate (zero-shot), subconcepts (a neuron's and its pairs' top images), polysemanticity (top-image inertia per unit)");
+  for (const analysis of ["reconstruct", "ablate"] as const) registerZeroShot(analyze, analysis);
+  registerSubconcepts(analyze);
+  registerPolysemanticity(analyze);
+}
+
+function registerZeroShot(analyze: Command, analysis: "reconstruct" | "ablate"): void {
+  analyze
+    .command(analysis)
+    .description(analysis === "reconstruct"
+      ? "zero-shot accuracy with every unit replaced by its mean + top PC(s): pairs with 1 PC vs neurons with 1/2/4 PCs"
+      : "zero-shot accuracy vs % of pairs / neurons kept, the rest mean-ablated")
     .requiredOption("--collection <dir>", "collection folder from `clip-nad collect` (means, PCs, scores)")
     .requiredOption("--images <dir>", "labelled images: class sub-folders, or a toy-world dataset folder with --classes toy:<attribute>")
     .requiredOption("--out <file.json>", "where to write the numbers")
@@ -52,8 +60,7 @@ export function register(program: Command): void {
     .option("--percent <list>", "percent of units kept (ablate)", DEFAULT_PERCENT_KEPT.join(","))
     .option("--keep-rule <rule>", "ablate: which units are kept at p %: percentile (score ≥ the (100 − p)th percentile, the official rule) or count (round(p % · units))", "percentile")
     .option("--quiet", "no progress output")
-    .action(async (analysis: string, o) => {
-      if (analysis !== "reconstruct" && analysis !== "ablate") throw new ClipNadError(`unknown analysis '${analysis}' (use reconstruct or ablate)`);
+    .action(async (o) => {
       const out = jsonOutPath(o.out);
       const collection = openCollection(o.collection);
       const labelled = loadLabelledImages(o.images, o.classes);
