@@ -1,9 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { coefficientRows, unitTopImages } from "../src/analysis";
 import { AttentionPoolWeights, Decomposition, attentionPoolWeights, pairNormCoefficients, pairNorms } from "../src/decompose";
-import {
-  RefPool, gaussian, headContribution, neuronContribution, pairContribution, pairDirections, poolConfig, poolStateDict, randomPool, rng,
-} from "./decompose-reference";
+import { RefPool, gaussian, poolConfig, poolStateDict, randomPool, rng } from "./decompose-reference";
+import { NaiveNorms, bruteTop, naiveNorms } from "./topimages-reference";
 
 /**
  * Top images per unit from scalars (src/decompose/unitNorms + src/analysis/topImages) against a naive implementation
@@ -15,51 +14,19 @@ let ref: RefPool;
 let apw: AttentionPoolWeights;
 let dec: Decomposition;
 let S: Float32Array;
-let w: Float32Array;
-let c: Float64Array;
 let mean: Float64Array;
 
-/** c^h = W_O^h b_V^h / C + b_O / (C·H), float64, straight from the definition. */
-function referenceConstants(p: RefPool): Float64Array {
-  const dh = p.C / p.H;
-  const out = new Float64Array(p.H * p.d);
-  for (let h = 0; h < p.H; h++) {
-    for (let j = 0; j < p.d; j++) {
-      let acc = 0;
-      for (let k = 0; k < dh; k++) acc += p.Wo[j * p.C + h * dh + k] * p.bv[h * dh + k];
-      out[h * p.d + j] = acc / p.C + p.bo[j] / (p.C * p.H);
-    }
-  }
-  return out;
+/** Naive norms of one image (materialised contributions), raw or centred on the mean. */
+function naive(i: number, centred: boolean): NaiveNorms {
+  return naiveNorms(ref, [S.subarray(i * H * C, (i + 1) * H * C)], centred ? mean : undefined)[0];
 }
 
-const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((a, x) => a + x * x, 0));
-
-/** Naive norms of one image: materialised r (raw) or r − r(s̄) (centred) for every pair, neuron and head. */
-function naiveNorms(i: number, centred: boolean): { pair: Float64Array; neuron: Float64Array; head: Float64Array } {
-  const s = Float64Array.from(S.subarray(i * H * C, (i + 1) * H * C));
-  const cc = centred ? new Float64Array(H * d) : c; // centring removes every constant
-  if (centred) for (let u = 0; u < H * C; u++) s[u] -= mean[u];
-  const pair = new Float64Array(H * C), neuron = new Float64Array(C), head = new Float64Array(H);
-  for (let h = 0; h < H; h++) for (let n = 0; n < C; n++) pair[h * C + n] = norm(pairContribution(s, w, cc, h, n));
-  for (let n = 0; n < C; n++) neuron[n] = norm(neuronContribution(s, w, cc, n));
-  for (let h = 0; h < H; h++) head[h] = norm(headContribution(s, w, cc, h));
-  return { pair, neuron, head };
-}
-
-/** Brute force: every image's naive norm, sorted descending (ties: lower row first), top k. */
-function bruteTop(values: (i: number) => number, k: number): { rows: number[]; scores: number[] } {
-  const all = Array.from({ length: N }, (_, i) => ({ i, v: values(i) }));
-  all.sort((a, b) => b.v - a.v || a.i - b.i);
-  return { rows: all.slice(0, k).map((x) => x.i), scores: all.slice(0, k).map((x) => x.v) };
-}
+const bruteTopN = (value: (i: number) => number, k: number) => bruteTop(N, value, k);
 
 beforeAll(async () => {
   ref = randomPool(41, C, H, d, K);
   apw = attentionPoolWeights(poolStateDict(ref), poolConfig(ref));
   dec = await Decomposition.build(apw);
-  w = pairDirections(ref);
-  c = referenceConstants(ref);
   const g = gaussian(rng(9));
   S = new Float32Array(N * H * C);
   // Signed coefficients around a per-pair offset, so raw and centred rankings differ.
@@ -75,7 +42,7 @@ describe("norms from scalars vs materialised contributions", () => {
       const q = pairNormCoefficients(apw, dec.wNorms, centred ? "centred" : "raw");
       for (const i of [0, 5, 36]) {
         const got = pairNorms(S.subarray(i * H * C, (i + 1) * H * C), q, centred ? Float32Array.from(mean) : undefined);
-        const want = naiveNorms(i, centred).pair;
+        const want = naive(i, centred).pair;
         for (let u = 0; u < H * C; u++) expect(Math.abs(got[u] - want[u])).toBeLessThanOrEqual(2e-5 * (1 + want[u]));
       }
     }
@@ -88,14 +55,14 @@ describe("unitTopImages: top-k rows and scores per unit against a brute-force so
       const k = 6;
       const top = await unitTopImages(coefficientRows(S, N, H, C), dec, { k, norm: normKind, rowsPerChunk: 8 });
       expect([top.N, top.k, top.norm]).toEqual([N, k, normKind]);
-      const naive = Array.from({ length: N }, (_, i) => naiveNorms(i, normKind === "centred"));
+      const all = Array.from({ length: N }, (_, i) => naive(i, normKind === "centred"));
       const check = (got: { rows: Int32Array; scores: Float32Array }, want: { rows: number[]; scores: number[] }) => {
         expect(Array.from(got.rows)).toEqual(want.rows);
         want.scores.forEach((v, j) => expect(Math.abs(got.scores[j] - v)).toBeLessThanOrEqual(1e-4 * (1 + v)));
       };
-      for (let h = 0; h < H; h++) for (let n = 0; n < C; n++) check(top.pair({ neuron: n, head: h }), bruteTop((i) => naive[i].pair[h * C + n], k));
-      for (let n = 0; n < C; n++) check(top.neuron(n), bruteTop((i) => naive[i].neuron[n], k));
-      for (let h = 0; h < H; h++) check(top.head(h), bruteTop((i) => naive[i].head[h], k));
+      for (let h = 0; h < H; h++) for (let n = 0; n < C; n++) check(top.pair({ neuron: n, head: h }), bruteTopN((i) => all[i].pair[h * C + n], k));
+      for (let n = 0; n < C; n++) check(top.neuron(n), bruteTopN((i) => all[i].neuron[n], k));
+      for (let h = 0; h < H; h++) check(top.head(h), bruteTopN((i) => all[i].head[h], k));
     });
   }
 
