@@ -8,3 +8,5 @@ export * from "./sparsity";
 export * from "./neuronSvd";
 export * from "./evaluation";
 export * from "./topImages";
+export * from "./subconcepts";
+export * from "./polysemanticity";

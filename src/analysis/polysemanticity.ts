@@ -73,8 +73,8 @@ export function distinctLabelCounts(labels: Int32Array, rows: Int32Array, k: num
   return out;
 }
 
-/** A histogram: `edges` (bins + 1, bin i = [edges[i], edges[i+1]), the last one closed) and counts per unit kind. */
-export interface Histogram {
+/** A histogram of neurons and pairs on shared bins: `edges` (bins + 1, bin i = [edges[i], edges[i+1]), the last one closed) and counts per unit kind. */
+export interface UnitHistogram {
   edges: number[];
   neurons: number[];
   pairs: number[];
@@ -94,7 +94,7 @@ function counts(values: ArrayLike<number>, edges: number[]): number[] {
 }
 
 /** Equal-width bins over [0, max of both] (inertia ≥ 0). */
-export function inertiaHistogram(neurons: ArrayLike<number>, pairs: ArrayLike<number>, bins = 30): Histogram {
+export function inertiaHistogram(neurons: ArrayLike<number>, pairs: ArrayLike<number>, bins = 30): UnitHistogram {
   let hi = 0;
   for (const a of [neurons, pairs]) for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i]) && a[i] > hi) hi = a[i];
   if (!(hi > 0)) hi = 1;
@@ -103,7 +103,7 @@ export function inertiaHistogram(neurons: ArrayLike<number>, pairs: ArrayLike<nu
 }
 
 /** Integer bins 0, 1, …, max (a count of distinct labels): edges i − 0.5. */
-export function countHistogram(neurons: ArrayLike<number>, pairs: ArrayLike<number>, max: number): Histogram {
+export function countHistogram(neurons: ArrayLike<number>, pairs: ArrayLike<number>, max: number): UnitHistogram {
   const edges = Array.from({ length: max + 2 }, (_, i) => i - 0.5);
   return { edges, neurons: counts(neurons, edges), pairs: counts(pairs, edges) };
 }
@@ -195,7 +195,7 @@ export interface MeasureSummary {
 export interface UnitMeasure {
   neurons: number[];
   pairs: number[][];
-  histogram: Histogram;
+  histogram: UnitHistogram;
   summary: MeasureSummary;
 }
 
@@ -208,7 +208,7 @@ export interface PolysemanticityReport {
   neurons: number[];
   /** Inertia per pair: H rows of C. */
   pairs: number[][];
-  histograms: { inertia: Histogram } & Record<string, Histogram>;
+  histograms: { inertia: UnitHistogram } & Record<string, UnitHistogram>;
   /** Neurons vs pairs per measure ("inertia" and each label kind). */
   summaries: Record<string, MeasureSummary>;
   /** Distinct-label counts among the top images, per label kind (v1 super-classes, toy attributes). */

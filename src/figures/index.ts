@@ -2,3 +2,6 @@
 export * from "./types";
 export * from "./reconstruction";
 export * from "./sparsity";
+export * from "./topImages";
+export * from "./polysemanticity";
+export * from "./tiles";
