@@ -114,6 +114,23 @@ export interface RowLabels {
   /** How many distinct values the labels can take (the count histogram's range). */
   classes: number;
   values: Int32Array;
+  /** Names of the values, when known (toy attribute values, ImageNet class names). */
+  names?: readonly string[];
+}
+
+/** The most frequent label among some rows (ties: the smaller value), with its count; value −1 when none is labelled. */
+export function commonestLabel(labels: RowLabels, rows: ArrayLike<number>): { value: number; name: string; count: number; of: number } {
+  const counts = new Map<number, number>();
+  let of = 0;
+  for (let j = 0; j < rows.length; j++) {
+    if (rows[j] < 0) continue;
+    of++;
+    const v = labels.values[rows[j]];
+    if (v >= 0) counts.set(v, (counts.get(v) ?? 0) + 1);
+  }
+  let value = -1, count = 0;
+  for (const [v, c] of counts) if (c > count || (c === count && v < value)) { value = v; count = c; }
+  return { value, name: value < 0 ? "" : labels.names?.[value] ?? String(value), count, of };
 }
 
 /** The v1 mapping: ImageNet class index → super-class (−1 for the classes it does not cover), 1000 entries. */
@@ -160,12 +177,48 @@ function labelsFrom(collection: Collection, items: { path: string; label: number
   return values;
 }
 
+/**
+ * The label most over-represented among some rows, across label kinds: the (kind, value) whose share among the rows
+ * exceeds its share among all rows the most ("colour = yellow: 9 of 10, 10 % overall"); null when nothing is labelled.
+ */
+export function enrichedLabel(kinds: RowLabels[], rows: ArrayLike<number>): { kind: string; name: string; count: number; of: number; base: number } | null {
+  let best: { kind: string; name: string; count: number; of: number; base: number } | null = null;
+  let bestLift = -Infinity;
+  for (const labels of kinds) {
+    const freq = new Map<number, number>();
+    let labelled = 0;
+    for (const v of labels.values) if (v >= 0) { freq.set(v, (freq.get(v) ?? 0) + 1); labelled++; }
+    const seen = new Map<number, number>();
+    let of = 0;
+    for (let j = 0; j < rows.length; j++) {
+      if (rows[j] < 0) continue;
+      of++;
+      const v = labels.values[rows[j]];
+      if (v >= 0) seen.set(v, (seen.get(v) ?? 0) + 1);
+    }
+    for (const [v, count] of [...seen].sort((a, b) => a[0] - b[0])) {
+      const base = (freq.get(v) ?? 0) / Math.max(1, labelled);
+      const lift = count / of - base;
+      if (lift > bestLift) { bestLift = lift; best = { kind: labels.name, name: labels.names?.[v] ?? String(v), count, of, base }; }
+    }
+  }
+  return best;
+}
+
 /** ImageNet super-classes of a collection's rows from the ImageNet val folder its images came from (v1). */
 export function imagenetSuperclassLabels(collection: Collection, valDir: string, opts: { mapping?: string; imageRoot?: string } = {}): RowLabels {
   const labelled = loadLabelledImages(valDir, "imagenet");
   const { classToSuper, superclasses } = readSuperclassMap(opts.mapping);
   const items = labelled.items.map((it) => ({ path: it.path, label: classToSuper[labelled.labelOf.get(it.id)!] ?? -1 }));
   return { name: "WordNet super-classes", classes: superclasses, values: labelsFrom(collection, items, opts.imageRoot, "ImageNet val folder", valDir) };
+}
+
+/** ImageNet classes of a collection's rows (CLIP's class names), from the ImageNet val folder its images came from. */
+export function imagenetClassLabels(collection: Collection, valDir: string, opts: { imageRoot?: string } = {}): RowLabels {
+  const labelled = loadLabelledImages(valDir, "imagenet");
+  const items = labelled.items.map((it) => ({ path: it.path, label: labelled.labelOf.get(it.id)! }));
+  const values = labelsFrom(collection, items, opts.imageRoot, "ImageNet val folder", valDir);
+  return { name: "ImageNet classes", classes: labelled.classNames.length, values, names: labelled.classNames };
 }
 
 /** Each toy-world attribute of a collection's rows (the dominant object's, or the background's), ground truth. */
@@ -177,7 +230,7 @@ export function toyAttributeLabels(collection: Collection, datasetDir?: string, 
   return ATTRIBUTE_NAMES.map((attr) => {
     const names = ATTRIBUTES[attr] as readonly string[];
     const items = ds.items.map((it) => ({ path: it.path, label: names.indexOf((it.meta!.labels as Record<string, string>)[attr]) }));
-    return { name: attr, classes: names.length, values: labelsFrom(collection, items, imageRoot, "toy-world dataset", dir) };
+    return { name: attr, classes: names.length, values: labelsFrom(collection, items, imageRoot, "toy-world dataset", dir), names };
   });
 }
 
