@@ -112,6 +112,12 @@ export class UnitTopImages {
     return this.entry(this.heads, this.index.heads.get(h), `head ${h}`);
   }
 
+  /** Whether a unit's list was computed. */
+  has(unit: Unit): boolean {
+    if (isPair(unit)) return unit.head >= 0 && unit.head < this.H && unit.neuron >= 0 && unit.neuron < this.C && this.index.pairs.has(unit.head * this.C + unit.neuron);
+    return unit.neuron !== undefined ? this.index.neurons.has(unit.neuron) : this.index.heads.has(unit.head as number);
+  }
+
   /** Any unit's list. */
   of(unit: Unit): UnitTop {
     if (isPair(unit)) return this.pair(unit);
