@@ -11,6 +11,7 @@ import { BrowserBackend } from "../src/browser/backend";
 import { browserSourceFrom } from "../src/browser/source";
 import { Collection, collect } from "../src/collect";
 import { unitTopImages } from "../src/analysis/topImages";
+import { main } from "../src/cli/main";
 import { fakeModel, sharpLoader, writeImageFolder } from "./collect.fake";
 import { bruteTop, naiveNorms } from "./topimages-reference";
 
@@ -56,6 +57,18 @@ describe("neuron and head views of a collection", () => {
     const first = off.index.units!.neurons[0];
     expect(first.own.map((im) => im.id)).toEqual(ids(bruteTop(col.N, (i) => naive[i].neuron[first.neuron], 8).rows));
     expect(first.heads).toHaveLength(col.H);
+  });
+
+  it("export-browser --unit-norm raw embeds the raw-ranked neuron and head views; a bad norm is refused", async () => {
+    const out = path.join(tmp, "page.html");
+    const run = (...a: string[]) => main(["node", "clip-nad", "export-browser", "--collection", path.join(tmp, "col"), "--no-words", "--pairs", "4", "--neurons", "2", "--quiet", ...a]);
+    await run("--out", out, "--unit-norm", "raw");
+    const html = fs.readFileSync(out, "utf8");
+    const state = JSON.parse(/<script type="application\/vnd.jupyter.widget-state\+json">([\s\S]*?)<\/script>/.exec(html)![1]);
+    const units = (Object.values(state.state)[0] as { state: { offline: { units: { ranking: string; heads: unknown[]; neurons: unknown[] } } } }).state.offline.units;
+    expect(units.ranking).toBe("raw norm ‖r(I)‖");
+    expect([units.heads.length, units.neurons.length]).toEqual([col.H, 2]);
+    await expect(run("--out", path.join(tmp, "p2.html"), "--unit-norm", "max")).rejects.toThrow('norm must be "raw" or "centred", got "max"');
   });
 
   it("refuses top images computed on another collection", async () => {

@@ -174,12 +174,15 @@ export class BrowserBackend {
     const score = this.source.scores[0].values;
     const cols: NeuronHeadColumn[] = [];
     for (let h = 0; h < heads; h++) {
-      const images = this.source.unitImages
-        ? this.source.unitImages({ neuron: n, head: h }, this.opts.imagesPerHead)
-        : this.source.topImages(h, n, 0, this.opts.imagesPerHead).images;
+      const images = this.pairImages(h, n, this.opts.imagesPerHead);
       cols.push({ head: h, score: score[h * neurons + n], images: await this.thumbnails(images, buffers) });
     }
     return cols;
+  }
+
+  /** A pair's first images in the neuron and head views: ranked as the units' own images when the source ranks them. */
+  private pairImages(h: number, n: number, count: number): SourceImage[] {
+    return this.source.unitImages ? this.source.unitImages({ neuron: n, head: h }, count) : this.source.topImages(h, n, 0, count).images;
   }
 
   /** A neuron's or head's own top images (undefined when the source does not rank units' images). */
@@ -193,8 +196,7 @@ export class BrowserBackend {
     const top = headTopNeurons(this.source.scores[0].values, this.source.neurons, h, this.opts.headRows);
     const rows: HeadNeuronRow[] = [];
     for (const p of top) {
-      const page = this.source.topImages(h, p.neuron, 0, 3);
-      rows.push({ neuron: p.neuron, score: p.score, images: await this.thumbnails(page.images, buffers) });
+      rows.push({ neuron: p.neuron, score: p.score, images: await this.thumbnails(this.pairImages(h, p.neuron, 3), buffers) });
     }
     return rows;
   }
