@@ -49,3 +49,18 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return num / den;
 }
+
+/**
+ * A `clip-nad` command in this process (no launcher start-up; `--quiet`, its stdout silenced): resolves, or rejects
+ * with the error the launcher would print.
+ */
+export async function runCli(...args: string[]): Promise<void> {
+  const { main } = await import("../src/cli/main");
+  const log = console.log;
+  console.log = () => undefined;
+  try {
+    await main(["node", "clip-nad", ...args, "--quiet"]);
+  } finally {
+    console.log = log;
+  }
+}

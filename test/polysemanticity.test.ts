@@ -4,8 +4,8 @@ import * as path from "path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Collection, collect } from "../src/collect";
-import { distinctLabelCounts, readSuperclassMap, topImageInertia } from "../src/analysis/polysemanticity";
-import { main } from "../src/cli/main";
+import { distinctLabelCounts, enrichedLabel, readSuperclassMap, topImageInertia } from "../src/analysis/polysemanticity";
+import { runCli } from "./cli-helpers";
 import { writeToyDataset } from "../src/toyworld";
 import { ATTRIBUTES } from "../src/toyworld/vocab";
 import { mulberry32 } from "../src/toyworld/random";
@@ -20,15 +20,7 @@ import { bruteTop, naiveNorms } from "./topimages-reference";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "clipnad-poly-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function run(...args: string[]): Promise<void> {
-  const log = console.log;
-  console.log = () => undefined;
-  try {
-    await main(["node", "clip-nad", ...args, "--quiet"]);
-  } finally {
-    console.log = log;
-  }
-}
+const run = runCli;
 
 /** Σ_j ‖e_j − ē‖² of the normalised rows, the textbook way (two passes, float64). */
 function directInertia(emb: Float32Array, d: number, rows: number[]): number {
@@ -72,6 +64,11 @@ describe("numeric entry points", () => {
     expect(Array.from(m.classToSuper.subarray(0, 8))).toEqual([0, 0, 1, -1, -1, -1, -1, 3]);
     fs.writeFileSync(file, JSON.stringify({ 1000: 2 }));
     expect(() => readSuperclassMap(file)).toThrow(`${file}, key '1000': '1000' is not an ImageNet class index (0..999)`);
+    // The most over-represented label across kinds: colour r is 3/3 of the rows against 3/10 overall (+0.7), size 0 only 2/3 vs ½.
+    const colour = { name: "colour", classes: 3, names: ["r", "g", "b"], values: Int32Array.of(0, 0, 0, 1, 1, 2, 2, 2, 2, 2) };
+    const size = { name: "size", classes: 2, values: Int32Array.of(0, 1, 0, 1, 0, 1, 0, 1, 0, 1) };
+    expect(enrichedLabel([size, colour], [0, 1, 2, -1])).toEqual({ kind: "colour", name: "r", count: 3, of: 3, base: 0.3 });
+    expect(enrichedLabel([size], [1, 3])).toEqual({ kind: "size", name: "1", count: 2, of: 2, base: 0.5 });
     const shipped = readSuperclassMap();
     expect(shipped.superclasses).toBe(100);
     expect(Array.from(shipped.classToSuper).filter((v) => v >= 0)).toHaveLength(551);

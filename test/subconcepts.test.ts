@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Collection, collect, openCollection } from "../src/collect";
 import { subconcepts } from "../src/analysis/subconcepts";
 import { unitTopImages } from "../src/analysis/topImages";
-import { main } from "../src/cli/main";
+import { runCli } from "./cli-helpers";
 import { fakeModel, sharpLoader, writeImageFolder } from "./collect.fake";
 import { bruteTop, naiveNorms } from "./topimages-reference";
 
@@ -37,16 +37,7 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** The command in this process (no launcher start-up): resolves, or rejects with the error the launcher prints. */
-async function run(...args: string[]): Promise<void> {
-  const log = console.log;
-  console.log = () => undefined;
-  try {
-    await main(["node", "clip-nad", ...args, "--quiet"]);
-  } finally {
-    console.log = log;
-  }
-}
+const run = runCli;
 
 function rowsOf(c: Collection): Float32Array[] {
   return Array.from({ length: c.N }, (_, i) => c.coefficientsOf(i));

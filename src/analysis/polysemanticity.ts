@@ -118,8 +118,8 @@ export interface RowLabels {
   names?: readonly string[];
 }
 
-/** The most frequent label among some rows (ties: the smaller value), with its count; value −1 when none is labelled. */
-export function commonestLabel(labels: RowLabels, rows: ArrayLike<number>): { value: number; name: string; count: number; of: number } {
+/** How often each label occurs among some rows (−1 rows and unlabelled ones skipped), and how many rows there were. */
+function labelCounts(labels: RowLabels, rows: ArrayLike<number>): { counts: Map<number, number>; of: number } {
   const counts = new Map<number, number>();
   let of = 0;
   for (let j = 0; j < rows.length; j++) {
@@ -128,9 +128,7 @@ export function commonestLabel(labels: RowLabels, rows: ArrayLike<number>): { va
     const v = labels.values[rows[j]];
     if (v >= 0) counts.set(v, (counts.get(v) ?? 0) + 1);
   }
-  let value = -1, count = 0;
-  for (const [v, c] of counts) if (c > count || (c === count && v < value)) { value = v; count = c; }
-  return { value, name: value < 0 ? "" : labels.names?.[value] ?? String(value), count, of };
+  return { counts, of };
 }
 
 /** The v1 mapping: ImageNet class index → super-class (−1 for the classes it does not cover), 1000 entries. */
@@ -185,19 +183,12 @@ export function enrichedLabel(kinds: RowLabels[], rows: ArrayLike<number>): { ki
   let best: { kind: string; name: string; count: number; of: number; base: number } | null = null;
   let bestLift = -Infinity;
   for (const labels of kinds) {
-    const freq = new Map<number, number>();
+    const all = labelCounts(labels, Int32Array.from({ length: labels.values.length }, (_, i) => i));
     let labelled = 0;
-    for (const v of labels.values) if (v >= 0) { freq.set(v, (freq.get(v) ?? 0) + 1); labelled++; }
-    const seen = new Map<number, number>();
-    let of = 0;
-    for (let j = 0; j < rows.length; j++) {
-      if (rows[j] < 0) continue;
-      of++;
-      const v = labels.values[rows[j]];
-      if (v >= 0) seen.set(v, (seen.get(v) ?? 0) + 1);
-    }
+    for (const c of all.counts.values()) labelled += c;
+    const { counts: seen, of } = labelCounts(labels, rows);
     for (const [v, count] of [...seen].sort((a, b) => a[0] - b[0])) {
-      const base = (freq.get(v) ?? 0) / Math.max(1, labelled);
+      const base = (all.counts.get(v) ?? 0) / Math.max(1, labelled);
       const lift = count / of - base;
       if (lift > bestLift) { bestLift = lift; best = { kind: labels.name, name: labels.names?.[v] ?? String(v), count, of, base }; }
     }
