@@ -10,3 +10,4 @@ export * from "./evaluation";
 export * from "./topImages";
 export * from "./subconcepts";
 export * from "./polysemanticity";
+export * from "./rowLabels";

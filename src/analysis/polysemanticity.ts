@@ -1,31 +1,29 @@
-import * as fs from "fs";
-import * as path from "path";
 import { ClipNadError } from "../errors";
 import { Collection } from "../collect/collection";
 import { NormKind, checkNormKind } from "../decompose";
-import { loadLabelledImages } from "../data/labelled";
-import { readToyDataset } from "../data/toy";
-import { ATTRIBUTE_NAMES, ATTRIBUTES } from "../toyworld/vocab";
-import { readJson } from "../io/atomic";
+import { RowLabels } from "./rowLabels";
 import { TopImagesWeights, UnitTopTable, unitTopImages } from "./topImages";
 import { collectionNormWeights } from "./subconcepts";
 
 /**
  * Polysemanticity of units from their top images (paper.md §A.12):
- *  - v2 (the paper's final measure): the inertia Σ_j ‖e_j − ē‖² of the normalised embeddings e_j of a unit's top-k
- *    images (k = 10); lower = the images are alike = more monosemantic;
+ *  - v2 (the paper's final measure): the inertia Σ_j ‖e_j − ē‖² of the normalised embeddings e_j of a unit's
+ *    top-k images (k = 10); lower = the images are alike = more monosemantic;
  *  - v1: the number of distinct WordNet super-classes among the top-k ImageNet images
  *    (assets/text/imagenet_idx_to_superclass.json: 551 class indices → 100 super-classes; images of the other
  *    449 classes are not counted);
  *  - on the toy world, the number of distinct values of each attribute (the dominant object's shape, colour, …)
  *    among the top-k: ground truth.
  * Numeric entry points on plain arrays (embeddings N×d, label vectors N, top rows units×k); the collection-level
- * `polysemanticity` runs the top-image pass (src/analysis/topImages) over all neurons and pairs first.
+ * `polysemanticity` runs the top-image pass (src/analysis/topImages) over all neurons and pairs first. The labels
+ * come from src/analysis/rowLabels.
  */
 
-/** Inertia of the normalised embeddings of each unit's top rows (units×k, −1 = no image; fewer images, fewer terms). */
+/** Inertia of the normalised embeddings of each unit's top rows (units×k; −1 = no image: fewer terms). */
 export function topImageInertia(embeddings: Float32Array, d: number, rows: Int32Array, k: number): Float32Array {
-  if (!(d > 0) || embeddings.length % d !== 0) throw new ClipNadError(`embeddings have ${embeddings.length} values, not rows of d = ${d}`);
+  if (!(d > 0) || embeddings.length % d !== 0) {
+    throw new ClipNadError(`embeddings have ${embeddings.length} values, not rows of d = ${d}`);
+  }
   if (rows.length % k !== 0) throw new ClipNadError(`top rows have ${rows.length} values, not units × k = ${k}`);
   const N = embeddings.length / d;
   const U = rows.length / k;
@@ -73,7 +71,10 @@ export function distinctLabelCounts(labels: Int32Array, rows: Int32Array, k: num
   return out;
 }
 
-/** A histogram of neurons and pairs on shared bins: `edges` (bins + 1, bin i = [edges[i], edges[i+1]), the last one closed) and counts per unit kind. */
+/**
+ * A histogram of neurons and pairs on shared bins: `edges` (bins + 1; bin i = [edges[i], edges[i+1]), the last
+ * one closed) and the counts of each unit kind.
+ */
 export interface UnitHistogram {
   edges: number[];
   neurons: number[];
@@ -96,7 +97,9 @@ function counts(values: ArrayLike<number>, edges: number[]): number[] {
 /** Equal-width bins over [0, max of both] (inertia ≥ 0). */
 export function inertiaHistogram(neurons: ArrayLike<number>, pairs: ArrayLike<number>, bins = 30): UnitHistogram {
   let hi = 0;
-  for (const a of [neurons, pairs]) for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i]) && a[i] > hi) hi = a[i];
+  for (const a of [neurons, pairs]) {
+    for (let i = 0; i < a.length; i++) if (Number.isFinite(a[i]) && a[i] > hi) hi = a[i];
+  }
   if (!(hi > 0)) hi = 1;
   const edges = Array.from({ length: bins + 1 }, (_, i) => (hi * i) / bins);
   return { edges, neurons: counts(neurons, edges), pairs: counts(pairs, edges) };
@@ -106,123 +109,6 @@ export function inertiaHistogram(neurons: ArrayLike<number>, pairs: ArrayLike<nu
 export function countHistogram(neurons: ArrayLike<number>, pairs: ArrayLike<number>, max: number): UnitHistogram {
   const edges = Array.from({ length: max + 2 }, (_, i) => i - 0.5);
   return { edges, neurons: counts(neurons, edges), pairs: counts(pairs, edges) };
-}
-
-/** Per-row labels of one kind for a collection: values[row] ≥ 0, or −1 for rows without one. */
-export interface RowLabels {
-  name: string;
-  /** How many distinct values the labels can take (the count histogram's range). */
-  classes: number;
-  values: Int32Array;
-  /** Names of the values, when known (toy attribute values, ImageNet class names). */
-  names?: readonly string[];
-}
-
-/** How often each label occurs among some rows (−1 rows and unlabelled ones skipped), and how many rows there were. */
-function labelCounts(labels: RowLabels, rows: ArrayLike<number>): { counts: Map<number, number>; of: number } {
-  const counts = new Map<number, number>();
-  let of = 0;
-  for (let j = 0; j < rows.length; j++) {
-    if (rows[j] < 0) continue;
-    of++;
-    const v = labels.values[rows[j]];
-    if (v >= 0) counts.set(v, (counts.get(v) ?? 0) + 1);
-  }
-  return { counts, of };
-}
-
-/** The v1 mapping: ImageNet class index → super-class (−1 for the classes it does not cover), 1000 entries. */
-export const IMAGENET_SUPERCLASSES = path.join(__dirname, "..", "..", "assets", "text", "imagenet_idx_to_superclass.json");
-
-export function readSuperclassMap(file = IMAGENET_SUPERCLASSES): { classToSuper: Int32Array; superclasses: number } {
-  const raw = readJson<Record<string, unknown>>(file);
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new ClipNadError("expected a JSON object { class index: super-class }", { file });
-  const classToSuper = new Int32Array(1000).fill(-1);
-  let supers = 0;
-  for (const [k, v] of Object.entries(raw)) {
-    const c = Number(k);
-    if (!Number.isInteger(c) || c < 0 || c >= 1000) throw new ClipNadError(`'${k}' is not an ImageNet class index (0..999)`, { file, key: k });
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new ClipNadError(`super-class of ${k} must be a non-negative integer, got ${JSON.stringify(v)}`, { file, key: k });
-    classToSuper[c] = v;
-    supers = Math.max(supers, v + 1);
-  }
-  return { classToSuper, superclasses: supers };
-}
-
-/** Row → image file, resolved, for matching a dataset reader's items to the collection's rows. */
-function rowFiles(collection: Collection, imageRoot?: string): Map<string, number> {
-  const m = new Map<string, number>();
-  for (let r = 0; r < collection.N; r++) m.set(path.resolve(collection.imagePath(r, imageRoot)), r);
-  return m;
-}
-
-function labelsFrom(collection: Collection, items: { path: string; label: number }[], imageRoot: string | undefined, what: string, dir: string): Int32Array {
-  const rows = rowFiles(collection, imageRoot);
-  const values = new Int32Array(collection.N).fill(-1);
-  const found = new Uint8Array(collection.N);
-  for (const it of items) {
-    const r = rows.get(path.resolve(it.path));
-    if (r === undefined) continue;
-    values[r] = it.label;
-    found[r] = 1;
-  }
-  const missing = found.indexOf(0);
-  if (missing >= 0) {
-    const n = found.reduce((acc, f) => acc + (f ? 0 : 1), 0);
-    throw new ClipNadError(`${n} of the collection's ${collection.N} images are not in the ${what} (e.g. '${collection.ids[missing]}' at ` +
-      `${collection.imagePath(missing, imageRoot)}); is this the dataset the collection was made from?`, { file: dir });
-  }
-  return values;
-}
-
-/**
- * The label most over-represented among some rows, across label kinds: the (kind, value) whose share among the rows
- * exceeds its share among all rows the most ("colour = yellow: 9 of 10, 10 % overall"); null when nothing is labelled.
- */
-export function enrichedLabel(kinds: RowLabels[], rows: ArrayLike<number>): { kind: string; name: string; count: number; of: number; base: number } | null {
-  let best: { kind: string; name: string; count: number; of: number; base: number } | null = null;
-  let bestLift = -Infinity;
-  for (const labels of kinds) {
-    const all = labelCounts(labels, Int32Array.from({ length: labels.values.length }, (_, i) => i));
-    let labelled = 0;
-    for (const c of all.counts.values()) labelled += c;
-    const { counts: seen, of } = labelCounts(labels, rows);
-    for (const [v, count] of [...seen].sort((a, b) => a[0] - b[0])) {
-      const base = (all.counts.get(v) ?? 0) / Math.max(1, labelled);
-      const lift = count / of - base;
-      if (lift > bestLift) { bestLift = lift; best = { kind: labels.name, name: labels.names?.[v] ?? String(v), count, of, base }; }
-    }
-  }
-  return best;
-}
-
-/** ImageNet super-classes of a collection's rows from the ImageNet val folder its images came from (v1). */
-export function imagenetSuperclassLabels(collection: Collection, valDir: string, opts: { mapping?: string; imageRoot?: string } = {}): RowLabels {
-  const labelled = loadLabelledImages(valDir, "imagenet");
-  const { classToSuper, superclasses } = readSuperclassMap(opts.mapping);
-  const items = labelled.items.map((it) => ({ path: it.path, label: classToSuper[labelled.labelOf.get(it.id)!] ?? -1 }));
-  return { name: "WordNet super-classes", classes: superclasses, values: labelsFrom(collection, items, opts.imageRoot, "ImageNet val folder", valDir) };
-}
-
-/** ImageNet classes of a collection's rows (CLIP's class names), from the ImageNet val folder its images came from. */
-export function imagenetClassLabels(collection: Collection, valDir: string, opts: { imageRoot?: string } = {}): RowLabels {
-  const labelled = loadLabelledImages(valDir, "imagenet");
-  const items = labelled.items.map((it) => ({ path: it.path, label: labelled.labelOf.get(it.id)! }));
-  const values = labelsFrom(collection, items, opts.imageRoot, "ImageNet val folder", valDir);
-  return { name: "ImageNet classes", classes: labelled.classNames.length, values, names: labelled.classNames };
-}
-
-/** Each toy-world attribute of a collection's rows (the dominant object's, or the background's), ground truth. */
-export function toyAttributeLabels(collection: Collection, datasetDir?: string, imageRoot?: string): RowLabels[] {
-  let dir = datasetDir ?? imageRoot ?? collection.manifest.images.root;
-  // A collection made from <dataset>/images has the dataset one folder up.
-  if (!fs.existsSync(path.join(dir, "index.jsonl")) && fs.existsSync(path.join(dir, "..", "index.jsonl"))) dir = path.join(dir, "..");
-  const ds = readToyDataset(dir);
-  return ATTRIBUTE_NAMES.map((attr) => {
-    const names = ATTRIBUTES[attr] as readonly string[];
-    const items = ds.items.map((it) => ({ path: it.path, label: names.indexOf((it.meta!.labels as Record<string, string>)[attr]) }));
-    return { name: attr, classes: names.length, values: labelsFrom(collection, items, imageRoot, "toy-world dataset", dir), names };
-  });
 }
 
 /** Neurons vs pairs in numbers: means over units and how many pairs lie at or below the neurons' median. */
@@ -291,11 +177,14 @@ export interface PolysemanticityOptions {
 }
 
 /** Top-k images of every neuron and pair (one pass), then inertia and distinct-label counts per unit. */
-export async function polysemanticity(collection: Collection, opts: PolysemanticityOptions = {}): Promise<PolysemanticityReport> {
+export async function polysemanticity(
+  collection: Collection, opts: PolysemanticityOptions = {},
+): Promise<PolysemanticityReport> {
   const norm = checkNormKind(opts.norm ?? "raw");
   const { H, C, d, N } = collection;
   const top = await unitTopImages(collection, opts.weights ?? (await collectionNormWeights(collection)), {
-    k: opts.top ?? 10, norm, mean: norm === "centred" ? collection.meanCoefficients : undefined, heads: [], onProgress: opts.onProgress,
+    k: opts.top ?? 10, norm, mean: norm === "centred" ? collection.meanCoefficients : undefined, heads: [],
+    onProgress: opts.onProgress,
   });
   const k = top.k;
   const emb = collection.embeddings;
@@ -311,8 +200,11 @@ export async function polysemanticity(collection: Collection, opts: Polysemantic
     labels: {},
   };
   for (const lab of opts.labels ?? []) {
-    if (lab.values.length !== N) throw new ClipNadError(`labels '${lab.name}' have ${lab.values.length} rows, the collection ${N}`);
-    const nc = distinctLabelCounts(lab.values, top.neurons.rows, k), pc = distinctLabelCounts(lab.values, top.pairs.rows, k);
+    if (lab.values.length !== N) {
+      throw new ClipNadError(`labels '${lab.name}' have ${lab.values.length} rows, the collection ${N}`);
+    }
+    const nc = distinctLabelCounts(lab.values, top.neurons.rows, k);
+    const pc = distinctLabelCounts(lab.values, top.pairs.rows, k);
     const hist = countHistogram(nc, pc, Math.min(k, lab.classes));
     const summary = summarize(nc, pc);
     report.labels[lab.name] = { neurons: Array.from(nc), pairs: byHead(pc, H, C), histogram: hist, summary };

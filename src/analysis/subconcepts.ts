@@ -53,8 +53,8 @@ export function checkImagesPresent(collection: Collection, rows: Iterable<number
     if (row < 0) continue;
     const file = collection.imagePath(row, imageRoot);
     if (!fs.existsSync(file)) {
-      throw new ClipNadError(`image '${collection.ids[row]}' of the collection is missing (the images were moved or deleted; ` +
-        `give the folder they are in now as the image root)`, { file });
+      throw new ClipNadError(`image '${collection.ids[row]}' of the collection is missing (the images were moved or ` +
+        "deleted; give the folder they are in now as the image root)", { file });
     }
   }
 }
@@ -78,7 +78,9 @@ export interface SubconceptsOptions {
 }
 
 /** The neuron's and its pairs' top images (one pass over the collection; memory: one chunk of rows). */
-export async function subconcepts(collection: Collection, neuron: number, opts: SubconceptsOptions = {}): Promise<{ report: SubconceptsReport; lists: UnitTopImages }> {
+export async function subconcepts(
+  collection: Collection, neuron: number, opts: SubconceptsOptions = {},
+): Promise<{ report: SubconceptsReport; lists: UnitTopImages }> {
   const n = checkNeuron(collection, neuron);
   const norm = checkNormKind(opts.norm ?? "raw");
   const heads = Array.from({ length: collection.H }, (_, h) => h);

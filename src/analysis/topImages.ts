@@ -1,15 +1,15 @@
 import { ClipNadError } from "../errors";
 import {
-  AttentionPoolWeights, NeuronGram, NormKind, Pair, PairNormCoefficients, UnitNormsOrt, UnitSubset, checkHead, checkNeuron,
-  checkNormKind, pairIndex, pairNormCoefficients,
+  AttentionPoolWeights, NeuronGram, NormKind, Pair, PairNormCoefficients, UnitNormsOrt, UnitSubset, checkHead,
+  checkNeuron, checkNormKind, pairIndex, pairNormCoefficients,
 } from "../decompose";
 import { TopK } from "../util/topk";
 import { CoefficientRows, meanCoefficients } from "./rows";
 
 /**
- * Top images per unit by the norm of its contribution (paper.md §A.11, §A.12; Figure 4): heads ‖r^h(I)‖, neurons
- * ‖Σ_h r^{n,h}(I)‖, pairs ‖r^{n,h}(I)‖, raw (bias shares included, as the paper's retrieval) or centred (as the
- * collection's stored top-k), streamed over the stored s in chunks of rows. The norms come from scalars
+ * Top images per unit by the norm of its contribution (paper.md §A.11, §A.12; Figure 4): heads ‖r^h(I)‖,
+ * neurons ‖Σ_h r^{n,h}(I)‖, pairs ‖r^{n,h}(I)‖, raw (bias shares included, as the paper's retrieval) or centred (as
+ * the collection's stored top-k), streamed over the stored s in chunks of rows. The norms come from scalars
  * (src/decompose/unitNorms: pairs a x² + b x + e, neurons and heads on onnxruntime); no r is ever formed.
  *
  * Memory: units·k·20 bytes for the top-k (147,456 RN50x16 pairs × 10 → 29 MB) + one chunk of rows (≈ 32 MB) and
@@ -114,7 +114,10 @@ export class UnitTopImages {
 
   /** Whether a unit's list was computed. */
   has(unit: Unit): boolean {
-    if (isPair(unit)) return unit.head >= 0 && unit.head < this.H && unit.neuron >= 0 && unit.neuron < this.C && this.index.pairs.has(unit.head * this.C + unit.neuron);
+    if (isPair(unit)) {
+      const inRange = unit.head >= 0 && unit.head < this.H && unit.neuron >= 0 && unit.neuron < this.C;
+      return inRange && this.index.pairs.has(unit.head * this.C + unit.neuron);
+    }
     return unit.neuron !== undefined ? this.index.neurons.has(unit.neuron) : this.index.heads.has(unit.head as number);
   }
 
@@ -142,7 +145,7 @@ export class TopImagesAccumulator {
   private readonly neuronTop: TopK;
   private readonly headTop: TopK;
   private readonly mean64: Float64Array | null;
-  /** Per pair unit: values of s strictly between these cannot enter its (full) heap; (+∞, −∞) until it is full. */
+  /** Per pair unit: values of s strictly between these cannot enter its full heap; (+∞, −∞) until it is full. */
   private readonly rejectLo: Float64Array;
   private readonly rejectHi: Float64Array;
   private rowsSeen = 0;
@@ -166,7 +169,7 @@ export class TopImagesAccumulator {
     this.rejectHi = new Float64Array(pairUnits.length).fill(-Infinity);
   }
 
-  static async create(weights: TopImagesWeights, opts: UnitTopImagesOptions & { mean?: Float32Array }): Promise<TopImagesAccumulator> {
+  static async create(weights: TopImagesWeights, opts: UnitTopImagesOptions): Promise<TopImagesAccumulator> {
     const { H, C } = weights.apw;
     const k = opts.k ?? 10;
     if (!Number.isInteger(k) || k < 1) throw new ClipNadError(`top must be a positive integer, got ${opts.k}`);
@@ -176,21 +179,29 @@ export class TopImagesAccumulator {
     }
     const units = pairList(opts.pairs ?? "all", H, C);
     const q = pairNormCoefficients(weights.apw, weights.wNorms, norm);
-    const ort = await UnitNormsOrt.create(weights, { norm, mean: opts.mean, neurons: opts.neurons ?? "all", heads: opts.heads ?? "all" });
+    const subsets = { neurons: opts.neurons ?? "all", heads: opts.heads ?? "all" };
+    const ort = await UnitNormsOrt.create(weights, { norm, mean: opts.mean, ...subsets });
     return new TopImagesAccumulator(H, C, k, norm, q, ort, units, norm === "centred" ? opts.mean : undefined);
   }
 
   /** Offer `count` rows (count×H×C) whose first row is `start`; rows must come in increasing order. */
   async add(data: Float32Array, start: number, count: number): Promise<void> {
     const HC = this.H * this.C;
-    if (data.length < count * HC) throw new ClipNadError(`a chunk of ${count} rows needs ${count * HC} values, got ${data.length}`);
-    if (start < this.rowsSeen) throw new ClipNadError(`rows must be offered in increasing order (got ${start} after ${this.rowsSeen})`);
+    if (data.length < count * HC) {
+      throw new ClipNadError(`a chunk of ${count} rows needs ${count * HC} values, got ${data.length}`);
+    }
+    if (start < this.rowsSeen) {
+      throw new ClipNadError(`rows must be offered in increasing order (got ${start} after ${this.rowsSeen})`);
+    }
     this.rowsSeen = start + count;
     this.addPairs(data, start, count);
-    const { neuron, head } = await this.ort.run(count * HC === data.length ? data : data.subarray(0, count * HC), count);
-    const nn = this.ort.neurons.length, nh = this.ort.heads.length;
-    for (let u = 0; u < nn; u++) for (let i = 0; i < count; i++) this.neuronTop.offer(u, neuron[u * count + i], start + i);
-    for (let u = 0; u < nh; u++) for (let i = 0; i < count; i++) this.headTop.offer(u, head[u * count + i], start + i);
+    const rows = count * HC === data.length ? data : data.subarray(0, count * HC);
+    const { neuron, head } = await this.ort.run(rows, count);
+    const offer = (top: TopK, norms: Float32Array, units: number) => {
+      for (let u = 0; u < units; u++) for (let i = 0; i < count; i++) top.offer(u, norms[u * count + i], start + i);
+    };
+    offer(this.neuronTop, neuron, this.ort.neurons.length);
+    offer(this.headTop, head, this.ort.heads.length);
   }
 
   /**
@@ -220,16 +231,16 @@ export class TopImagesAccumulator {
         top.offer(u, sq, start + i);
         offered = true;
       }
-      // The interval only widens as the heap's worst rises, so a stale one (within this chunk) rejects less, never wrongly.
+      // The interval only widens as the worst rises: a stale one (within this chunk) rejects less, never wrongly.
       if (offered && full[u] === k) this.updateRejection(u, p, m);
     }
   }
 
   /**
-   * The open interval (lo, hi) of s on which unit u's score cannot enter its full heap. With t = the heap's worst
-   * ‖r‖² and q(x) = a x² + b x + e, x = s − s̄ (0 for raw): q ≤ t between the parabola's roots. The interval is
-   * shrunk and kept only if q at both ends is below t by more than rounding, so by convexity every value inside
-   * would also have been rejected by the exact score; otherwise nothing is rejected early.
+   * The open interval (lo, hi) of s on which unit u's score cannot enter its full heap. With t = the heap's
+   * worst ‖r‖² and q(x) = a x² + b x + e, x = s − s̄ (0 for raw): q ≤ t between the parabola's roots. The
+   * interval is shrunk and kept only if q at both ends is below t by more than rounding, so by convexity every
+   * value inside would also have been rejected by the exact score; otherwise nothing is rejected early.
    */
   private updateRejection(u: number, p: number, m: number): void {
     const t = this.pairTop.score[u * this.k];
@@ -261,7 +272,8 @@ export class TopImagesAccumulator {
     const heads = this.headTop.result();
     const table = (units: ArrayLike<number>, r: { rows: Int32Array; scores: Float32Array }): UnitTopTable =>
       ({ units: Int32Array.from(units), k: this.k, rows: r.rows, scores: r.scores });
-    return new UnitTopImages(this.norm, this.k, N, this.H, this.C, table(this.pairUnits, pairs), table(this.ort.neurons, neurons), table(this.ort.heads, heads));
+    return new UnitTopImages(this.norm, this.k, N, this.H, this.C,
+      table(this.pairUnits, pairs), table(this.ort.neurons, neurons), table(this.ort.heads, heads));
   }
 
   release(): Promise<void> {
@@ -281,10 +293,13 @@ function defaultRowsPerChunk(H: number, C: number): number {
 }
 
 /** Stream `rows` once and return the top-k images of every unit asked for (see the module comment). */
-export async function unitTopImages(rows: CoefficientSource, weights: TopImagesWeights, opts: UnitTopImagesOptions = {}): Promise<UnitTopImages> {
+export async function unitTopImages(
+  rows: CoefficientSource, weights: TopImagesWeights, opts: UnitTopImagesOptions = {},
+): Promise<UnitTopImages> {
   const { N, H, C } = rows;
   if (weights.apw.H !== H || weights.apw.C !== C) {
-    throw new ClipNadError(`the weights are for H×C = ${weights.apw.H}×${weights.apw.C}, the coefficients are ${H}×${C}`);
+    const { H: wh, C: wc } = weights.apw;
+    throw new ClipNadError(`the weights are for H×C = ${wh}×${wc}, the coefficients are ${H}×${C}`);
   }
   if (!(N > 0)) throw new ClipNadError("no coefficient rows to rank");
   const norm = checkNormKind(opts.norm ?? "raw");

@@ -13,9 +13,9 @@ import { outputProjectionByHead } from "./tables";
  *   pair    ‖r^{n,h}‖² = s² |w^{n,h}|² + 2 s (w^{n,h}·c^h) + |c^h|²                       3 scalars per pair
  *   neuron  r^n = Σ_h s_h w^{n,h} + c̄,  c̄ = Σ_h c^h = W_O b_V / C + b_O / C  (the same for every n).
  *           With x = [s_1 … s_H, 1] and Ĝ^n the Gram matrix of the H + 1 vectors [w^{n,1} … w^{n,H}, c̄]:
- *           ‖r^n‖² = xᵀ Ĝ^n x = sᵀ G^n s + 2 s·g^n + γ,
- *           G^n[h][h'] = w^{n,h}·w^{n,h'} (the neuron Gram),  g^n_h = w^{n,h}·c̄,  γ = |c̄|²    C·(H² + H) per image
- *   head    r^h = Σ_n r^{n,h} = W_O^h (W_V^h s^h + b_V^h) + b_O / H     (Σ_n c^{n,h} = C c^h)     C·C + H·d·dh per image
+ *           ‖r^n‖² = xᵀ Ĝ^n x = sᵀ G^n s + 2 s·g^n + γ,                                 C·(H² + H) per image
+ *           G^n[h][h'] = w^{n,h}·w^{n,h'} (the neuron Gram),  g^n_h = w^{n,h}·c̄,  γ = |c̄|²
+ *   head    r^h = Σ_n r^{n,h} = W_O^h (W_V^h s^h + b_V^h) + b_O / H  (Σ_n c^{n,h} = C c^h)  C·C + H·d·dh per image
  *
  * These are the paper's retrieval norms ("raw": the bias shares included). The centred variants are those of
  * the collection's stored top-k: s → δ = s − s̄ and every constant term dropped (the mean image's contribution
@@ -31,13 +31,15 @@ export type NormKind = "raw" | "centred";
 export const NORM_KINDS: readonly NormKind[] = ["raw", "centred"];
 
 export function checkNormKind(norm: unknown): NormKind {
-  if (norm !== "raw" && norm !== "centred") throw new ClipNadError(`norm must be "raw" or "centred", got ${JSON.stringify(norm)}`);
+  if (norm !== "raw" && norm !== "centred") {
+    throw new ClipNadError(`norm must be "raw" or "centred", got ${JSON.stringify(norm)}`);
+  }
   return norm;
 }
 
 /**
- * Per pair, the coefficients of ‖r^{n,h}‖² = a x² + b x + e as a function of x = s (raw) or x = s − s̄ (centred):
- * raw a = |w|², b = 2 w·c^h, e = |c^h|²; centred a = |w|², b = e = 0. H×C each, float64.
+ * Per pair, the coefficients of ‖r^{n,h}‖² = a x² + b x + e as a function of x = s (raw) or x = s − s̄
+ * (centred): raw a = |w|², b = 2 w·c^h, e = |c^h|²; centred a = |w|², b = e = 0. H×C each, float64.
  */
 export interface PairNormCoefficients {
   a: Float64Array;
@@ -45,7 +47,9 @@ export interface PairNormCoefficients {
   e: Float64Array;
 }
 
-export function pairNormCoefficients(apw: AttentionPoolWeights, wNorms: Float32Array, norm: NormKind): PairNormCoefficients {
+export function pairNormCoefficients(
+  apw: AttentionPoolWeights, wNorms: Float32Array, norm: NormKind,
+): PairNormCoefficients {
   const { H, C, d } = apw;
   const HC = H * C;
   if (wNorms.length !== HC) throw new ClipNadError(`|w| has ${wNorms.length} values, expected H×C = ${HC}`);
@@ -78,7 +82,9 @@ export function pairNorms(s: ArrayLike<number>, q: PairNormCoefficients, mean?: 
     throw new ClipNadError(`pairNorms: s has ${s.length} values, the tables ${q.a.length}, the mean ${mean?.length}`);
   }
   const out = new Float32Array(s.length);
-  for (let p = 0; p < s.length; p++) out[p] = Math.sqrt(Math.max(0, pairNormSquared(q, p, mean ? s[p] - mean[p] : s[p])));
+  for (let p = 0; p < s.length; p++) {
+    out[p] = Math.sqrt(Math.max(0, pairNormSquared(q, p, mean ? s[p] - mean[p] : s[p])));
+  }
   return out;
 }
 
@@ -88,7 +94,9 @@ export type UnitSubset = "all" | readonly number[];
 function subsetIndices(subset: UnitSubset, count: number, what: string): number[] {
   if (subset === "all") return Array.from({ length: count }, (_, i) => i);
   for (const i of subset) {
-    if (!Number.isInteger(i) || i < 0 || i >= count) throw new ClipNadError(`${what} ${i} is out of range: expected an integer in 0..${count - 1}`);
+    if (!Number.isInteger(i) || i < 0 || i >= count) {
+      throw new ClipNadError(`${what} ${i} is out of range: expected an integer in 0..${count - 1}`);
+    }
   }
   return subset.slice();
 }
@@ -103,8 +111,10 @@ function neuronGraph(H: number, C: number, m: number): Uint8Array {
   const gamma = g.input("gamma", DataType.FLOAT, [1]);
   const x = g.node("Gather", [g.node("Sub", [S, mean]), idx], { axis: 2 }); // R×H×m
   const xN = g.node("Transpose", [x], { perm: [2, 0, 1] }); // m×R×H
-  const quad = g.node("ReduceSum", [g.node("Mul", [g.node("MatMul", [xN, G]), xN]), g.constI64("axis2", [2])], { keepdims: 0 }); // m×R
-  const twoLin = g.node("Mul", [g.node("Squeeze", [g.node("MatMul", [xN, lin]), g.constI64("axis2s", [2])]), g.constF("two", [1], [2])]);
+  const xG = g.node("MatMul", [xN, G]); // m×R×H
+  const quad = g.node("ReduceSum", [g.node("Mul", [xG, xN]), g.constI64("axis2", [2])], { keepdims: 0 }); // m×R: xᵀ G x
+  const linear = g.node("Squeeze", [g.node("MatMul", [xN, lin]), g.constI64("axis2s", [2])]); // m×R: x·g
+  const twoLin = g.node("Mul", [linear, g.constF("two", [1], [2])]);
   const sq = g.node("Add", [g.node("Add", [quad, twoLin]), gamma]);
   g.node("Sqrt", [g.node("Relu", [sq])], {}, "neuron"); // m×R
   g.output("neuron");
@@ -164,12 +174,16 @@ export class UnitNormsOrt {
     const { apw, neuronGram } = weights;
     const { C, H, d, dh, Wv, bv, bo } = apw;
     const norm = checkNormKind(opts.norm);
-    if (neuronGram.H !== H || neuronGram.C !== C) throw new ClipNadError(`neuron Gram is ${neuronGram.C}×${neuronGram.H}², expected ${C}×${H}²`);
+    if (neuronGram.H !== H || neuronGram.C !== C) {
+      throw new ClipNadError(`neuron Gram is ${neuronGram.C}×${neuronGram.H}², expected ${C}×${H}²`);
+    }
     const neurons = subsetIndices(opts.neurons ?? "all", C, "neuron");
     const heads = subsetIndices(opts.heads ?? "all", H, "head");
     let mean: Float32Array;
     if (norm === "centred") {
-      if (!opts.mean || opts.mean.length !== H * C) throw new ClipNadError(`centred norms need the mean coefficients s̄ (H×C = ${H * C} values)`);
+      if (!opts.mean || opts.mean.length !== H * C) {
+        throw new ClipNadError(`centred norms need the mean coefficients s̄ (H×C = ${H * C} values)`);
+      }
       mean = opts.mean;
     } else mean = new Float32Array(H * C);
     const meanT = new ort.Tensor("float32", mean, [H, C]);
@@ -219,7 +233,8 @@ export class UnitNormsOrt {
       if (raw) for (let j = 0; j < d; j++) boH[j] = bo[j] / H;
       headSession = await ort.InferenceSession.create(headGraph(H, C, d, dh, m), sessionOptions());
       Object.assign(headFeeds, {
-        mean: meanT, heads: i64(heads), Wv: new ort.Tensor("float32", wv, [m, dh, C]), bv: new ort.Tensor("float32", bvm, [m, dh, 1]),
+        mean: meanT, heads: i64(heads),
+        Wv: new ort.Tensor("float32", wv, [m, dh, C]), bv: new ort.Tensor("float32", bvm, [m, dh, 1]),
         WoT: new ort.Tensor("float32", wo, [m, d, dh]), bo: new ort.Tensor("float32", boH, [1, d, 1]),
       });
     }
@@ -228,7 +243,9 @@ export class UnitNormsOrt {
 
   /** Norms of R images (s: R×H×C): neuron (neurons.length × R) and head (heads.length × R), unit-major. */
   async run(s: Float32Array, R: number): Promise<{ neuron: Float32Array; head: Float32Array }> {
-    if (s.length !== R * this.H * this.C) throw new ClipNadError(`unit norms: s has ${s.length} values, expected R×H×C = ${R}×${this.H}×${this.C}`);
+    if (s.length !== R * this.H * this.C) {
+      throw new ClipNadError(`unit norms: s has ${s.length} values, expected R×H×C = ${R}×${this.H}×${this.C}`);
+    }
     const S = new ort.Tensor("float32", s, [R, this.H, this.C]);
     const neuron = this.neuronSession
       ? new Float32Array((await this.neuronSession.run({ ...this.neuronFeeds, S })).neuron.data as Float32Array)

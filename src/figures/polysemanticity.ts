@@ -23,10 +23,13 @@ export interface PolysemanticityFigureOptions {
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4;
 
-export function polysemanticityFigure(hist: PolysemanticityHistogram, opts: PolysemanticityFigureOptions): PlotlyFigure {
+export function polysemanticityFigure(
+  hist: PolysemanticityHistogram, opts: PolysemanticityFigureOptions,
+): PlotlyFigure {
   const bins = hist?.edges?.length - 1;
   if (!(bins >= 1) || hist.neurons?.length !== bins || hist.pairs?.length !== bins) {
-    throw new ClipNadError(`polysemanticityFigure: a histogram needs edges (bins + 1) and ${bins} counts per unit kind`, { key: "edges" });
+    const what = `a histogram needs edges (bins + 1) and ${bins} counts per unit kind`;
+    throw new ClipNadError(`polysemanticityFigure: ${what}`, { key: "edges" });
   }
   const discrete = hist.edges.every((e) => Number.isInteger(e + 0.5));
   const centres = hist.edges.slice(0, -1).map((e, i) => round((e + hist.edges[i + 1]) / 2));
@@ -34,7 +37,8 @@ export function polysemanticityFigure(hist: PolysemanticityHistogram, opts: Poly
   const trace = (name: string, counts: number[], color: string) => {
     const total = counts.reduce((a, b) => a + b, 0);
     return {
-      type: "bar", name: `${name} (${total})`, x: centres, y: counts.map((c) => round((100 * c) / Math.max(1, total))), customdata: counts,
+      type: "bar", name: `${name} (${total})`, x: centres, customdata: counts,
+      y: counts.map((c) => round((100 * c) / Math.max(1, total))),
       width: discrete ? undefined : width, marker: { color, opacity: discrete ? 1 : 0.6, line: { width: 0 } },
       hovertemplate: `${name}: %{x} → %{y:.1f}% (%{customdata} units)<extra></extra>`,
     };

@@ -19,15 +19,17 @@ export async function imageTile(file: string, size: number, id: string, score: n
   return { src: `data:image/png;base64,${png.toString("base64")}`, width: size, height: size, id, score };
 }
 
-/** Tiles of a unit's top rows of a collection (best first), with their scores. `imageRoot`: where the images are now. */
+/** Tiles of a unit's top rows of a collection (best first) with their scores; `imageRoot`: where the images are now. */
 export async function collectionTiles(
-  collection: Collection, top: { rows: ArrayLike<number>; scores: ArrayLike<number> }, opts: { size?: number; imageRoot?: string } = {},
+  collection: Collection, top: { rows: ArrayLike<number>; scores: ArrayLike<number> },
+  opts: { size?: number; imageRoot?: string } = {},
 ): Promise<ImageTile[]> {
   const tiles: ImageTile[] = [];
   for (let j = 0; j < top.rows.length; j++) {
     const row = top.rows[j];
     if (row < 0) continue;
-    tiles.push(await imageTile(collection.imagePath(row, opts.imageRoot), opts.size ?? 84, collection.ids[row], top.scores[j]));
+    const file = collection.imagePath(row, opts.imageRoot);
+    tiles.push(await imageTile(file, opts.size ?? 84, collection.ids[row], top.scores[j]));
   }
   return tiles;
 }

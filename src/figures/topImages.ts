@@ -48,7 +48,9 @@ function checkTile(t: ImageTile, where: string): void {
   if (!t || typeof t.src !== "string" || !t.src.startsWith("data:image/")) {
     throw new ClipNadError(`topImagesFigure: ${where} needs a data:image/… source`, { key: where });
   }
-  if (!(t.width > 0 && t.height > 0)) throw new ClipNadError(`topImagesFigure: ${where} has no pixel size`, { key: where });
+  if (!(t.width > 0 && t.height > 0)) {
+    throw new ClipNadError(`topImagesFigure: ${where} has no pixel size`, { key: where });
+  }
 }
 
 /** Break a list of words into lines of at most `width` characters. */
@@ -61,6 +63,12 @@ function wrapWords(words: string[], width: number): string[] {
   }
   if (line) lines.push(line);
   return lines;
+}
+
+/** A text annotation at paper coordinates, anchored at its top (left unless `xanchor` says otherwise). */
+function paperText(text: string, x: number, y: number, style: Record<string, unknown>): Record<string, unknown> {
+  const anchor = { xanchor: "left", yanchor: "top", align: "left", showarrow: false };
+  return { text, xref: "paper", yref: "paper", x, y, ...anchor, ...style };
 }
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -98,36 +106,33 @@ export function topImagesFigure(rows: TopImagesRow[], opts: TopImagesFigureOptio
     showlegend: false,
   };
   // The title as an annotation: with zero margins (tiles are placed in pixels) a layout title would be clipped.
-  const annotations: Record<string, unknown>[] = [{
-    text: opts.title ?? titleText("Images with the largest contribution norm", opts.subtitle), xref: "paper", yref: "paper",
-    x: fx(8), y: fy(10), xanchor: "left", yanchor: "top", align: "left", showarrow: false, font: { size: 17 },
-  }];
+  const title = opts.title ?? titleText("Images with the largest contribution norm", opts.subtitle);
+  const annotations: Record<string, unknown>[] = [paperText(title, fx(8), fy(10), { font: { size: 17 } })];
   let axis = 0;
   const scoreLabel = opts.scoreLabel ?? "‖r‖";
   for (const { row, y: top } of placed) {
-    const lines = [`<b>${esc(row.title)}</b>`, ...wrapWords(row.words ?? [], 26).map((l) => `<i>${esc(l)}</i>`), ...(row.note ? [esc(row.note)] : [])];
-    annotations.push({
-      text: lines.join("<br>"), xref: "paper", yref: "paper", x: fx(8), y: fy(top), xanchor: "left", yanchor: "top", align: "left",
-      showarrow: false, font: { size: 12 },
-    });
+    const words = wrapWords(row.words ?? [], 26).map((l) => `<i>${esc(l)}</i>`);
+    const lines = [`<b>${esc(row.title)}</b>`, ...words, ...(row.note ? [esc(row.note)] : [])];
+    annotations.push(paperText(lines.join("<br>"), fx(8), fy(top), { font: { size: 12 } }));
     row.tiles.forEach((t, j) => {
       axis++;
       const sfx = axis === 1 ? "" : String(axis);
       const x0 = L + j * (T + GAP);
-      layout[`xaxis${sfx}`] = { domain: [fx(x0), fx(x0 + T)], range: [-0.5, t.width - 0.5], visible: false, fixedrange: true, anchor: `y${sfx}` };
-      layout[`yaxis${sfx}`] = { domain: [fy(top + T), fy(top)], range: [t.height - 0.5, -0.5], visible: false, fixedrange: true, anchor: `x${sfx}` };
+      const hidden = { visible: false, fixedrange: true };
+      const [xd, yd] = [[fx(x0), fx(x0 + T)], [fy(top + T), fy(top)]];
+      layout[`xaxis${sfx}`] = { domain: xd, range: [-0.5, t.width - 0.5], anchor: `y${sfx}`, ...hidden };
+      // y runs top-down: image row 0 at the top
+      layout[`yaxis${sfx}`] = { domain: yd, range: [t.height - 0.5, -0.5], anchor: `x${sfx}`, ...hidden };
       data.push({
         type: "image", source: t.src, xaxis: `x${sfx}`, yaxis: `y${sfx}`, name: t.id,
         hovertemplate: `${esc(t.id)}<br>${scoreLabel} = ${fmt(t.score)}<extra>${esc(row.title)}</extra>`,
       });
-      annotations.push({
-        text: fmt(t.score), xref: "paper", yref: "paper", x: fx(x0 + T / 2), y: fy(top + T + 1), xanchor: "center", yanchor: "top",
-        showarrow: false, font: { size: 10, color: "#555555" },
-      });
+      const caption = { xanchor: "center", align: "center", font: { size: 10, color: "#555555" } };
+      annotations.push(paperText(fmt(t.score), fx(x0 + T / 2), fy(top + T + 1), caption));
     });
   }
   for (const h of headings) {
-    annotations.push({ text: `<b>${esc(h.text)}</b>`, xref: "paper", yref: "paper", x: fx(8), y: fy(h.y), xanchor: "left", yanchor: "top", showarrow: false, font: { size: 14 } });
+    annotations.push(paperText(`<b>${esc(h.text)}</b>`, fx(8), fy(h.y), { font: { size: 14 } }));
   }
   layout.annotations = annotations;
   return { data, layout };

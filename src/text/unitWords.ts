@@ -17,9 +17,14 @@ export interface UnitLabeler {
 }
 
 /** (1/k) Σ_j (r(I_j) − r(s̄)) of a unit over the given rows of a collection (d values). */
-export function meanCentredContribution(collection: Collection, dec: Decomposition, unit: Unit, rows: ArrayLike<number>): Float32Array {
+export function meanCentredContribution(
+  collection: Collection, dec: Decomposition, unit: Unit, rows: ArrayLike<number>,
+): Float32Array {
   const { H, C, d } = dec;
-  if (collection.H !== H || collection.C !== C) throw new ClipNadError(`the decomposition (${H}×${C}) is not the collection's (${collection.H}×${collection.C})`, { file: collection.dir });
+  if (collection.H !== H || collection.C !== C) {
+    const theirs = `${collection.H}×${collection.C}`;
+    throw new ClipNadError(`the decomposition (${H}×${C}) is not the collection's (${theirs})`, { file: collection.dir });
+  }
   const mean = collection.meanCoefficients;
   const delta = new Float64Array(H * C);
   let m = 0;
@@ -46,7 +51,9 @@ export function meanCentredContribution(collection: Collection, dec: Decompositi
 }
 
 /** The vocabulary matcher (see the module comment): `embeddings` are V × d unit rows of `words`. */
-export function vocabularyLabeler(collection: Collection, dec: Decomposition, vocab: { words: readonly string[]; embeddings: Float32Array }): UnitLabeler {
+export function vocabularyLabeler(
+  collection: Collection, dec: Decomposition, vocab: { words: readonly string[]; embeddings: Float32Array },
+): UnitLabeler {
   return {
     async words(unit, topRows, k = 3) {
       if (vocab.words.length === 0) return [];

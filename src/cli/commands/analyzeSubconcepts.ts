@@ -12,7 +12,9 @@ import { Progress } from "../progress";
 /** A non-negative integer option (a unit index). */
 export function indexOption(name: string, text: string): number {
   const v = Number(text);
-  if (!/^\s*\d+\s*$/.test(String(text)) || !Number.isInteger(v)) throw new ClipNadError(`--${name} must be a non-negative integer, got '${text}'`);
+  if (!/^\s*\d+\s*$/.test(String(text)) || !Number.isInteger(v)) {
+    throw new ClipNadError(`--${name} must be a non-negative integer, got '${text}'`);
+  }
   return v;
 }
 
@@ -27,12 +29,31 @@ export async function checkModelOption(collection: Collection, model: string | u
 export function addTopImageOptions(cmd: Command): Command {
   return cmd
     .requiredOption("--collection <dir>", "collection folder from `clip-nad collect`")
-    .requiredOption("--out <file.json>", "where to write the lists")
+    .requiredOption("--out <file.json>", "where to write the results")
     .option("--top <k>", "images per unit", "10")
-    .option("--norm <raw|centred>", "rank by the raw contribution norm ‖r(I)‖ (bias shares included, the paper's retrieval) or the centred ‖r(I) − r(s̄)‖", "raw")
+    .option("--norm <raw|centred>", "rank by the raw contribution norm ‖r(I)‖ (bias shares included, the paper's " +
+      "retrieval) or the centred ‖r(I) − r(s̄)‖", "raw")
     .option("--model <name|path>", "check that the collection was made with this model (sha256)")
     .option("--images <dir>", "the folder the collection's images are in now (default: where they were collected from)")
     .option("--quiet", "no progress output");
+}
+
+/** Open the collection, run `work` under a progress display of its images, close it (also on failure). */
+export async function withCollection(
+  dir: string, label: string, quiet: boolean | undefined,
+  work: (collection: Collection, onProgress: (done: number) => void) => Promise<void>,
+): Promise<void> {
+  const collection = openCollection(dir);
+  const progress = new Progress(label, { total: collection.N, unit: "images", quiet });
+  try {
+    await work(collection, (done) => progress.update(done));
+    progress.stop();
+  } catch (e) {
+    progress.fail();
+    throw e;
+  } finally {
+    collection.close();
+  }
 }
 
 /**
@@ -50,23 +71,21 @@ export function register(analyze: Command): void {
       const norm = checkNormKind(o.norm);
       const top = positiveInt("top", o.top);
       const neuron = indexOption("neuron", o.neuron);
-      const collection = openCollection(o.collection);
-      const progress = new Progress(`subconcepts of neuron ${neuron}`, { total: collection.N, unit: "images", quiet: o.quiet });
-      try {
-        if (neuron >= collection.C) throw new ClipNadError(`--neuron ${neuron} is out of range: the collection's model has neurons 0..${collection.C - 1}`, { file: collection.dir });
+      await withCollection(o.collection, `subconcepts of neuron ${neuron}`, o.quiet, async (collection, onProgress) => {
+        if (neuron >= collection.C) {
+          throw new ClipNadError(`--neuron ${neuron} is out of range: the collection's model has neurons ` +
+            `0..${collection.C - 1}`, { file: collection.dir });
+        }
         await checkModelOption(collection, o.model);
-        const { report } = await subconcepts(collection, neuron, { top, norm, imageRoot: o.images, onProgress: (done) => progress.update(done) });
-        progress.stop();
+        const { report } = await subconcepts(collection, neuron, { top, norm, imageRoot: o.images, onProgress });
         writeJsonAtomic(out, report);
         const best = [...report.pairs].sort((a, b) => b.strength - a.strength).slice(0, 3);
-        console.log(`neuron ${neuron}: top-${report.top} of ${report.images} images by the ${norm} norm; best image ${report.neuron.top[0]?.id} (${report.neuron.top[0]?.score.toFixed(3)})`);
-        console.log(`  strongest pairs (mean of their top norms): ${best.map((p) => `head ${p.head} ${p.strength.toFixed(3)}`).join(", ")}`);
+        const first = report.neuron.top[0];
+        console.log(`neuron ${neuron}: top-${report.top} of ${report.images} images by the ${norm} norm; ` +
+          `best image ${first?.id} (${first?.score.toFixed(3)})`);
+        const strongest = best.map((p) => `head ${p.head} ${p.strength.toFixed(3)}`).join(", ");
+        console.log(`  strongest pairs (mean of their top norms): ${strongest}`);
         console.log(`wrote ${out}`);
-      } catch (e) {
-        progress.fail();
-        throw e;
-      } finally {
-        collection.close();
-      }
+      });
     });
 }
