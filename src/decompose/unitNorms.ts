@@ -101,39 +101,43 @@ function subsetIndices(subset: UnitSubset, count: number, what: string): number[
   return subset.slice();
 }
 
-function neuronGraph(H: number, C: number, m: number): Uint8Array {
+/**
+ * The graphs read s as stored (R×H×C) and transpose it first: gathering a subset or subtracting s̄ along the
+ * innermost axis of R×H×C costs more than the matrix products. `subset`: gather these units; `raw`: add the
+ * constant terms (centred: subtract s̄ instead, and no constants).
+ */
+function neuronGraph(H: number, C: number, m: number, subset: boolean, raw: boolean): Uint8Array {
   const g = new GraphBuilder("clip_nad_neuron_norms");
   const S = g.input("S", DataType.FLOAT, ["R", H, C]);
-  const mean = g.input("mean", DataType.FLOAT, [H, C]);
-  const idx = g.input("neurons", DataType.INT64, [m]);
   const G = g.input("G", DataType.FLOAT, [m, H, H]);
-  const lin = g.input("g", DataType.FLOAT, [m, H, 1]);
-  const gamma = g.input("gamma", DataType.FLOAT, [1]);
-  const x = g.node("Gather", [g.node("Sub", [S, mean]), idx], { axis: 2 }); // R×H×m
-  const xN = g.node("Transpose", [x], { perm: [2, 0, 1] }); // m×R×H
+  let xN = g.node("Transpose", [S], { perm: [2, 0, 1] }); // C×R×H
+  if (subset) xN = g.node("Gather", [xN, g.input("neurons", DataType.INT64, [m])], { axis: 0 }); // m×R×H
+  if (!raw) xN = g.node("Sub", [xN, g.input("mean", DataType.FLOAT, [m, 1, H])]);
   const xG = g.node("MatMul", [xN, G]); // m×R×H
-  const quad = g.node("ReduceSum", [g.node("Mul", [xG, xN]), g.constI64("axis2", [2])], { keepdims: 0 }); // m×R: xᵀ G x
-  const linear = g.node("Squeeze", [g.node("MatMul", [xN, lin]), g.constI64("axis2s", [2])]); // m×R: x·g
-  const twoLin = g.node("Mul", [linear, g.constF("two", [1], [2])]);
-  const sq = g.node("Add", [g.node("Add", [quad, twoLin]), gamma]);
+  let sq = g.node("ReduceSum", [g.node("Mul", [xG, xN]), g.constI64("axis2", [2])], { keepdims: 0 }); // m×R: xᵀ G x
+  if (raw) {
+    const xg = g.node("MatMul", [xN, g.input("g", DataType.FLOAT, [m, H, 1])]); // m×R×1: x·g
+    const linear = g.node("Squeeze", [xg, g.constI64("axis2s", [2])]);
+    const twoLin = g.node("Mul", [linear, g.constF("two", [1], [2])]); // m×R: 2 x·g
+    sq = g.node("Add", [g.node("Add", [sq, twoLin]), g.input("gamma", DataType.FLOAT, [1])]);
+  }
   g.node("Sqrt", [g.node("Relu", [sq])], {}, "neuron"); // m×R
   g.output("neuron");
   return g.toBytes();
 }
 
-function headGraph(H: number, C: number, d: number, dh: number, m: number): Uint8Array {
+function headGraph(H: number, C: number, d: number, dh: number, m: number, subset: boolean, raw: boolean): Uint8Array {
   const g = new GraphBuilder("clip_nad_head_norms");
   const S = g.input("S", DataType.FLOAT, ["R", H, C]);
-  const mean = g.input("mean", DataType.FLOAT, [H, C]);
-  const idx = g.input("heads", DataType.INT64, [m]);
   const wv = g.input("Wv", DataType.FLOAT, [m, dh, C]);
-  const bv = g.input("bv", DataType.FLOAT, [m, dh, 1]);
   const wo = g.input("WoT", DataType.FLOAT, [m, d, dh]);
-  const bo = g.input("bo", DataType.FLOAT, [1, d, 1]);
-  const x = g.node("Gather", [g.node("Sub", [S, mean]), idx], { axis: 1 }); // R×m×C
-  const xT = g.node("Transpose", [x], { perm: [1, 2, 0] }); // m×C×R
-  const v = g.node("Add", [g.node("MatMul", [wv, xT]), bv]); // m×dh×R: W_V^h s^h + b_V^h
-  const o = g.node("Add", [g.node("MatMul", [wo, v]), bo]); // m×d×R: r^h
+  let xT = g.node("Transpose", [S], { perm: [1, 2, 0] }); // H×C×R
+  if (subset) xT = g.node("Gather", [xT, g.input("heads", DataType.INT64, [m])], { axis: 0 }); // m×C×R
+  if (!raw) xT = g.node("Sub", [xT, g.input("mean", DataType.FLOAT, [m, C, 1])]);
+  let v = g.node("MatMul", [wv, xT]); // m×dh×R: W_V^h s^h
+  if (raw) v = g.node("Add", [v, g.input("bv", DataType.FLOAT, [m, dh, 1])]); // + b_V^h
+  let o = g.node("MatMul", [wo, v]); // m×d×R
+  if (raw) o = g.node("Add", [o, g.input("bo", DataType.FLOAT, [1, d, 1])]); // + b_O / H: r^h
   g.node("Sqrt", [g.node("ReduceSumSquare", [o], { axes: [1], keepdims: 0 })], {}, "head"); // m×R
   g.output("head");
   return g.toBytes();
@@ -186,7 +190,6 @@ export class UnitNormsOrt {
       }
       mean = opts.mean;
     } else mean = new Float32Array(H * C);
-    const meanT = new ort.Tensor("float32", mean, [H, C]);
     const raw = norm === "raw";
     const i64 = (v: number[]) => new ort.Tensor("int64", BigInt64Array.from(v.map(BigInt)), [v.length]);
 
@@ -211,11 +214,18 @@ export class UnitNormsOrt {
         const { wDotT } = pairTextTables(apw, cBar, c);
         neurons.forEach((n, k) => { for (let h = 0; h < H; h++) lin[k * H + h] = wDotT[h * C + n]; });
       }
-      neuronSession = await ort.InferenceSession.create(neuronGraph(H, C, m), sessionOptions());
-      Object.assign(neuronFeeds, {
-        mean: meanT, neurons: i64(neurons), G: new ort.Tensor("float32", G, [m, H, H]),
-        g: new ort.Tensor("float32", lin, [m, H, 1]), gamma: new ort.Tensor("float32", Float32Array.of(gamma), [1]),
-      });
+      const subset = !neurons.every((n, k) => n === k) || m !== C;
+      neuronSession = await ort.InferenceSession.create(neuronGraph(H, C, m, subset, raw), sessionOptions());
+      neuronFeeds.G = new ort.Tensor("float32", G, [m, H, H]);
+      if (subset) neuronFeeds.neurons = i64(neurons);
+      if (raw) {
+        neuronFeeds.g = new ort.Tensor("float32", lin, [m, H, 1]);
+        neuronFeeds.gamma = new ort.Tensor("float32", Float32Array.of(gamma), [1]);
+      } else {
+        const meanN = new Float32Array(m * H); // s̄ per neuron, m×1×H
+        neurons.forEach((n, k) => { for (let h = 0; h < H; h++) meanN[k * H + h] = mean[h * C + n]; });
+        neuronFeeds.mean = new ort.Tensor("float32", meanN, [m, 1, H]);
+      }
     }
 
     let headSession: ort.InferenceSession | null = null;
@@ -231,12 +241,19 @@ export class UnitNormsOrt {
       });
       const boH = new Float32Array(d);
       if (raw) for (let j = 0; j < d; j++) boH[j] = bo[j] / H;
-      headSession = await ort.InferenceSession.create(headGraph(H, C, d, dh, m), sessionOptions());
-      Object.assign(headFeeds, {
-        mean: meanT, heads: i64(heads),
-        Wv: new ort.Tensor("float32", wv, [m, dh, C]), bv: new ort.Tensor("float32", bvm, [m, dh, 1]),
-        WoT: new ort.Tensor("float32", wo, [m, d, dh]), bo: new ort.Tensor("float32", boH, [1, d, 1]),
-      });
+      const subset = !heads.every((h, k) => h === k) || m !== H;
+      headSession = await ort.InferenceSession.create(headGraph(H, C, d, dh, m, subset, raw), sessionOptions());
+      headFeeds.Wv = new ort.Tensor("float32", wv, [m, dh, C]);
+      headFeeds.WoT = new ort.Tensor("float32", wo, [m, d, dh]);
+      if (subset) headFeeds.heads = i64(heads);
+      if (raw) {
+        headFeeds.bv = new ort.Tensor("float32", bvm, [m, dh, 1]);
+        headFeeds.bo = new ort.Tensor("float32", boH, [1, d, 1]);
+      } else {
+        const meanH = new Float32Array(m * C); // s̄ per head, m×C×1
+        heads.forEach((h, k) => meanH.set(mean.subarray(h * C, (h + 1) * C), k * C));
+        headFeeds.mean = new ort.Tensor("float32", meanH, [m, C, 1]);
+      }
     }
     return new UnitNormsOrt(neuronSession, headSession, neuronFeeds, headFeeds, H, C, neurons, heads);
   }
