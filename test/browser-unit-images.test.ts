@@ -61,7 +61,7 @@ describe("neuron and head views of a collection", () => {
 
   it("export-browser --unit-norm raw embeds the raw-ranked neuron and head views; a bad norm is refused", async () => {
     const out = path.join(tmp, "page.html");
-    const run = (...a: string[]) => runCli("export-browser", "--collection", path.join(tmp, "col"), "--no-words", "--pairs", "4", "--neurons", "2", ...a);
+    const run = (...a: string[]) => runCli("export-browser", "--collection", path.join(tmp, "col"), "--no-words", "--pairs", "4", "--neurons", "2", "--quiet", ...a);
     await run("--out", out, "--unit-norm", "raw");
     const html = fs.readFileSync(out, "utf8");
     const state = JSON.parse(/<script type="application\/vnd.jupyter.widget-state\+json">([\s\S]*?)<\/script>/.exec(html)![1]);

@@ -51,15 +51,15 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /**
- * A `clip-nad` command in this process (no launcher start-up; `--quiet`, its stdout silenced): resolves, or rejects
- * with the error the launcher would print.
+ * A `clip-nad` command in this process (no launcher start-up; its stdout silenced): resolves, or rejects with the
+ * error the launcher would print.
  */
 export async function runCli(...args: string[]): Promise<void> {
   const { main } = await import("../src/cli/main");
   const log = console.log;
   console.log = () => undefined;
   try {
-    await main(["node", "clip-nad", ...args, "--quiet"]);
+    await main(["node", "clip-nad", ...args]);
   } finally {
     console.log = log;
   }

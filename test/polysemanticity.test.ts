@@ -21,7 +21,7 @@ import { bruteTop, naiveNorms } from "./topimages-reference";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "clipnad-poly-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const run = runCli;
+const run = (...args: string[]) => runCli(...args, "--quiet");
 
 /** Σ_j ‖e_j − ē‖² of the normalised rows, the textbook way (two passes, float64). */
 function directInertia(emb: Float32Array, d: number, rows: number[]): number {
@@ -128,7 +128,13 @@ describe("clip-nad analyze polysemanticity", () => {
       }
     }
     expect(j.histograms["WordNet super-classes"].edges).toEqual([-0.5, 0.5, 1.5, 2.5]);
-  });
+    // The report draws as the polysemanticity figure (export-figure --figure polysemanticity[:<label>]).
+    const svg = path.join(tmp, "poly.svg");
+    await runCli("export-figure", "--figure", "polysemanticity:WordNet super-classes", "--in", out, "--out", svg);
+    expect(fs.readFileSync(svg, "utf8")).toContain("distinct WordNet super-classes among the top-5");
+    await expect(runCli("export-figure", "--figure", "polysemanticity:colour", "--in", out, "--out", svg))
+      .rejects.toThrow("not a polysemanticity report with a 'colour' histogram (has: inertia, WordNet super-classes)");
+  }, 120_000);
 
   it("--labels toy counts distinct attribute values among the top images (ground truth from index.jsonl)", async () => {
     const out = path.join(tmp, "poly-toy.json");

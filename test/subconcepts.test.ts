@@ -37,7 +37,7 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const run = runCli;
+const run = (...args: string[]) => runCli(...args, "--quiet");
 
 function rowsOf(c: Collection): Float32Array[] {
   return Array.from({ length: c.N }, (_, i) => c.coefficientsOf(i));
