@@ -1,5 +1,4 @@
 import * as fs from "fs";
-import * as path from "path";
 import { Command } from "commander";
 import { ClipNadError } from "../../errors";
 import { openCollection } from "../../collect";
