@@ -50,6 +50,8 @@ export * as analysis from "./analysis";
 export { templateEmbeddings, loadTemplates, TextEncoder } from "./text/templates";
 export { vocabularyEmbeddings, readWordList, WORDS_30K } from "./text/vocabulary";
 export { matchWords, WordMatch } from "./text/words";
+export { UnitLabeler, vocabularyLabeler, meanCentredContribution } from "./text/unitWords";
+export { Unit, UnitTopImages, unitTopImages, unitName } from "./analysis/topImages";
 export * as figures from "./figures";
 export { PlotlyFigure } from "./figures/types";
 export { explainToyScenes } from "./apps/explainScenes";

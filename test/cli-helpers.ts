@@ -65,3 +65,18 @@ export async function runCommands(registers: ((program: Command) => void)[], arg
   }
   return lines.join("\n");
 }
+
+/**
+ * A `clip-nad` command in this process (no launcher start-up; its stdout silenced): resolves, or rejects with the
+ * error the launcher would print.
+ */
+export async function runCli(...args: string[]): Promise<void> {
+  const { main } = await import("../src/cli/main");
+  const log = console.log;
+  console.log = () => undefined;
+  try {
+    await main(["node", "clip-nad", ...args]);
+  } finally {
+    console.log = log;
+  }
+}

@@ -155,6 +155,45 @@ describe("notebooks/ executed with the clip-nad kernel", () => {
   }, 180_000);
 });
 
+describe("the top-image notebooks (issue 11), executed above", () => {
+  const executed = (name: string): Notebook => JSON.parse(fs.readFileSync(path.join(root, "build/notebooks", name), "utf8"));
+  const outputs = (nb: Notebook) => nb.cells.flatMap((c) => c.outputs ?? []);
+  const str = (v: unknown) => (Array.isArray(v) ? v.join("") : String(v ?? ""));
+  const text = (nb: Notebook) => outputs(nb).map((o) => str(o.text) + str(o.data?.["text/plain"])).join("\n");
+  const imageGrid = (nb: Notebook) => outputs(nb).filter((o) => o.data?.[PLOTLY]).map((o) => o.data![PLOTLY] as { data: { type: string; source?: string }[] });
+
+  it("fig4 shows one image grid of data-URI image traces (3 heads, 3 neurons, 3 pairs × 10) and the shared-label table", () => {
+    const nb = executed("fig4_top_images.ipynb");
+    const grids = imageGrid(nb);
+    expect(grids).toHaveLength(1);
+    expect(grids[0].data).toHaveLength(90);
+    expect(grids[0].data.every((t) => t.type === "image" && String(t.source).startsWith("data:image/png;base64,"))).toBe(true);
+    expect(text(nb)).toMatch(/heads +head \d+ .* \d+\/10 \(\d+ % of all\)/);
+    expect(text(nb)).toMatch(/neuron-head pairs +neuron \d+ · head \d+/);
+  });
+
+  it("fig_subconcepts shows the neuron's top images against its strongest pairs' and writes the subconcepts JSON", () => {
+    const nb = executed("fig_subconcepts.ipynb");
+    const grids = imageGrid(nb);
+    expect(grids).toHaveLength(1);
+    expect(grids[0].data).toHaveLength(40); // the neuron + 3 pairs, 10 images each
+    const m = /neuron (\d+): strongest pairs at heads [\d, ]+; wrote (\S+\.json)/.exec(text(nb));
+    expect(m).not.toBeNull();
+    const report = JSON.parse(fs.readFileSync(m![2], "utf8"));
+    expect(report.neuron.neuron).toBe(Number(m![1]));
+    expect(report.pairs).toHaveLength(8);
+    expect(report.neuron.top).toHaveLength(10);
+  });
+
+  it("fig_polysemanticity draws the inertia histograms and prints the toy-world distinct-values table", () => {
+    const nb = executed("fig_polysemanticity.ipynb");
+    expect(imageGrid(nb).length).toBeGreaterThanOrEqual(2);
+    const t = text(nb);
+    for (const attr of ["shape", "colour", "pattern", "size", "background", "texture"]) expect(t).toMatch(new RegExp(`\\n${attr} +\\d+ +\\d\\.\\d\\d +\\d\\.\\d\\d +\\d\\.\\d\\d`));
+    expect(t).toMatch(/raw: \d+\.\d% of all pairs and \d+\.\d% of the 512 strongest pairs have an inertia at or below the neurons' median/);
+  });
+});
+
 describe("run_notebooks.py on a failing notebook", () => {
   it("fails, names the cell and prints tslab's stderr-only error", () => {
     const dir = path.join(root, "build", "test-notebooks");

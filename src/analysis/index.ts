@@ -11,3 +11,7 @@ export * from "./stats";
 export * from "./shift";
 export * from "./sink";
 export * from "./registers";
+export * from "./topImages";
+export * from "./subconcepts";
+export * from "./polysemanticity";
+export * from "./rowLabels";

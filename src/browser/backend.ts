@@ -4,8 +4,8 @@
  * buffers. It never throws: a bad request or a failing source becomes an `error` reply.
  */
 import {
-  BrowserReply, BrowserRequest, BrowserStateJSON, HeadNeuronRow, ImageRef, NeuronHeadColumn, OfflineIndex,
-  PairDetail, RankedPair,
+  BrowserReply, BrowserRequest, BrowserStateJSON, HeadNeuronRow, ImageRef, NeuronHeadColumn, OfflineIndex, OfflineUnits,
+  PairDetail, RankedPair, UnitImages,
 } from "./protocol";
 import {
   BrowserRequestError, headTopNeurons, matchWords, neuronMax, parseRequest, topPairs,
@@ -46,6 +46,14 @@ export interface BrowserSource {
   thumbnail(path: string): Promise<Uint8Array>;
   /** Thumbnails that could not be made so far (missing or broken files), for the caller to report. */
   thumbnailFailures?(): { path: string; reason: string }[];
+  /**
+   * A unit's top images by the top-image retrieval (a neuron { neuron }, a head { head } or a pair { neuron, head }),
+   * best first; with it the neuron view shows the neuron's own images beside its pairs' (ranked the same way) and
+   * the head view the head's own.
+   */
+  unitImages?(unit: { neuron: number; head?: number } | { head: number; neuron?: number }, count: number): SourceImage[];
+  /** What unitImages ranks by, e.g. "raw norm ‖r(I)‖". */
+  unitImagesRanking?: string;
 }
 
 export interface BrowserOptions {
@@ -112,10 +120,14 @@ export class BrowserBackend {
     switch (req.kind) {
       case "select":
         return { reply: { kind: "pair", id: req.id, detail: await this.pairDetail(req.head, req.neuron, buffers) }, buffers };
-      case "neuron":
-        return { reply: { kind: "neuron", id: req.id, neuron: req.neuron, heads: await this.neuronColumns(req.neuron, buffers) }, buffers };
-      case "head":
-        return { reply: { kind: "head", id: req.id, head: req.head, rows: await this.headRows(req.head, buffers) }, buffers };
+      case "neuron": {
+        const own = await this.unitOwn({ neuron: req.neuron }, buffers);
+        return { reply: { kind: "neuron", id: req.id, neuron: req.neuron, heads: await this.neuronColumns(req.neuron, buffers), own }, buffers };
+      }
+      case "head": {
+        const own = await this.unitOwn({ head: req.head }, buffers);
+        return { reply: { kind: "head", id: req.id, head: req.head, rows: await this.headRows(req.head, buffers), own }, buffers };
+      }
       case "images": {
         const page = this.source.topImages(req.head, req.neuron, req.offset, req.count);
         const images = await this.thumbnails(page.images, buffers);
@@ -162,18 +174,29 @@ export class BrowserBackend {
     const score = this.source.scores[0].values;
     const cols: NeuronHeadColumn[] = [];
     for (let h = 0; h < heads; h++) {
-      const page = this.source.topImages(h, n, 0, this.opts.imagesPerHead);
-      cols.push({ head: h, score: score[h * neurons + n], images: await this.thumbnails(page.images, buffers) });
+      const images = this.pairImages(h, n, this.opts.imagesPerHead);
+      cols.push({ head: h, score: score[h * neurons + n], images: await this.thumbnails(images, buffers) });
     }
     return cols;
+  }
+
+  /** A pair's first images in the neuron and head views: ranked as the units' own images when the source ranks them. */
+  private pairImages(h: number, n: number, count: number): SourceImage[] {
+    return this.source.unitImages ? this.source.unitImages({ neuron: n, head: h }, count) : this.source.topImages(h, n, 0, count).images;
+  }
+
+  /** A neuron's or head's own top images (undefined when the source does not rank units' images). */
+  async unitOwn(unit: { neuron: number } | { head: number }, buffers: Uint8Array[]): Promise<UnitImages | undefined> {
+    if (!this.source.unitImages) return undefined;
+    const images = await this.thumbnails(this.source.unitImages(unit, this.opts.imagesPerPair), buffers);
+    return { images, ranking: this.source.unitImagesRanking ?? "contribution norm" };
   }
 
   async headRows(h: number, buffers: Uint8Array[]): Promise<HeadNeuronRow[]> {
     const top = headTopNeurons(this.source.scores[0].values, this.source.neurons, h, this.opts.headRows);
     const rows: HeadNeuronRow[] = [];
     for (const p of top) {
-      const page = this.source.topImages(h, p.neuron, 0, 3);
-      rows.push({ neuron: p.neuron, score: p.score, images: await this.thumbnails(page.images, buffers) });
+      rows.push({ neuron: p.neuron, score: p.score, images: await this.thumbnails(this.pairImages(h, p.neuron, 3), buffers) });
     }
     return rows;
   }
@@ -204,6 +227,15 @@ export class BrowserBackend {
     const buffers: Uint8Array[] = [];
     const pairs: PairDetail[] = [];
     for (const key of keys) pairs.push(await this.pairDetail(Math.floor(key / neurons), key % neurons, buffers));
+    let units: OfflineUnits | undefined;
+    if (this.source.unitImages) {
+      units = { ranking: this.source.unitImagesRanking ?? "contribution norm", neurons: [], heads: [] };
+      for (const n of topNeurons) {
+        const own = (await this.unitOwn({ neuron: n }, buffers))!.images;
+        units.neurons.push({ neuron: n, own, heads: await this.neuronColumns(n, buffers) });
+      }
+      for (let h = 0; h < heads; h++) units.heads.push({ head: h, own: (await this.unitOwn({ head: h }, buffers))!.images });
+    }
     // Sources cache thumbnails by path, so one image shared by many pairs is the same array: store it once.
     const spans: [number, number][] = [];
     const seen = new Map<Uint8Array, [number, number]>();
@@ -219,6 +251,6 @@ export class BrowserBackend {
     const note = `read-only page: ${pairs.length} of ${heads * neurons} pairs embedded ` +
       `(top ${pairCap} by ${this.source.scores[0].name} and all heads of the top ${topNeurons.length} neurons); ` +
       `text queries match the embedded pairs' words`;
-    return { index: { pairs, spans, note }, blob };
+    return { index: units ? { pairs, spans, note, units } : { pairs, spans, note }, blob };
   }
 }

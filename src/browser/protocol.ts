@@ -45,6 +45,15 @@ export interface NeuronHeadColumn {
   images: ImageRef[];
 }
 
+/**
+ * A unit's own top images (a neuron's, or a head's) by the top-image retrieval (src/analysis/topImages), and what
+ * they are ranked by, e.g. "raw norm ‖r(I)‖".
+ */
+export interface UnitImages {
+  images: ImageRef[];
+  ranking: string;
+}
+
 /** One row of the head view: a top neuron of the head with a few images. */
 export interface HeadNeuronRow {
   neuron: number;
@@ -62,8 +71,10 @@ export type BrowserRequest =
 export type BrowserReply =
   /** `note` says why a detail is partial (e.g. a pair not embedded in a read-only page). */
   | { kind: "pair"; id: number; detail: PairDetail; note?: string }
-  | { kind: "neuron"; id: number; neuron: number; heads: NeuronHeadColumn[] }
-  | { kind: "head"; id: number; head: number; rows: HeadNeuronRow[] }
+  /** `own`: the neuron's own top images (its pairs' columns are ranked the same way), when the source has them. */
+  | { kind: "neuron"; id: number; neuron: number; heads: NeuronHeadColumn[]; own?: UnitImages }
+  /** `own`: the head's own top images, when the source has them. */
+  | { kind: "head"; id: number; head: number; rows: HeadNeuronRow[]; own?: UnitImages }
   /** `matrix` indexes the buffer holding the H × C float32 similarity of every pair to the query. */
   | { kind: "ranking"; id: number; text: string; top: RankedPair[]; matrix: number; note?: string }
   | { kind: "images"; id: number; head: number; neuron: number; offset: number; total: number; images: ImageRef[] }
@@ -83,6 +94,15 @@ export interface OfflineIndex {
   spans: [number, number][];
   /** Why some requests cannot be answered offline (shown in the status line). */
   note: string;
+  /** The neuron views of the top neurons and every head's own images, when the source ranks units' images. */
+  units?: OfflineUnits;
+}
+
+/** Embedded neuron / head views of a read-only page (ImageRef.buffer indexes `OfflineIndex.spans`). */
+export interface OfflineUnits {
+  ranking: string;
+  neurons: { neuron: number; own: ImageRef[]; heads: NeuronHeadColumn[] }[];
+  heads: { head: number; own: ImageRef[] }[];
 }
 
 /** The synced model state, as the kernel writes it (binary `scores` and `offline_blob` travel as buffers). */

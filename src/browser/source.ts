@@ -11,6 +11,7 @@ import { ClipModel } from "../clip/types";
 import { Collection } from "../collect";
 import { meanTopNorms } from "../analysis/sparsity";
 import { WORDS_30K, checkWords, readWordList, vocabularyEmbeddings } from "../text/vocabulary";
+import { Unit, UnitTopImages } from "../analysis/topImages";
 import { BrowserSource, SourceImage } from "./backend";
 
 export interface BrowserSourceOptions {
@@ -24,6 +25,11 @@ export interface BrowserSourceOptions {
   thumbnailSize?: number;
   /** Folder the collection's image ids are relative to (default: the collection manifest's images.root). */
   imageRoot?: string;
+  /**
+   * Top images of units by the top-image retrieval (analysis.unitTopImages: raw or centred norms) for the neuron and
+   * head views; units it lacks, and every unit without it, use the collection's stored (centred) top-k.
+   */
+  unitTopImages?: UnitTopImages;
   /** Replaces the model's text tower (tests, precomputed embeddings): texts → T × d. */
   textEncoder?: (texts: string[]) => Promise<Float32Array>;
   onProgress?: (message: string, fraction?: number) => void;
@@ -65,6 +71,18 @@ export async function browserSourceFrom(model: ClipModel | null, collection: Col
   };
   let vocab: Promise<{ words: string[]; embeddings: Float32Array }> | null = null;
   const failures: { path: string; reason: string }[] = [];
+  const image = (row: number, value: number): SourceImage =>
+    ({ id: ids[row], path: collection.imagePath(row, opts.imageRoot), label: path.basename(ids[row]), value });
+  const lists = opts.unitTopImages;
+  if (lists && (lists.H !== H || lists.C !== C || lists.N !== collection.N)) {
+    throw new ClipNadError(`the unit top images are for ${lists.H}×${lists.C} units over ${lists.N} images, not this collection's`, { file: collection.dir });
+  }
+  /** The retrieval's list of a unit, else the collection's stored centred one. */
+  const unitTop = (unit: { neuron: number; head?: number } | { head: number; neuron?: number }) => {
+    if (lists?.has(unit as Unit)) { const t = lists.of(unit as Unit); return { rows: t.rows, values: t.scores }; }
+    if (unit.head !== undefined && unit.neuron !== undefined) return collection.topPair({ neuron: unit.neuron, head: unit.head });
+    return unit.neuron !== undefined ? collection.topNeuron(unit.neuron) : collection.topHead(unit.head!);
+  };
 
   const source: BrowserSource = {
     title: `${model ? model.name : collection.manifest.model.name} · ${collection.N} images · ${H} heads × ${C} neurons`,
@@ -81,10 +99,17 @@ export async function browserSourceFrom(model: ClipModel | null, collection: Col
       for (let i = offset; i < Math.min(t.rows.length, offset + count); i++) {
         const row = t.rows[i];
         if (row < 0 || row >= ids.length) continue;
-        images.push({ id: ids[row], path: collection.imagePath(row, opts.imageRoot), label: path.basename(ids[row]), value: t.values[i] });
+        images.push(image(row, t.values[i]));
       }
       return { total: t.rows.length, images };
     },
+    unitImages(unit, count) {
+      const t = unitTop(unit);
+      const out: SourceImage[] = [];
+      for (let i = 0; i < Math.min(count, t.rows.length); i++) if (t.rows[i] >= 0) out.push(image(t.rows[i], t.values[i]));
+      return out;
+    },
+    unitImagesRanking: lists ? `${lists.norm} norm ‖r(I)‖` : "centred norm ‖r(I) − r(s̄)‖",
     encodeTexts: (texts) => needEncoder()(texts),
     vocabulary() {
       if (!vocab) {

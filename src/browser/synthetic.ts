@@ -39,6 +39,8 @@ export interface SyntheticOptions {
   topK?: number;
   words?: string[];
   title?: string;
+  /** Also rank units' own images (BrowserSource.unitImages): the neuron and head views show them. */
+  unitImages?: boolean;
 }
 
 export function syntheticSource(opts: SyntheticOptions): BrowserSource {
@@ -64,7 +66,13 @@ export function syntheticSource(opts: SyntheticOptions): BrowserSource {
   }
   const vocab = normalizeRows(Float32Array.from(words.flatMap((w) => Array.from(hashEmbedding(w, dim)))), dim);
   const thumbs = new Map<string, Promise<Uint8Array>>();
+  const unitImages = (unit: { neuron?: number; head?: number }, count: number): SourceImage[] =>
+    Array.from({ length: Math.min(count, topK) }, (_, i) => {
+      const k = ((unit.neuron ?? 97) * 13 + (unit.head ?? 89) * 5 + i * 11) % nImages;
+      return { id: `img-${k}`, path: `synthetic:${k}`, label: `scene ${k}`, value: 2 / (1 + i) };
+    });
   return {
+    ...(opts.unitImages ? { unitImages, unitImagesRanking: "synthetic norm" } : {}),
     title: opts.title ?? `synthetic ${heads} heads × ${neurons} neurons`,
     heads, neurons, dim, directions,
     pairSimilarity: (t) => rowCosines(directions, t),

@@ -2,11 +2,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { ClipNadError } from "../errors";
 import { readSafetensors } from "../weights/safetensors";
-import { AttentionPoolWeights, HeadGram, NeuronGram, attentionPoolWeights, pairTables } from "../decompose";
+import { AttentionPoolWeights, HeadGram, NeuronGram, UnitNormsOrt, attentionPoolWeights, pairTables } from "../decompose";
 import { readJson, writeFileAtomic, writeJsonAtomic } from "../io/atomic";
 import { RowNpyReader, writeNpy } from "../io/npy";
 import { TopK } from "../util/topk";
-import { CentredNormsOrt } from "./centredNormsOrt";
 import { CollectProgress, CollectionManifest, FILES, FILE_DESCRIPTIONS, readManifest } from "./manifest";
 import { crashPoint } from "./hooks";
 
@@ -79,7 +78,7 @@ export async function finalizeCollection(dir: string, onProgress?: (e: FinalizeE
     const neuronTop = new TopK(C, k);
     const headTop = new TopK(H, k);
     const full = pairTop.count, worst = pairTop.score; // heap roots live at u·k
-    const norms = await CentredNormsOrt.create(tables.apw, tables.neuronGram, mean);
+    const norms = await UnitNormsOrt.create(tables, { norm: "centred", mean });
     try {
       for (let r0 = 0; r0 < N; r0 += R) {
         const n = Math.min(R, N - r0);

@@ -11,3 +11,4 @@ export * from "./norms";
 export * from "./tables";
 export * from "./decomposition";
 export * from "./image";
+export * from "./unitNorms";

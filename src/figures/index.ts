@@ -5,3 +5,6 @@ export * from "./sparsity";
 export * from "./shift";
 export * from "./sink";
 export * from "./segmentation";
+export * from "./topImages";
+export * from "./polysemanticity";
+export * from "./tiles";

@@ -3,7 +3,7 @@
  * top images), the neuron view (all heads of one neuron: sub-concepts) and the head view (its top neurons).
  * Text goes through textContent only (see dom.ts).
  */
-import { HeadNeuronRow, ImageRef, NeuronHeadColumn, PairDetail, RankedPair, WordMatch } from "../../src/browser/protocol";
+import { HeadNeuronRow, ImageRef, NeuronHeadColumn, PairDetail, RankedPair, UnitImages, WordMatch } from "../../src/browser/protocol";
 import { ImageUrls, el } from "./dom";
 import { fmt } from "./heatmapLogic";
 
@@ -98,10 +98,24 @@ export function pairDetail(d: PairDetail, buffers: Uint8Array[], urls: ImageUrls
   return box;
 }
 
-/** Neuron view: every head of one neuron, side by side, with its top images. */
-export function neuronView(neuron: number, cols: NeuronHeadColumn[], buffers: Uint8Array[], urls: ImageUrls, actions: PanelActions): HTMLDivElement {
+/** A unit's own top images with what they are ranked by (neuron and head views). */
+function ownImages(title: string, own: UnitImages, buffers: Uint8Array[], urls: ImageUrls): HTMLDivElement {
+  const box = el("div", "nhb-own");
+  box.appendChild(el("div", "nhb-sub", `${title} (by ${own.ranking})`));
+  box.appendChild(thumbnails(own.images, buffers, urls, "nhb-thumbs nhb-small"));
+  return box;
+}
+
+/**
+ * Neuron view: the neuron's own top images (when the kernel ranks units' images), then every head of the neuron side
+ * by side with its pair's top images — the sub-concepts, one click from the neuron.
+ */
+export function neuronView(
+  neuron: number, cols: NeuronHeadColumn[], buffers: Uint8Array[], urls: ImageUrls, actions: PanelActions, own?: UnitImages,
+): HTMLDivElement {
   const box = el("div", "nhb-neuronview");
   box.appendChild(el("div", "nhb-h", `Neuron ${neuron}: all ${cols.length} heads (sub-concepts)`));
+  if (own) box.appendChild(ownImages(`Neuron ${neuron}'s own top images`, own, buffers, urls));
   const row = el("div", "nhb-columns");
   for (const c of cols) {
     const col = el("div", "nhb-column");
@@ -113,10 +127,13 @@ export function neuronView(neuron: number, cols: NeuronHeadColumn[], buffers: Ui
   return box;
 }
 
-/** Head view: the head's top neurons by the first score, each with a few images. */
-export function headView(head: number, rows: HeadNeuronRow[], buffers: Uint8Array[], urls: ImageUrls, actions: PanelActions): HTMLDivElement {
+/** Head view: the head's own top images (when ranked), then its top neurons by the first score with a few images. */
+export function headView(
+  head: number, rows: HeadNeuronRow[], buffers: Uint8Array[], urls: ImageUrls, actions: PanelActions, own?: UnitImages,
+): HTMLDivElement {
   const box = el("div", "nhb-headview");
   box.appendChild(el("div", "nhb-h", `Head ${head}: top ${rows.length} neurons`));
+  if (own) box.appendChild(ownImages(`Head ${head}'s own top images`, own, buffers, urls));
   for (const r of rows) {
     const line = el("div", "nhb-headrow");
     line.appendChild(pairButton({ head, neuron: r.neuron }, `neuron ${r.neuron} · ${fmt(r.score)}`, actions));

@@ -3,7 +3,7 @@
  * LocalResponder answers from the saved state (offline index + blob) when there is no kernel — a read-only page.
  */
 import {
-  BrowserReply, BrowserRequest, ImageRef, PairDetail, RankedPair, WordMatch,
+  BrowserReply, BrowserRequest, ImageRef, OfflineUnits, PairDetail, RankedPair, WordMatch,
 } from "../../src/browser/protocol";
 import { NeuronHeadBrowserModel, bytesOf } from "./model";
 
@@ -75,6 +75,11 @@ export class LocalResponder implements Responder {
     for (const p of model.typed("offline").pairs) this.byKey.set(p.head * C + p.neuron, p);
   }
 
+  /** The embedded neuron / head views (pages exported from sources that rank units' images). */
+  private get units(): OfflineUnits | undefined {
+    return this.model.typed("offline").units;
+  }
+
   private get note(): string {
     return this.model.typed("offline").note || "read-only page (no kernel)";
   }
@@ -115,6 +120,13 @@ export class LocalResponder implements Responder {
         return { reply: { kind: "pair", id, detail: this.partial(body.head, body.neuron), note: `pair not embedded — ${this.note}` }, buffers };
       }
       case "neuron": {
+        const units = this.units;
+        const view = units?.neurons.find((v) => v.neuron === body.neuron);
+        if (units && view) {
+          const heads = view.heads.map((c) => ({ ...c, images: this.images(c.images, buffers) }));
+          const own = { images: this.images(view.own, buffers), ranking: units.ranking };
+          return { reply: { kind: "neuron", id, neuron: body.neuron, heads, own }, buffers };
+        }
         const first = this.first();
         const heads = [];
         for (let h = 0; h < H; h++) {
@@ -131,7 +143,10 @@ export class LocalResponder implements Responder {
           const hit = this.byKey.get(body.head * C + n);
           return { neuron: n, score: v, images: hit ? this.images(hit.images.slice(0, 3), buffers) : [] };
         });
-        return { reply: { kind: "head", id, head: body.head, rows }, buffers };
+        const units = this.units;
+        const saved = units?.heads.find((v) => v.head === body.head);
+        const own = units && saved ? { images: this.images(saved.own, buffers), ranking: units.ranking } : undefined;
+        return { reply: { kind: "head", id, head: body.head, rows, own }, buffers };
       }
       case "images": {
         const hit = this.byKey.get(body.head * C + body.neuron);

@@ -33,6 +33,7 @@ const CSS = `
 .nhb-columns { display: flex; gap: 8px; overflow-x: auto; }
 .nhb-column { flex: 0 0 auto; width: 112px; }
 .nhb-headrow { display: flex; gap: 8px; align-items: center; }
+.nhb-own { margin: 2px 0 8px; padding-bottom: 6px; border-bottom: 1px solid #eee; }
 .nhb-link { background: none; border: none; color: #0645ad; cursor: pointer; padding: 0; font: inherit; text-align: left; }
 .nhb-btn { margin-left: 6px; font-size: 12px; }
 `;

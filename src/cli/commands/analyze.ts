@@ -10,6 +10,8 @@ import { addDeviceOption, jsonOutPath, openModel, positiveInt } from "../modelOp
 import { PhaseProgress } from "../progress";
 import { register as registerShift } from "./analyzeShift";
 import { register as registerRegisters } from "./analyzeRegisters";
+import { register as registerSubconcepts } from "./analyzeSubconcepts";
+import { register as registerPolysemanticity } from "./analyzePolysemanticity";
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
@@ -25,13 +27,13 @@ function keepRule(text: string): KeepRule {
 }
 
 /** Analyses in their own modules: each adds its `clip-nad analyze <name>` subcommand (help lists them in this order). */
-const ANALYSES: ((analyze: Command) => void)[] = [registerShift, registerRegisters];
+const ANALYSES: ((analyze: Command) => void)[] = [registerSubconcepts, registerPolysemanticity, registerShift, registerRegisters];
 
 /** `clip-nad analyze <analysis>`: one subcommand per analysis. */
 export function register(program: Command): void {
   const analyze = program
     .command("analyze")
-    .description("analyses on a collection or an image folder: reconstruct, ablate, shift, registers, … "
+    .description("analyses on a collection or an image folder: reconstruct, ablate, subconcepts, polysemanticity, shift, registers "
       + "(`clip-nad analyze <analysis> --help`)");
   for (const analysis of ["reconstruct", "ablate"] as const) registerEvaluation(analyze, analysis);
   for (const add of ANALYSES) add(analyze);

@@ -11,6 +11,9 @@ import { browserSourceFrom } from "../../browser/source";
 import { ensureStandaloneBundle } from "../../browser/bundle";
 import { CAPTION_WORDS } from "../../toyworld/vocab";
 import { TOY_MODEL_PATH } from "../../clip/resolve";
+import { checkNormKind } from "../../decompose";
+import { unitTopImages } from "../../analysis/topImages";
+import { collectionNormWeights } from "../../analysis/subconcepts";
 
 
 /**
@@ -31,6 +34,7 @@ export function register(program: Command): void {
     .option("--vocab-size <n>", "use only the first N words")
     .option("--no-words", "no best-matching words (no text tower needed)")
     .option("--thumbnail <px>", "thumbnail size", "64")
+    .option("--unit-norm <raw|centred>", "rank the neuron and head views' images by this contribution norm (one more pass over the collection; default: the collection's stored centred top-k)")
     .option("--quiet", "no progress output");
   addDeviceOption(cmd)
     .action(async (o) => {
@@ -42,7 +46,12 @@ export function register(program: Command): void {
       const vocabulary = !o.words ? [] : o.vocabulary === "toy" || (o.vocabulary === undefined && isToy) ? [...CAPTION_WORDS] : o.vocabulary;
       const progress = new Progress("export-browser", { quiet: o.quiet });
       try {
+        const lists = o.unitNorm === undefined ? undefined : await unitTopImages(collection, await collectionNormWeights(collection), {
+          k: collection.k, norm: checkNormKind(o.unitNorm), mean: collection.meanCoefficients,
+          onProgress: (done, total) => progress.message(`top images of every unit by the ${o.unitNorm} norm`, done / total),
+        });
         const source = await browserSourceFrom(model, collection, {
+          unitTopImages: lists,
           vocabulary,
           vocabularySize: o.vocabSize === undefined ? undefined : positiveInt("vocab-size", o.vocabSize),
           thumbnailSize: positiveInt("thumbnail", o.thumbnail),

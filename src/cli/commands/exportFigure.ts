@@ -5,6 +5,7 @@ import { exportFigure, formatFromPath } from "../../figures/export";
 import { PlotlyFigure } from "../../figures/types";
 import { PAPER_RECONSTRUCTION_RN50X16, reconstructionFigure } from "../../figures/reconstruction";
 import { sparsityFigure } from "../../figures/sparsity";
+import { polysemanticityFigure } from "../../figures/polysemanticity";
 
 /** Build a paper figure from an analysis JSON (`clip-nad analyze reconstruct|ablate --out`). */
 function figureFromReport(kind: string, report: any, file: string): PlotlyFigure {
@@ -24,7 +25,18 @@ function figureFromReport(kind: string, report: any, file: string): PlotlyFigure
     const full = curves.pair.points.find((p: { percentKept: number }) => p.percentKept === 100);
     return sparsityFigure(curves.pair, curves.neuron, { label, unmodified: full?.accuracy });
   }
-  throw new ClipNadError(`unknown figure '${kind}' (use reconstruction or sparsity)`);
+  if (kind === "polysemanticity" || kind.startsWith("polysemanticity:")) {
+    const measure = kind.includes(":") ? kind.slice(kind.indexOf(":") + 1) : "inertia";
+    const hist = report?.histograms?.[measure];
+    if (!hist) {
+      const have = Object.keys(report?.histograms ?? {}).join(", ") || "none";
+      throw new ClipNadError(`not a polysemanticity report with a '${measure}' histogram (has: ${have})`, { file, key: "histograms" });
+    }
+    const what = measure === "inertia" ? `inertia of the top-${report.top} image embeddings (lower = more alike)`
+      : `distinct ${measure} among the top-${report.top}`;
+    return polysemanticityFigure(hist, { measure: what, label: `${label ?? "model"}, ${report.images} images, ${report.norm} norm` });
+  }
+  throw new ClipNadError(`unknown figure '${kind}' (use reconstruction, sparsity, polysemanticity[:<label>])`);
 }
 
 /**
@@ -40,7 +52,8 @@ export function register(program: Command): void {
     .option("--width <px>", "width in pixels (default: layout.width or 700)")
     .option("--height <px>", "height in pixels (default: layout.height or 500)")
     .option("--scale <k>", "PNG pixel ratio", "1")
-    .option("--figure <kind>", "build the paper figure from an analysis JSON instead: reconstruction | sparsity")
+    .option("--figure <kind>", "build the paper figure from an analysis JSON instead: reconstruction | sparsity | " +
+      "polysemanticity[:<label>] (from `analyze polysemanticity`; e.g. polysemanticity:colour)")
     .action(async (opts: { in: string; out: string; width?: string; height?: string; scale: string; figure?: string }) => {
       const format = formatFromPath(opts.out);
       let spec: PlotlyFigure;

@@ -22,7 +22,7 @@ export function register(program: Command): void {
       const log = (line: string) => { if (!o.quiet) process.stderr.write(`${line}\n`); };
       const result = await reproduce({
         model: o.model,
-        data: o.data === "paper" ? "imagenet" : o.data,
+        data: o.data,
         outDir: o.out,
         notebooks: o.notebooks?.split(",").map((s) => s.trim()).filter(Boolean),
         force: o.force,
