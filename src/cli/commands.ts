@@ -8,6 +8,7 @@ import { register as toyworld } from "./commands/toyworld";
 import { register as collect } from "./commands/collect";
 import { register as merge } from "./commands/merge";
 import { register as analyze } from "./commands/analyze";
+import { register as omp } from "./commands/omp";
 import { register as exportFigure } from "./commands/exportFigure";
 import { register as exportNotebook } from "./commands/exportNotebook";
 import { register as exportBrowser } from "./commands/exportBrowser";
@@ -27,6 +28,7 @@ export const commands: RegisterCommand[] = [
   collect,
   merge,
   analyze,
+  omp,
   exportFigure,
   exportNotebook,
   exportBrowser,
