@@ -11,8 +11,9 @@ case tests, n_iter per signal from orthogonal_mp_gram). One case is also saved w
 (codes_scipy.npz) so the reader can be checked against scipy's own writer.
 
 TextSpan: a numpy transcription of clip_text_span's replace_with_iterative_removal (algorithms.md §B), float64,
-written here independently of clip-nad: textspan_R.npy (N×d outputs of one head), textspan_T.npy (M×d texts),
-textspan.json (chosen indices in order, the variance each removes, the reconstruction's first rows).
+written here independently of clip-nad: textspan_<case>_R.npy (N×d outputs of one head), textspan_<case>_T.npy
+(M×d unit texts), textspan.json (chosen indices in order, the variance each removes, the reconstruction's first
+rows); cases with N > d and N < d.
 Seeds are fixed; regenerated files are identical.
 """
 import argparse
@@ -173,17 +174,20 @@ def main():
         json.dump(meta, f, indent=1)
         f.write("\n")
 
-    R = rng.standard_normal((60, 24)) @ rng.standard_normal((24, 24)) * 0.3 + rng.standard_normal(24)
-    T = rng.standard_normal((40, 24))
-    T /= np.linalg.norm(T, axis=1, keepdims=True)
-    chosen, variance, total, reconstruct = textspan_reference(R, T, 6, 10)
-    np.save(os.path.join(args.out, "textspan_R.npy"), R)
-    np.save(os.path.join(args.out, "textspan_T.npy"), T)
+    spans = {}
+    for name, N, iters, rank in (("tall", 60, 6, 10), ("short", 15, 5, 12)):
+        R = rng.standard_normal((N, 24)) @ rng.standard_normal((24, 24)) * 0.3 + rng.standard_normal(24)
+        T = rng.standard_normal((40, 24))
+        T /= np.linalg.norm(T, axis=1, keepdims=True)
+        chosen, variance, total, reconstruct = textspan_reference(R, T, iters, rank)
+        np.save(os.path.join(args.out, f"textspan_{name}_R.npy"), R)
+        np.save(os.path.join(args.out, f"textspan_{name}_T.npy"), T)
+        spans[name] = {"iterations": iters, "rank": rank, "chosen": chosen, "variance": variance, "totalVariance": total,
+                       "reconstructFirstRows": reconstruct[:3].tolist()}
     with open(os.path.join(args.out, "textspan.json"), "w") as f:
-        json.dump({"iterations": 6, "rank": 10, "chosen": chosen, "variance": variance, "totalVariance": total,
-                   "reconstructFirstRows": reconstruct[:3].tolist()}, f, indent=1)
+        json.dump(spans, f, indent=1)
         f.write("\n")
-    print(f"textspan: chosen {chosen}")
+    print("textspan:", {k: v["chosen"] for k, v in spans.items()})
 
 
 if __name__ == "__main__":
