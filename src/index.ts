@@ -49,12 +49,14 @@ export * as analysis from "./analysis";
 export { templateEmbeddings, loadTemplates, TextEncoder } from "./text/templates";
 export { vocabularyEmbeddings, readWordList, WORDS_30K } from "./text/vocabulary";
 export { matchWords, WordMatch } from "./text/words";
+export { TextDictionary, normalizeDictionary, dictionaryWords, toyDictionaryWords, textDictionary, subDictionary } from "./text/dictionary";
 export * as figures from "./figures";
 export { PlotlyFigure } from "./figures/types";
 export { explainToyScenes } from "./apps/explainScenes";
 
 // Arrays on disk (numpy-compatible).
 export { readNpy, writeNpy, NpyArray } from "./io/npy";
+export { readCsrNpz, writeCsrNpz, CsrMatrix } from "./io/npz";
 
 // In a notebook (the clip-nad kernel): rich output and the neuron-head browser.
 export { showFigure, showPNG, showTable, progress, Progress } from "../kernel-ext/display";

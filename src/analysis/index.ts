@@ -1,4 +1,7 @@
-/** Paper analyses on collected coefficients s (N×H×C, streamed per image): PCA, zero-shot, reconstruction, sparsity. */
+/**
+ * Paper analyses on collected coefficients s (N×H×C, streamed per image): PCA, zero-shot, reconstruction, sparsity,
+ * and the text decomposition (OMP, TextSpan, text-based reconstruction, label ground truth).
+ */
 export * from "./linalg";
 export * from "./rows";
 export * from "./pca";
@@ -7,3 +10,8 @@ export * from "./reconstruct";
 export * from "./sparsity";
 export * from "./neuronSvd";
 export * from "./evaluation";
+export * from "./omp";
+export * from "./textspan";
+export * from "./heads";
+export * from "./textDecomposition";
+export * from "./groundTruth";

@@ -60,6 +60,17 @@ export interface SparseCodes {
   data: Float32Array | Float64Array;
   /** Signals whose pursuit stopped early (fewer than m non-zeros), by reason. */
   earlyStops: Record<Exclude<OmpStop, "complete">, number>;
+  /** Why each row's pursuit ended: index into OMP_STOPS (0 = complete). */
+  stops: Uint8Array;
+}
+
+/** The stop reasons in the order of SparseCodes.stops codes. */
+export const OMP_STOPS: readonly OmpStop[] = ["complete", "repeated-atom", "small-correlation", "dependent-atom"];
+
+function countStops(stops: Uint8Array): SparseCodes["earlyStops"] {
+  const early = { "repeated-atom": 0, "small-correlation": 0, "dependent-atom": 0 };
+  for (const s of stops) if (s > 0) early[OMP_STOPS[s] as keyof typeof early]++;
+  return early;
 }
 
 /** The Gram matrix of a dictionary, K×K row-major, in the precision the pursuit runs in. */
@@ -229,6 +240,8 @@ export interface OmpOptions {
   identity?: string;
   /** Named in error messages. */
   files?: { dictionary?: string; signals?: string };
+  /** The dictionary's Gram matrix, when already computed (ompGram of the same dictionary and precision). */
+  gram?: OmpGram;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -334,7 +347,6 @@ export async function sparseEncode(dictionary: Matrix, signals: Matrix | SignalS
     const stops = new Uint8Array(N);
     const order = new Int32Array(N * m);
     const coefs = precision === "float64" ? new Float64Array(N * m) : new Float32Array(N * m);
-    const early = { "repeated-atom": 0, "small-correlation": 0, "dependent-atom": 0 };
     let finished = 0;
     for (const [c, got] of done) {
       const start = c * chunkRows;
@@ -346,7 +358,10 @@ export async function sparseEncode(dictionary: Matrix, signals: Matrix | SignalS
     }
     opts.onProgress?.(finished, N);
     if (done.size < chunks) {
-      const gram = await ompGram(dictionary, precision);
+      if (opts.gram && (opts.gram.K !== K || opts.gram.precision !== precision)) {
+        throw new ClipNadError(`the Gram matrix given is ${opts.gram.K}×${opts.gram.K} ${opts.gram.precision}, the dictionary needs ${K}×${K} ${precision}`);
+      }
+      const gram = opts.gram ?? (await ompGram(dictionary, precision));
       const encoder = new OmpEncoder(gram, m);
       const gemm = await OrtGemm.create(precision);
       const D = precision === "float64" ? toF64(dictionary.data) : toF32(dictionary.data);
@@ -366,7 +381,7 @@ export async function sparseEncode(dictionary: Matrix, signals: Matrix | SignalS
             const r = start + i;
             const res = encoder.encode(XY.subarray(i * K, (i + 1) * K), idx, cf);
             nActive[r] = res.n;
-            stops[r] = STOPS.indexOf(res.stop);
+            stops[r] = OMP_STOPS.indexOf(res.stop);
             order.set(idx.subarray(0, res.n), r * m);
             for (let j = 0; j < res.n; j++) coefs[r * m + j] = cf[j];
             if ((i & 31) === 31) opts.onProgress?.(finished + i + 1, N);
@@ -381,8 +396,7 @@ export async function sparseEncode(dictionary: Matrix, signals: Matrix | SignalS
         await gemm.release();
       }
     }
-    for (let r = 0; r < N; r++) if (stops[r] > 0) early[STOPS[stops[r]] as keyof typeof early]++;
-    const codes = toCSR(N, K, m, precision, nActive, order, coefs, early);
+    const codes = toCSR(N, K, m, precision, nActive, order, coefs, stops);
     if (work && !opts.keepWork) fs.rmSync(work.dir, { recursive: true, force: true });
     return codes;
   } finally {
@@ -394,8 +408,6 @@ function chunkFiles(dir: string, c: number): { idx: string; coef: string } {
   const stem = path.join(dir, `chunk-${String(c).padStart(6, "0")}`);
   return { idx: `${stem}-atoms.npy`, coef: `${stem}-coefs.npy` };
 }
-
-const STOPS: readonly OmpStop[] = ["complete", "repeated-atom", "small-correlation", "dependent-atom"];
 
 interface Chunk { n: Int32Array; stop: Uint8Array; idx: Int32Array; coef: Float32Array | Float64Array }
 
@@ -438,8 +450,7 @@ function readChunk(dir: string, c: number, B: number, m: number, precision: OmpP
 
 function toCSR(
   N: number, K: number, m: number, precision: OmpPrecision,
-  nActive: Int32Array, order: Int32Array, coefs: Float32Array | Float64Array,
-  early: SparseCodes["earlyStops"],
+  nActive: Int32Array, order: Int32Array, coefs: Float32Array | Float64Array, stops: Uint8Array,
 ): SparseCodes {
   const indptr = new Int32Array(N + 1);
   for (let r = 0; r < N; r++) indptr[r + 1] = indptr[r] + nActive[r];
@@ -457,7 +468,7 @@ function toCSR(
       data[indptr[r] + j] = coefs[r * m + perm[j]];
     }
   }
-  return { N, K, m, precision, indptr, indices, data, earlyStops: early };
+  return { N, K, m, precision, indptr, indices, data, earlyStops: countStops(stops), stops };
 }
 
 /** Row r of a code matrix: atoms (ascending) and coefficients. */
@@ -471,6 +482,15 @@ export function topAtoms(codes: SparseCodes, r: number, k: number): { atom: numb
   const { atoms, values } = codeRow(codes, r);
   const order = Array.from(atoms.keys()).sort((x, y) => Math.abs(values[y]) - Math.abs(values[x]) || atoms[x] - atoms[y]);
   return order.slice(0, k).map((j) => ({ atom: atoms[j], coefficient: values[j] }));
+}
+
+/** Rows [start, start + count) of a code matrix as codes of their own. */
+export function codeRows(codes: SparseCodes, start: number, count: number): SparseCodes {
+  const a = codes.indptr[start], b = codes.indptr[start + count];
+  const indptr = new Int32Array(count + 1);
+  for (let r = 0; r <= count; r++) indptr[r] = codes.indptr[start + r] - a;
+  const stops = codes.stops.slice(start, start + count);
+  return { ...codes, N: count, indptr, indices: codes.indices.slice(a, b), data: codes.data.slice(a, b), stops, earlyStops: countStops(stops) };
 }
 
 /** The dense reconstruction γ·D of row r (d values, float64). */

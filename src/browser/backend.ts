@@ -4,8 +4,8 @@
  * buffers. It never throws: a bad request or a failing source becomes an `error` reply.
  */
 import {
-  BrowserReply, BrowserRequest, BrowserStateJSON, HeadNeuronRow, ImageRef, NeuronHeadColumn, OfflineIndex,
-  PairDetail, RankedPair,
+  BrowserReply, BrowserRequest, BrowserStateJSON, HeadNeuronRow, HeadText, ImageRef, NeuronHeadColumn, OfflineIndex,
+  PairDetail, RankedPair, TextWord,
 } from "./protocol";
 import {
   BrowserRequestError, headTopNeurons, matchWords, neuronMax, parseRequest, topPairs,
@@ -24,6 +24,13 @@ export interface NamedScore {
   name: string;
   signed: boolean;
   values: Float32Array;
+}
+
+/** A unit's words from the sparse text decomposition (OMP) and the heads' TextSpan texts (labels.json). */
+export interface UnitTextLabels {
+  pair(head: number, neuron: number): TextWord[];
+  neuron(neuron: number): TextWord[];
+  head(head: number): HeadText[];
 }
 
 /** What the browser needs from a model + collection. Implemented by browserSource.ts (and by synthetic tests). */
@@ -46,6 +53,8 @@ export interface BrowserSource {
   thumbnail(path: string): Promise<Uint8Array>;
   /** Thumbnails that could not be made so far (missing or broken files), for the caller to report. */
   thumbnailFailures?(): { path: string; reason: string }[];
+  /** OMP words of pairs and neurons, TextSpan texts of heads (optional). */
+  textLabels?: UnitTextLabels;
 }
 
 export interface BrowserOptions {
@@ -112,10 +121,16 @@ export class BrowserBackend {
     switch (req.kind) {
       case "select":
         return { reply: { kind: "pair", id: req.id, detail: await this.pairDetail(req.head, req.neuron, buffers) }, buffers };
-      case "neuron":
-        return { reply: { kind: "neuron", id: req.id, neuron: req.neuron, heads: await this.neuronColumns(req.neuron, buffers) }, buffers };
-      case "head":
-        return { reply: { kind: "head", id: req.id, head: req.head, rows: await this.headRows(req.head, buffers) }, buffers };
+      case "neuron": {
+        const heads = await this.neuronColumns(req.neuron, buffers);
+        const labels = this.source.textLabels;
+        return { reply: { kind: "neuron", id: req.id, neuron: req.neuron, heads, ...(labels ? { words: labels.neuron(req.neuron) } : {}) }, buffers };
+      }
+      case "head": {
+        const rows = await this.headRows(req.head, buffers);
+        const labels = this.source.textLabels;
+        return { reply: { kind: "head", id: req.id, head: req.head, rows, ...(labels ? { texts: labels.head(req.head) } : {}) }, buffers };
+      }
       case "images": {
         const page = this.source.topImages(req.head, req.neuron, req.offset, req.count);
         const images = await this.thumbnails(page.images, buffers);
@@ -150,10 +165,12 @@ export class BrowserBackend {
     const vocab = await this.source.vocabulary();
     const words = matchWords(this.direction(h, n), vocab.embeddings, vocab.words, this.opts.wordsPerSign);
     const page = this.source.topImages(h, n, 0, this.opts.imagesPerPair);
+    const labels = this.source.textLabels;
+    const text = labels ? { textWords: labels.pair(h, n), neuronWords: labels.neuron(n), headTexts: labels.head(h) } : {};
     return {
       head: h, neuron: n, scores,
       parent: { neuron: n, maxScore: this.parent.max[n], bestHead: this.parent.head[n] },
-      words, images: await this.thumbnails(page.images, buffers), totalImages: page.total,
+      words, ...text, images: await this.thumbnails(page.images, buffers), totalImages: page.total,
     };
   }
 
@@ -219,6 +236,8 @@ export class BrowserBackend {
     const note = `read-only page: ${pairs.length} of ${heads * neurons} pairs embedded ` +
       `(top ${pairCap} by ${this.source.scores[0].name} and all heads of the top ${topNeurons.length} neurons); ` +
       `text queries match the embedded pairs' words`;
-    return { index: { pairs, spans, note }, blob };
+    const labels = this.source.textLabels;
+    const headTexts = labels ? Array.from({ length: heads }, (_, h) => ({ head: h, texts: labels.head(h) })) : undefined;
+    return { index: { pairs, spans, note, ...(headTexts ? { heads: headTexts } : {}) }, blob };
   }
 }

@@ -10,8 +10,10 @@ import { ClipNadError } from "../errors";
 import { ClipModel } from "../clip/types";
 import { Collection } from "../collect";
 import { meanTopNorms } from "../analysis/sparsity";
+import { TextLabels } from "../analysis/textDecomposition";
+import { readJson } from "../io/atomic";
 import { WORDS_30K, checkWords, readWordList, vocabularyEmbeddings } from "../text/vocabulary";
-import { BrowserSource, SourceImage } from "./backend";
+import { BrowserSource, SourceImage, UnitTextLabels } from "./backend";
 
 export interface BrowserSourceOptions {
   /** Vocabulary for best-matching words: a list, or a file of one word per line (default words_30k); [] = none. */
@@ -24,6 +26,13 @@ export interface BrowserSourceOptions {
   thumbnailSize?: number;
   /** Folder the collection's image ids are relative to (default: the collection manifest's images.root). */
   imageRoot?: string;
+  /**
+   * Sparse text labels (`clip-nad text-decompose` labels.json, or the object): OMP words with signed coefficients
+   * for pairs and neurons, TextSpan texts for heads, shown beside the best-matching words.
+   */
+  labels?: TextLabels | string;
+  /** OMP words shown per unit (default 8). */
+  labelWords?: number;
   /** Replaces the model's text tower (tests, precomputed embeddings): texts → T × d. */
   textEncoder?: (texts: string[]) => Promise<Float32Array>;
   onProgress?: (message: string, fraction?: number) => void;
@@ -65,6 +74,7 @@ export async function browserSourceFrom(model: ClipModel | null, collection: Col
   };
   let vocab: Promise<{ words: string[]; embeddings: Float32Array }> | null = null;
   const failures: { path: string; reason: string }[] = [];
+  const textLabels = opts.labels === undefined ? undefined : unitTextLabels(opts.labels, collection, opts.labelWords ?? 8);
 
   const source: BrowserSource = {
     title: `${model ? model.name : collection.manifest.model.name} · ${collection.N} images · ${H} heads × ${C} neurons`,
@@ -117,6 +127,28 @@ export async function browserSourceFrom(model: ClipModel | null, collection: Col
       return t;
     },
     thumbnailFailures: () => failures.slice(),
+    textLabels,
   };
   return source;
+}
+
+/** The labels of a collection's units, checked against it (same model, same H × C). */
+export function unitTextLabels(labels: TextLabels | string, collection: Collection, words: number): UnitTextLabels {
+  const file = typeof labels === "string" ? labels : undefined;
+  const L = typeof labels === "string" ? readJson<TextLabels>(labels) : labels;
+  const { H, C } = collection;
+  if (!L || L.format !== "clip-nad-text-labels/1" || !Array.isArray(L.pairs) || !Array.isArray(L.neurons) || !Array.isArray(L.heads)) {
+    throw new ClipNadError("not a clip-nad text labels file (clip-nad text-decompose labels.json)", { file });
+  }
+  if (L.model?.hash && L.model.hash !== collection.manifest.model.hash) {
+    throw new ClipNadError(`the labels were made with model ${L.model.name} (sha256 ${L.model.hash.slice(0, 12)}…), the collection with ${collection.manifest.model.name}`, { file });
+  }
+  if (L.pairs.length !== H * C || L.neurons.length !== C || (L.heads.length !== 0 && L.heads.length !== H)) {
+    throw new ClipNadError(`labels cover ${L.pairs.length} pairs, ${L.neurons.length} neurons and ${L.heads.length} heads; the collection has ${H}×${C} pairs`, { file });
+  }
+  return {
+    pair: (h, n) => L.pairs[h * C + n].words.slice(0, words),
+    neuron: (n) => L.neurons[n].words.slice(0, words),
+    head: (h) => (L.heads[h]?.texts ?? []).map((t) => ({ text: t.text, fraction: t.fraction })),
+  };
 }

@@ -2,3 +2,4 @@
 export * from "./types";
 export * from "./reconstruction";
 export * from "./sparsity";
+export * from "./textReconstruction";

@@ -121,7 +121,9 @@ export class LocalResponder implements Responder {
           const hit = this.byKey.get(h * C + body.neuron);
           heads.push({ head: h, score: first[h * C + body.neuron], images: hit ? this.images(hit.images.slice(0, 4), buffers) : [] });
         }
-        return { reply: { kind: "neuron", id, neuron: body.neuron, heads }, buffers };
+        // the neuron's OMP words travel with each of its embedded pairs
+        const withWords = [...this.byKey.values()].find((p) => p.neuron === body.neuron && p.neuronWords);
+        return { reply: { kind: "neuron", id, neuron: body.neuron, heads, ...(withWords ? { words: withWords.neuronWords } : {}) }, buffers };
       }
       case "head": {
         const first = this.first();
@@ -131,7 +133,8 @@ export class LocalResponder implements Responder {
           const hit = this.byKey.get(body.head * C + n);
           return { neuron: n, score: v, images: hit ? this.images(hit.images.slice(0, 3), buffers) : [] };
         });
-        return { reply: { kind: "head", id, head: body.head, rows }, buffers };
+        const texts = this.model.typed("offline").heads?.find((x) => x.head === body.head)?.texts;
+        return { reply: { kind: "head", id, head: body.head, rows, ...(texts ? { texts } : {}) }, buffers };
       }
       case "images": {
         const hit = this.byKey.get(body.head * C + body.neuron);

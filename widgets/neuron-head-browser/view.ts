@@ -201,7 +201,7 @@ export class NeuronHeadBrowserView extends DOMWidgetView {
     const a = await this.ask({ kind: "neuron", neuron }, "neuron");
     if (!a || seq !== this.seq.sub) return;
     this.subUrls.release();
-    replaceChildren(this.subview, neuronView(neuron, a.reply.heads, a.buffers, this.subUrls, this.actions));
+    replaceChildren(this.subview, neuronView(neuron, a.reply.heads, a.buffers, this.subUrls, this.actions, a.reply.words));
     this.mark(t0);
   }
 
@@ -211,7 +211,7 @@ export class NeuronHeadBrowserView extends DOMWidgetView {
     const a = await this.ask({ kind: "head", head }, "head");
     if (!a || seq !== this.seq.sub) return;
     this.subUrls.release();
-    replaceChildren(this.subview, headView(head, a.reply.rows, a.buffers, this.subUrls, this.actions));
+    replaceChildren(this.subview, headView(head, a.reply.rows, a.buffers, this.subUrls, this.actions, a.reply.texts));
     this.mark(t0);
   }
 
