@@ -1,4 +1,5 @@
 import { ClipNadError } from "../errors";
+import { readToyDataset } from "../data/toy";
 
 /**
  * Ground truth for text labels on data whose contents are known (the toy world labels every scene's dominant
@@ -92,4 +93,23 @@ export function labelPrecision(shared: SharedValue[][], unitWords: (unit: number
     }
   });
   return res;
+}
+
+/** The toy world's word-valued attributes (`count` is a number, not a word of the dictionary). */
+export const TOY_WORD_ATTRIBUTES = ["shape", "colour", "pattern", "size", "background", "texture"] as const;
+
+/**
+ * Per row of a collection made from a toy-world dataset: the dominant object's attributes and the background
+ * (index.jsonl labels, as src/data/toy reads them), keyed by attribute. Rows are matched by image id.
+ */
+export function toyImageLabels(ids: readonly string[], datasetDir: string): Record<string, string>[] {
+  const ds = readToyDataset(datasetDir);
+  const byId = new Map(ds.items.map((it) => [it.id, (it.meta as { labels: Record<string, string> }).labels]));
+  return ids.map((id) => {
+    const labels = byId.get(id);
+    if (!labels) throw new ClipNadError(`image '${id}' of the collection is not in the toy-world dataset`, { file: datasetDir });
+    const out: Record<string, string> = {};
+    for (const a of TOY_WORD_ATTRIBUTES) if (typeof labels[a] === "string") out[a] = labels[a];
+    return out;
+  });
 }

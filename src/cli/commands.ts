@@ -10,6 +10,7 @@ import { register as merge } from "./commands/merge";
 import { register as analyze } from "./commands/analyze";
 import { register as omp } from "./commands/omp";
 import { register as textspan } from "./commands/textspan";
+import { register as textDecompose } from "./commands/textDecompose";
 import { register as exportFigure } from "./commands/exportFigure";
 import { register as exportNotebook } from "./commands/exportNotebook";
 import { register as exportBrowser } from "./commands/exportBrowser";
@@ -29,6 +30,7 @@ export const commands: RegisterCommand[] = [
   collect,
   merge,
   analyze,
+  textDecompose,
   omp,
   textspan,
   exportFigure,
