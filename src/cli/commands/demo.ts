@@ -11,7 +11,7 @@ export function register(program: Command): void {
   addModelOptions(
     program
       .command("demo")
-      .description("decompose a few toy-world scenes: top neuron-head pairs per scene with their best-matching words")
+      .description("decompose a few toy-world scenes: top neuron-head pairs per scene with their best-matching words and OMP words")
       .option("--scenes <n>", "number of scenes", "4")
       .option("--seed <n>", "scene seed", "7")
       .option("--pairs <n>", "pairs listed per scene", "5")
@@ -53,6 +53,8 @@ export function formatScene(ex: SceneExplanation): string {
     const words = p.words.map((w) => `${w.word} (${w.cosine.toFixed(2)})`).join(", ");
     const dir = p.coefficientShift >= 0 ? "+w" : "−w";
     lines.push(`    neuron ${String(p.neuron).padStart(4)} × head ${String(p.head).padStart(2)}  ${(100 * p.share).toFixed(1).padStart(5)}%  ${dir}: ${words}`);
+    const omp = p.ompWords.map((w) => `${w.word} ${w.coefficient >= 0 ? "+" : "−"}${Math.abs(w.coefficient).toFixed(2)}`).join(", ");
+    lines.push(`${" ".repeat(30)}OMP γ: ${omp}`);
   }
   return lines.join("\n") + "\n";
 }
