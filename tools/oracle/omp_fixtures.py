@@ -14,6 +14,7 @@ TextSpan: a numpy transcription of clip_text_span's replace_with_iterative_remov
 written here independently of clip-nad: textspan_<case>_R.npy (N×d outputs of one head), textspan_<case>_T.npy
 (M×d unit texts), textspan.json (chosen indices in order, the variance each removes, the reconstruction's first
 rows); cases with N > d and N < d.
+Dictionary: dictionary_E.npy (words × d embeddings) and dictionary_D.npy, the paper's normalisation in numpy.
 Seeds are fixed; regenerated files are identical.
 """
 import argparse
@@ -173,6 +174,13 @@ def main():
     with open(os.path.join(args.out, "cases.json"), "w") as f:
         json.dump(meta, f, indent=1)
         f.write("\n")
+
+    # the paper's dictionary normalisation (sparse_decomposition.py): centre over words, divide columns by their norms
+    E = rng.standard_normal((30, 8)).astype(np.float32) + 0.5
+    D = E - E.mean(axis=0)
+    D = D / np.linalg.norm(D, axis=0)
+    np.save(os.path.join(args.out, "dictionary_E.npy"), E)
+    np.save(os.path.join(args.out, "dictionary_D.npy"), D.astype(np.float32))
 
     spans = {}
     for name, N, iters, rank in (("tall", 60, 6, 10), ("short", 15, 5, 12)):
