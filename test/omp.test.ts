@@ -109,6 +109,32 @@ describe("Batch-OMP kernel (WebAssembly SIMD)", () => {
   }
 });
 
+describe("Batch-OMP argmax (WebAssembly SIMD)", () => {
+  for (const precision of ["float32", "float64"] as const) {
+    it(`${precision}: the first index of the largest |α|, ties flagged, padding past K ignored`, () => {
+      const K = 23;
+      const kern = new ResidualKernel(K, 2, precision);
+      const cases: number[][] = [
+        Array.from({ length: K }, (_, k) => Math.sin(k * 1.7) * (k + 1)),
+        Array.from({ length: K }, (_, k) => (k === 5 || k === 17 ? -3 : k === 9 ? 3 : 0.5)), // |−3| = |3| at 5, 9, 17
+        Array.from({ length: K }, (_, k) => (k === 22 ? 7 : 1)), // the last real entry, next to the padding
+        Array.from({ length: K }, (_, k) => (k === 1 || k === 2 ? 4 : 0)), // a tie inside one vector
+      ];
+      for (const c of cases) {
+        kern.xy.fill(0);
+        kern.xy.set(c);
+        kern.residual(0);
+        const abs = c.map((x) => Math.abs(precision === "float32" ? Math.fround(x) : x));
+        const max = Math.max(...abs);
+        const got = kern.argmaxAbs();
+        expect(got.index).toBe(abs.indexOf(max));
+        expect(got.tied).toBe(abs.filter((a) => a === max).length > 1);
+        expect(got.value).toBe(max);
+      }
+    });
+  }
+});
+
 /** Entries of a zip read with yauzl (an independent zip reader): name → bytes. */
 function unzip(file: string): Promise<Map<string, Buffer>> {
   return new Promise((resolve, reject) => {
@@ -178,6 +204,18 @@ describe("resumable runs", () => {
     const bytes = (c: SparseCodes) => encodeCsrNpz({ shape: [c.N, c.K], indptr: c.indptr, indices: c.indices, data: c.data });
     expect(bytes(resumed).equals(bytes(whole))).toBe(true);
     expect(fs.existsSync(work)).toBe(false);
+  });
+
+  it("worker threads give the same codes as this thread; a failing progress callback stops them", async () => {
+    const D = matrix(path.join(FIX, "wide_D.npy"));
+    const X = matrix(path.join(FIX, "wide_X.npy"));
+    const bytes = (c: SparseCodes) => encodeCsrNpz({ shape: [c.N, c.K], indptr: c.indptr, indices: c.indices, data: c.data });
+    const one = await sparseEncode(D, X, { nonzero: 32, chunkRows: 7, threads: 1 });
+    const two = await sparseEncode(D, X, { nonzero: 32, chunkRows: 7, threads: 2 });
+    expect(bytes(two).equals(bytes(one))).toBe(true);
+    expect(Array.from(two.stops)).toEqual(Array.from(one.stops));
+    await expect(sparseEncode(D, X, { nonzero: 32, chunkRows: 7, threads: 2, onProgress: (d) => { if (d > 3) throw new Error("stop here"); } }))
+      .rejects.toThrow("stop here");
   });
 
   it("refuses a work folder of another run", async () => {

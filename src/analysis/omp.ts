@@ -1,12 +1,13 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { ClipNadError } from "../errors";
 import { readJson, writeJsonAtomic, ensureDir } from "../io/atomic";
 import { lockFolder } from "../io/lock";
 import { readNpy, writeNpy } from "../io/npy";
 import { OrtGemm } from "../onnx/gemm";
-import { ResidualKernel } from "./ompKernel";
+import { ChunkEncoder, LocalChunkEncoder, PooledChunkEncoder } from "./ompPool";
 
 /**
  * Orthogonal matching pursuit, exactly as scikit-learn's
@@ -26,13 +27,8 @@ import { ResidualKernel } from "./ompKernel";
  * (N·m·(4 + b)). Time: one K²·d GEMM, one N·K·d GEMM, and ≈ K·m²/2 multiply-adds per signal (WebAssembly SIMD).
  */
 
-export type OmpPrecision = "float32" | "float64";
-
-/** np.finfo(dtype).eps — sklearn's `min_float`. */
-export const OMP_EPS: Record<OmpPrecision, number> = { float32: 2 ** -23, float64: 2 ** -52 };
-
-/** Why one signal's pursuit ended. */
-export type OmpStop = "complete" | "repeated-atom" | "small-correlation" | "dependent-atom";
+export { OMP_EPS, OMP_STOPS, OmpEncoder, OmpGram, OmpPrecision, OmpStop } from "./ompEncoder";
+import { OMP_STOPS, OmpGram, OmpPrecision, OmpStop } from "./ompEncoder";
 
 /** A row-major matrix. */
 export interface Matrix {
@@ -62,10 +58,9 @@ export interface SparseCodes {
   earlyStops: Record<Exclude<OmpStop, "complete">, number>;
   /** Why each row's pursuit ended: index into OMP_STOPS (0 = complete). */
   stops: Uint8Array;
+  /** Seconds spent by this run (not by resumed chunks): the Gram matrix, the correlation GEMMs, the pursuits. */
+  seconds?: { gram: number; correlations: number; pursuit: number };
 }
-
-/** The stop reasons in the order of SparseCodes.stops codes. */
-export const OMP_STOPS: readonly OmpStop[] = ["complete", "repeated-atom", "small-correlation", "dependent-atom"];
 
 function countStops(stops: Uint8Array): SparseCodes["earlyStops"] {
   const early = { "repeated-atom": 0, "small-correlation": 0, "dependent-atom": 0 };
@@ -73,21 +68,16 @@ function countStops(stops: Uint8Array): SparseCodes["earlyStops"] {
   return early;
 }
 
-/** The Gram matrix of a dictionary, K×K row-major, in the precision the pursuit runs in. */
-export interface OmpGram {
-  K: number;
-  precision: OmpPrecision;
-  data: Float32Array | Float64Array;
-}
-
 const GRAM_BLOCK_BYTES = 128 << 20;
 
-/** G = D·Dᵀ (K×K) on onnxruntime, computed in row blocks (no K×K temporary beyond G itself). */
+/** G = D·Dᵀ (K×K) on onnxruntime, computed in row blocks (no K×K temporary beyond G itself), in shared memory. */
 export async function ompGram(dictionary: Matrix, precision: OmpPrecision): Promise<OmpGram> {
   const { rows: K, cols: d } = dictionary;
   const b = precision === "float64" ? 8 : 4;
   if (K * K > 2 ** 32) throw new ClipNadError(`a Gram matrix of ${K} atoms (${K}² entries) is beyond what one array holds`);
-  const data = precision === "float64" ? new Float64Array(K * K) : new Float32Array(K * K);
+  // shared memory: worker threads (src/analysis/ompPool.ts) read it without a copy
+  const shared = new SharedArrayBuffer(K * K * b);
+  const data = precision === "float64" ? new Float64Array(shared) : new Float32Array(shared);
   const gemm = await OrtGemm.create(precision);
   try {
     const D = precision === "float64" ? toF64(dictionary.data) : toF32(dictionary.data);
@@ -102,126 +92,6 @@ export async function ompGram(dictionary: Matrix, precision: OmpPrecision): Prom
   return { K, precision, data };
 }
 
-/**
- * One signal's pursuit on a shared Gram matrix (sklearn `_gram_omp` with n_nonzero_coefs = m, tol = None).
- * Reusable across signals; holds O(m·K) working memory (WebAssembly).
- */
-export class OmpEncoder {
-  readonly K: number;
-  private readonly kernel: ResidualKernel;
-  private readonly eps: number;
-  private readonly L: Float64Array;
-  private readonly w: Float64Array;
-  private readonly xyActive: Float64Array;
-  private readonly y: Float64Array;
-  private readonly gamma: Float64Array;
-
-  constructor(readonly gram: OmpGram, readonly m: number) {
-    this.K = gram.K;
-    if (!Number.isInteger(m) || m < 1) throw new ClipNadError(`the number of non-zero coefficients must be a positive integer, got ${m}`);
-    if (m > this.K) throw new ClipNadError(`cannot select ${m} atoms from a dictionary of ${this.K}`);
-    this.kernel = new ResidualKernel(this.K, m, gram.precision);
-    this.eps = OMP_EPS[gram.precision];
-    this.L = new Float64Array(m * m);
-    this.w = new Float64Array(m);
-    this.xyActive = new Float64Array(m);
-    this.y = new Float64Array(m);
-    this.gamma = new Float64Array(m);
-  }
-
-  /**
-   * Encode one signal from its correlations with the atoms, xy = D·x (K values). Writes the chosen atoms (in
-   * selection order) and their least-squares coefficients to `indices`/`coefs`; returns how many and why it ended.
-   */
-  encode(xy: ArrayLike<number>, indices: Int32Array, coefs: Float64Array): { n: number; stop: OmpStop } {
-    const { K, m, L, w, xyActive, y, gamma, eps } = this;
-    const G = this.gram.data;
-    const f32 = this.gram.precision === "float32";
-    const kern = this.kernel;
-    const alpha = kern.alpha;
-    const stride = kern.stride;
-    kern.xy.set(xy as ArrayLike<number>);
-    kern.residual(0); // α = xy
-    // sklearn swaps Gram rows/columns in place, so ties go to the first index in the swapped order; the swaps only
-    // touch positions < n and the positions the chosen atoms came from, so keep those as maps.
-    const positionOf = new Map<number, number>();
-    const atomAt = new Map<number, number>();
-    let n = 0;
-    for (;;) {
-      let lam = 0;
-      let best = -1;
-      let tied = false;
-      for (let k = 0; k < K; k++) {
-        const a = Math.abs(alpha[k]);
-        if (a > best) {
-          best = a;
-          lam = k;
-          tied = false;
-        } else if (a === best) tied = true;
-      }
-      if (tied) {
-        let bestPos = positionOf.get(lam) ?? lam;
-        for (let k = 0; k < K; k++) {
-          if (Math.abs(alpha[k]) !== best) continue;
-          const p = positionOf.get(k) ?? k;
-          if (p < bestPos) {
-            bestPos = p;
-            lam = k;
-          }
-        }
-      }
-      const lamPos = positionOf.get(lam) ?? lam;
-      if (lamPos < n) return this.finish(n, indices, coefs, "repeated-atom");
-      const a2 = alpha[lam] * alpha[lam];
-      if ((f32 ? Math.fround(a2) : a2) < eps) return this.finish(n, indices, coefs, "small-correlation");
-      const row = lam * K;
-      if (n > 0) {
-        for (let j = 0; j < n; j++) w[j] = G[row + indices[j]];
-        for (let j = 0; j < n; j++) {
-          let s = w[j];
-          for (let q = 0; q < j; q++) s -= L[j * m + q] * w[q];
-          w[j] = s / L[j * m + j];
-        }
-        let v = 0;
-        for (let j = 0; j < n; j++) v += w[j] * w[j];
-        const Lkk = G[row + lam] - v;
-        if (Lkk <= eps) return this.finish(n, indices, coefs, "dependent-atom");
-        for (let j = 0; j < n; j++) L[n * m + j] = w[j];
-        L[n * m + n] = Math.sqrt(Lkk);
-      } else {
-        L[0] = Math.sqrt(G[row + lam]);
-      }
-      const displaced = atomAt.get(n) ?? n;
-      atomAt.set(n, lam);
-      atomAt.set(lamPos, displaced);
-      positionOf.set(lam, n);
-      positionOf.set(displaced, lamPos);
-      indices[n] = lam;
-      xyActive[n] = kern.xy[lam];
-      n++;
-      // γ: L·Lᵀ γ = xy_I (forward, then backward substitution)
-      for (let j = 0; j < n; j++) {
-        let s = xyActive[j];
-        for (let q = 0; q < j; q++) s -= L[j * m + q] * y[q];
-        y[j] = s / L[j * m + j];
-      }
-      for (let j = n - 1; j >= 0; j--) {
-        let s = y[j];
-        for (let q = j + 1; q < n; q++) s -= L[q * m + j] * gamma[q];
-        gamma[j] = s / L[j * m + j];
-      }
-      kern.rows.set(G.subarray(row, row + K), (n - 1) * stride);
-      for (let j = 0; j < n; j++) kern.coef[j] = gamma[j];
-      if (n === m) return this.finish(n, indices, coefs, "complete");
-      kern.residual(n); // α = xy − G_{:,I} γ
-    }
-  }
-
-  private finish(n: number, indices: Int32Array, coefs: Float64Array, stop: OmpStop): { n: number; stop: OmpStop } {
-    for (let j = 0; j < n; j++) coefs[j] = this.gram.precision === "float32" ? Math.fround(this.gamma[j]) : this.gamma[j];
-    return { n, stop };
-  }
-}
 
 export interface OmpOptions {
   /** m: non-zero coefficients per signal (sklearn's transform_n_nonzero_coefs). */
@@ -242,6 +112,11 @@ export interface OmpOptions {
   files?: { dictionary?: string; signals?: string };
   /** The dictionary's Gram matrix, when already computed (ompGram of the same dictionary and precision). */
   gram?: OmpGram;
+  /**
+   * Worker threads for the pursuits (default: the machine's cores, at most 2, from 512 signals on; 1 = this
+   * thread). The Gram matrix is shared, not copied; each thread adds its (m + 2)·K·b working set.
+   */
+  threads?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -348,6 +223,8 @@ export async function sparseEncode(dictionary: Matrix, signals: Matrix | SignalS
     const order = new Int32Array(N * m);
     const coefs = precision === "float64" ? new Float64Array(N * m) : new Float32Array(N * m);
     let finished = 0;
+    const seconds = { gram: 0, correlations: 0, pursuit: 0 };
+    const clock = () => Number(process.hrtime.bigint()) / 1e9;
     for (const [c, got] of done) {
       const start = c * chunkRows;
       nActive.set(got.n, start);
@@ -361,13 +238,16 @@ export async function sparseEncode(dictionary: Matrix, signals: Matrix | SignalS
       if (opts.gram && (opts.gram.K !== K || opts.gram.precision !== precision)) {
         throw new ClipNadError(`the Gram matrix given is ${opts.gram.K}×${opts.gram.K} ${opts.gram.precision}, the dictionary needs ${K}×${K} ${precision}`);
       }
+      let t = clock();
       const gram = opts.gram ?? (await ompGram(dictionary, precision));
-      const encoder = new OmpEncoder(gram, m);
+      seconds.gram = clock() - t;
+      const threads = opts.threads ?? (N - finished >= 512 ? Math.max(1, Math.min(2, os.cpus().length)) : 1);
+      const encoder: ChunkEncoder = threads > 1 && gram.data.buffer instanceof SharedArrayBuffer
+        ? new PooledChunkEncoder(gram, m, threads, chunkRows)
+        : new LocalChunkEncoder(gram, m);
       const gemm = await OrtGemm.create(precision);
       const D = precision === "float64" ? toF64(dictionary.data) : toF32(dictionary.data);
       try {
-        const idx = new Int32Array(m);
-        const cf = new Float64Array(m);
         for (let c = 0; c < chunks; c++) {
           if (done.has(c)) continue;
           const start = c * chunkRows;
@@ -376,16 +256,20 @@ export async function sparseEncode(dictionary: Matrix, signals: Matrix | SignalS
           if (X.length !== B * d) throw new ClipNadError(`signal rows ${start}..${start + B - 1}: expected ${B * d} values, got ${X.length}`, { file: files.signals });
           const bad = firstNonFiniteRow(X, d);
           if (bad >= 0) throw new ClipNadError(`signal (row) ${start + bad} holds a NaN or infinite value`, { file: files.signals, key: `row ${start + bad}` });
+          t = clock();
           const XY = await gemm.run(X, B, D, K, d); // B×K: α⁰ of each signal
-          for (let i = 0; i < B; i++) {
-            const r = start + i;
-            const res = encoder.encode(XY.subarray(i * K, (i + 1) * K), idx, cf);
-            nActive[r] = res.n;
-            stops[r] = OMP_STOPS.indexOf(res.stop);
-            order.set(idx.subarray(0, res.n), r * m);
-            for (let j = 0; j < res.n; j++) coefs[r * m + j] = cf[j];
-            if ((i & 31) === 31) opts.onProgress?.(finished + i + 1, N);
-          }
+          seconds.correlations += clock() - t;
+          t = clock();
+          let inChunk = 0;
+          const res = await encoder.encode(XY, B, (k) => {
+            inChunk += k;
+            if (inChunk < B) opts.onProgress?.(finished + inChunk, N); // the chunk's end is reported once it is saved
+          });
+          nActive.set(res.n, start);
+          stops.set(res.stops, start);
+          order.set(res.atoms, start * m);
+          coefs.set(res.coefs, start * m);
+          seconds.pursuit += clock() - t;
           if (work) {
             writeChunk(work.dir, c, nActive.subarray(start, start + B), stops.subarray(start, start + B), order.subarray(start * m, (start + B) * m), coefs.subarray(start * m, (start + B) * m), m);
           }
@@ -394,9 +278,10 @@ export async function sparseEncode(dictionary: Matrix, signals: Matrix | SignalS
         }
       } finally {
         await gemm.release();
+        await encoder.close();
       }
     }
-    const codes = toCSR(N, K, m, precision, nActive, order, coefs, stops);
+    const codes = { ...toCSR(N, K, m, precision, nActive, order, coefs, stops), seconds };
     if (work && !opts.keepWork) fs.rmSync(work.dir, { recursive: true, force: true });
     return codes;
   } finally {

@@ -65,6 +65,8 @@ export function register(program: Command): void {
         const early = Object.entries(codes.earlyStops).filter(([, v]) => v > 0);
         console.log(`omp: ${codes.N} signals × ${codes.K} atoms (d = ${D.cols}), m = ${m}, ${codes.precision}; ` +
           `${codes.indptr[codes.N]} non-zeros in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        const sec = codes.seconds;
+        if (sec) console.log(`  Gram ${sec.gram.toFixed(2)} s, correlations ${sec.correlations.toFixed(2)} s, pursuits ${sec.pursuit.toFixed(2)} s (${(1000 * sec.pursuit / Math.max(1, codes.N)).toFixed(2)} ms per signal)`);
         if (early.length) {
           const n = early.reduce((a, [, v]) => a + v, 0);
           console.log(`  ${n} signal(s) ended early with fewer than ${m} atoms (as sklearn's "ended prematurely"): ` +
