@@ -49,7 +49,9 @@ export * as analysis from "./analysis";
 export { templateEmbeddings, loadTemplates, TextEncoder } from "./text/templates";
 export { vocabularyEmbeddings, readWordList, WORDS_30K } from "./text/vocabulary";
 export { matchWords, WordMatch } from "./text/words";
-export { TextDictionary, normalizeDictionary, dictionaryWords, toyDictionaryWords, textDictionary, subDictionary } from "./text/dictionary";
+export {
+  TextDictionary, normalizeDictionary, dictionaryWords, toyDictionaryWords, textDictionary, subDictionary,
+} from "./text/dictionary";
 export * as figures from "./figures";
 export { PlotlyFigure } from "./figures/types";
 export { explainToyScenes } from "./apps/explainScenes";

@@ -23,8 +23,12 @@ describe("textReconstructionFigure (Figure 2)", () => {
     const fig = textReconstructionFigure(summary);
     const names = fig.data.map((t) => t.name);
     expect(names).toEqual([
-      "neuron-head pairs, 100 words", "neuron-head pairs, 1,000 words", "neurons, 100 words", "neurons, 1,000 words",
-      "unmodified model (66.7%)", "neurons, their own 1st PC (64.4%)",
+      "neuron-head pairs, 100 words",
+      "neuron-head pairs, 1,000 words",
+      "neurons, 100 words",
+      "neurons, 1,000 words",
+      "unmodified model (66.7%)",
+      "neurons, their own 1st PC (64.4%)",
     ]);
     expect(fig.data[0].x).toEqual(["8", "64"]);
     expect(fig.data[1].y).toEqual([70.9, 67]);
@@ -37,6 +41,8 @@ describe("textReconstructionFigure (Figure 2)", () => {
   it("bad input: a clear error", () => {
     expect(() => textReconstructionFigure({ ...summary, unmodified: 66.7 })).toThrow(ClipNadError);
     expect(() => textReconstructionFigure({ ...summary, points: [] })).toThrow(/points/);
-    expect(() => textReconstructionFigure({ ...summary, points: [{ words: 0, nonzero: 8, pairs: 0.5, neurons: 0.5 }] })).toThrow(/integer words/);
+    expect(() =>
+      textReconstructionFigure({ ...summary, points: [{ words: 0, nonzero: 8, pairs: 0.5, neurons: 0.5 }] }),
+    ).toThrow(/integer words/);
   });
 });

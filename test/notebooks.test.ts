@@ -92,18 +92,23 @@ describe("text notebooks (executed above)", () => {
     const nb: Notebook = JSON.parse(fs.readFileSync(path.join(root, "build/notebooks", name), "utf8"));
     return nb.cells.flatMap((c) => c.outputs ?? []);
   };
-  const streams = (name: string) => outputs(name).map((o) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? "")).join("");
+  const streams = (name: string) =>
+    outputs(name).map((o) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? "")).join("");
   const plain = (v: unknown) => (Array.isArray(v) ? v.join("") : String(v));
-  const tables = (name: string) => outputs(name).filter((o) => o.data && plain(o.data["text/html"] ?? "").includes("clip-nad-table")).map((o) => plain(o.data!["text/plain"]));
+  const tables = (name: string) =>
+    outputs(name)
+      .filter((o) => o.data && plain(o.data["text/html"] ?? "").includes("clip-nad-table"))
+      .map((o) => plain(o.data!["text/plain"]));
 
-  it("fig2_text_reconstruction shows Figure 2 (pairs vs neurons per dictionary size over m) and the paper's claim beside the run", () => {
+  it("fig2 shows Figure 2 (pairs vs neurons per dictionary size over m) and the paper's claim beside the run", () => {
     const figs = outputs("fig2_text_reconstruction.ipynb").filter((o) => o.data && o.data[PLOTLY]);
     expect(figs).toHaveLength(1);
     const fig = figs[0].data![PLOTLY] as { data: { name: string; x: string[]; y: (number | null)[] }[] };
     expect(fig.data.map((t) => t.name)).toEqual([
       "neuron-head pairs, 100 words", "neuron-head pairs, 300 words", "neuron-head pairs, 1,000 words",
       "neurons, 100 words", "neurons, 300 words", "neurons, 1,000 words",
-      expect.stringMatching(/^unmodified model \(\d+\.\d%\)$/), expect.stringMatching(/^neurons, their own 1st PC \(\d+\.\d%\)$/),
+      expect.stringMatching(/^unmodified model \(\d+\.\d%\)$/),
+      expect.stringMatching(/^neurons, their own 1st PC \(\d+\.\d%\)$/),
     ]);
     for (const t of fig.data.slice(0, 6)) {
       expect(t.x).toEqual(["8", "16", "32", "64"]);

@@ -14,7 +14,10 @@ import { encodeCsrNpz, readCsrNpz, writeCsrNpz } from "../src/io/npz";
 import { register as registerOmp } from "../src/cli/commands/omp";
 
 const FIX = path.join(__dirname, "fixtures", "omp");
-const cases = JSON.parse(fs.readFileSync(path.join(FIX, "cases.json"), "utf8")) as Record<string, { m: number; dtype: string; what: string; n_iter: number[] }>;
+const cases = JSON.parse(fs.readFileSync(path.join(FIX, "cases.json"), "utf8")) as Record<
+  string,
+  { m: number; dtype: string; what: string; n_iter: number[] }
+>;
 
 function matrix(file: string): Matrix {
   const a = readNpy(file);
@@ -48,7 +51,8 @@ describe("OMP = sklearn SparseCoder(transform_algorithm='omp')", () => {
       const got = dense(codes);
       const K = D.rows;
       for (let r = 0; r < X.rows; r++) {
-        const gotSupport = [], wantSupport = [];
+        const gotSupport = [],
+          wantSupport = [];
         for (let k = 0; k < K; k++) {
           if (got[r * K + k] !== 0) gotSupport.push(k);
           if (want[r * K + k] !== 0) wantSupport.push(k);
@@ -57,7 +61,9 @@ describe("OMP = sklearn SparseCoder(transform_algorithm='omp')", () => {
         expect(codes.indptr[r + 1] - codes.indptr[r]).toBe(c.n_iter[r]);
         for (const k of wantSupport) {
           const w = want[r * K + k];
-          expect(Math.abs(got[r * K + k] - w), `signal ${r} atom ${k}`).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(w)));
+          expect(Math.abs(got[r * K + k] - w), `signal ${r} atom ${k}`).toBeLessThanOrEqual(
+            1e-4 * Math.max(1, Math.abs(w)),
+          );
         }
       }
       const early = Object.values(codes.earlyStops).reduce((a, b) => a + b, 0);
@@ -66,9 +72,17 @@ describe("OMP = sklearn SparseCoder(transform_algorithm='omp')", () => {
   }
 
   it("names the early stops: small correlations, dependent atoms", async () => {
-    const small = await sparseEncode(matrix(path.join(FIX, "tiny_signals_D.npy")), matrix(path.join(FIX, "tiny_signals_X.npy")), { nonzero: 5 });
+    const small = await sparseEncode(
+      matrix(path.join(FIX, "tiny_signals_D.npy")),
+      matrix(path.join(FIX, "tiny_signals_X.npy")),
+      { nonzero: 5 },
+    );
     expect(small.earlyStops).toEqual({ "repeated-atom": 0, "small-correlation": 4, "dependent-atom": 0 });
-    const dep = await sparseEncode(matrix(path.join(FIX, "tiny_atoms_D.npy")), matrix(path.join(FIX, "tiny_atoms_X.npy")), { nonzero: 5 });
+    const dep = await sparseEncode(
+      matrix(path.join(FIX, "tiny_atoms_D.npy")),
+      matrix(path.join(FIX, "tiny_atoms_X.npy")),
+      { nonzero: 5 },
+    );
     expect(dep.earlyStops).toEqual({ "repeated-atom": 0, "small-correlation": 0, "dependent-atom": 5 });
   });
 
@@ -76,7 +90,9 @@ describe("OMP = sklearn SparseCoder(transform_algorithm='omp')", () => {
     const D = matrix(path.join(FIX, "random_D.npy"));
     const codes = await sparseEncode(D, matrix(path.join(FIX, "random_X.npy")), { nonzero: 8 });
     const want = readNpy(path.join(FIX, "random_codes.npy")).data as Float64Array;
-    const row = Array.from(want.subarray(0, 40)).map((v, k) => ({ k, v })).filter((e) => e.v !== 0);
+    const row = Array.from(want.subarray(0, 40))
+      .map((v, k) => ({ k, v }))
+      .filter((e) => e.v !== 0);
     row.sort((a, b) => Math.abs(b.v) - Math.abs(a.v));
     const top = topAtoms(codes, 0, 3);
     expect(top.map((t) => t.atom)).toEqual(row.slice(0, 3).map((e) => e.k));
@@ -90,7 +106,7 @@ describe("Batch-OMP kernel (WebAssembly SIMD)", () => {
       const K = 37;
       const kern = new ResidualKernel(K, 9, precision);
       let seed = 3;
-      const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5;
+      const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5;
       const xy = Array.from({ length: K }, rand);
       kern.xy.set(xy);
       const rows = Array.from({ length: 9 }, () => Array.from({ length: K }, rand));
@@ -101,7 +117,8 @@ describe("Batch-OMP kernel (WebAssembly SIMD)", () => {
         kern.residual(n);
         for (let k = 0; k < K; k++) {
           let want = precision === "float32" ? Math.fround(xy[k]) : xy[k];
-          for (let j = 0; j < n; j++) want -= (precision === "float32" ? Math.fround(coef[j]) * Math.fround(rows[j][k]) : coef[j] * rows[j][k]);
+          for (let j = 0; j < n; j++)
+            want -= precision === "float32" ? Math.fround(coef[j]) * Math.fround(rows[j][k]) : coef[j] * rows[j][k];
           expect(Math.abs(kern.alpha[k] - want)).toBeLessThan(precision === "float32" ? 1e-5 : 1e-14);
         }
       }
@@ -165,26 +182,37 @@ describe("codes as scipy.sparse.save_npz writes them", () => {
     expect(m.shape).toEqual(want.shape);
     const K = m.shape[1];
     const got = new Float64Array(m.shape[0] * K);
-    for (let r = 0; r < m.shape[0]; r++) for (let j = m.indptr[r]; j < m.indptr[r + 1]; j++) got[r * K + m.indices[j]] = m.data[j];
+    for (let r = 0; r < m.shape[0]; r++)
+      for (let j = m.indptr[r]; j < m.indptr[r + 1]; j++) got[r * K + m.indices[j]] = m.data[j];
     expect(Array.from(got)).toEqual(Array.from(want.data));
   });
 
-  it("writes the same members as scipy (format b'csr', int64 shape, int32 indices/indptr), deterministically", async () => {
-    const D = matrix(path.join(FIX, "random_D.npy"));
-    const codes = await sparseEncode(D, matrix(path.join(FIX, "random_X.npy")), { nonzero: 8 });
-    const file = path.join(tmp, "codes.npz");
-    const csr = { shape: [codes.N, codes.K] as [number, number], indptr: codes.indptr, indices: codes.indices, data: codes.data };
-    writeCsrNpz(file, csr);
-    expect(encodeCsrNpz(csr).equals(fs.readFileSync(file))).toBe(true);
-    const ours = await unzip(file);
-    const scipys = await unzip(path.join(FIX, "codes_scipy.npz"));
-    expect([...ours.keys()].sort()).toEqual([...scipys.keys()].sort());
-    // same matrix, same support: the index arrays, the format and the shape are byte-identical to scipy's
-    for (const name of ["format.npy", "shape.npy", "indices.npy", "indptr.npy"]) expect(ours.get(name)!.equals(scipys.get(name)!), name).toBe(true);
-    const a = decodeNpy(ours.get("data.npy")!).data, b = decodeNpy(scipys.get("data.npy")!).data;
-    expect(a.length).toBe(b.length);
-    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-9 * Math.max(1, Math.abs(b[i])));
-  });
+  it(
+    "writes the same members as scipy (format b'csr', int64 shape, int32 indices/indptr), " + "deterministically",
+    async () => {
+      const D = matrix(path.join(FIX, "random_D.npy"));
+      const codes = await sparseEncode(D, matrix(path.join(FIX, "random_X.npy")), { nonzero: 8 });
+      const file = path.join(tmp, "codes.npz");
+      const csr = {
+        shape: [codes.N, codes.K] as [number, number],
+        indptr: codes.indptr,
+        indices: codes.indices,
+        data: codes.data,
+      };
+      writeCsrNpz(file, csr);
+      expect(encodeCsrNpz(csr).equals(fs.readFileSync(file))).toBe(true);
+      const ours = await unzip(file);
+      const scipys = await unzip(path.join(FIX, "codes_scipy.npz"));
+      expect([...ours.keys()].sort()).toEqual([...scipys.keys()].sort());
+      // same matrix, same support: the index arrays, the format and the shape are byte-identical to scipy's
+      for (const name of ["format.npy", "shape.npy", "indices.npy", "indptr.npy"])
+        expect(ours.get(name)!.equals(scipys.get(name)!), name).toBe(true);
+      const a = decodeNpy(ours.get("data.npy")!).data,
+        b = decodeNpy(scipys.get("data.npy")!).data;
+      expect(a.length).toBe(b.length);
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-9 * Math.max(1, Math.abs(b[i])));
+    },
+  );
 });
 
 describe("resumable runs", () => {
@@ -193,15 +221,27 @@ describe("resumable runs", () => {
     const X = matrix(path.join(FIX, "wide_X.npy"));
     const whole = await sparseEncode(D, X, { nonzero: 32, chunkRows: 3 });
     const work = path.join(tmp, "work");
-    await expect(sparseEncode(D, X, {
-      nonzero: 32, chunkRows: 3, workDir: work,
-      onProgress: (done) => { if (done >= 9) throw new Error("interrupted"); },
-    })).rejects.toThrow("interrupted");
+    await expect(
+      sparseEncode(D, X, {
+        nonzero: 32,
+        chunkRows: 3,
+        workDir: work,
+        onProgress: (done) => {
+          if (done >= 9) throw new Error("interrupted");
+        },
+      }),
+    ).rejects.toThrow("interrupted");
     expect(fs.readdirSync(work).filter((f) => f.endsWith("-atoms.npy")).length).toBe(3);
     const seen: number[] = [];
-    const resumed = await sparseEncode(D, X, { nonzero: 32, chunkRows: 3, workDir: work, onProgress: (d) => seen.push(d) });
+    const resumed = await sparseEncode(D, X, {
+      nonzero: 32,
+      chunkRows: 3,
+      workDir: work,
+      onProgress: (d) => seen.push(d),
+    });
     expect(seen[0]).toBe(9);
-    const bytes = (c: SparseCodes) => encodeCsrNpz({ shape: [c.N, c.K], indptr: c.indptr, indices: c.indices, data: c.data });
+    const bytes = (c: SparseCodes) =>
+      encodeCsrNpz({ shape: [c.N, c.K], indptr: c.indptr, indices: c.indices, data: c.data });
     expect(bytes(resumed).equals(bytes(whole))).toBe(true);
     expect(fs.existsSync(work)).toBe(false);
   });
@@ -209,13 +249,22 @@ describe("resumable runs", () => {
   it("worker threads give the same codes as this thread; a failing progress callback stops them", async () => {
     const D = matrix(path.join(FIX, "wide_D.npy"));
     const X = matrix(path.join(FIX, "wide_X.npy"));
-    const bytes = (c: SparseCodes) => encodeCsrNpz({ shape: [c.N, c.K], indptr: c.indptr, indices: c.indices, data: c.data });
+    const bytes = (c: SparseCodes) =>
+      encodeCsrNpz({ shape: [c.N, c.K], indptr: c.indptr, indices: c.indices, data: c.data });
     const one = await sparseEncode(D, X, { nonzero: 32, chunkRows: 7, threads: 1 });
     const two = await sparseEncode(D, X, { nonzero: 32, chunkRows: 7, threads: 2 });
     expect(bytes(two).equals(bytes(one))).toBe(true);
     expect(Array.from(two.stops)).toEqual(Array.from(one.stops));
-    await expect(sparseEncode(D, X, { nonzero: 32, chunkRows: 7, threads: 2, onProgress: (d) => { if (d > 3) throw new Error("stop here"); } }))
-      .rejects.toThrow("stop here");
+    await expect(
+      sparseEncode(D, X, {
+        nonzero: 32,
+        chunkRows: 7,
+        threads: 2,
+        onProgress: (d) => {
+          if (d > 3) throw new Error("stop here");
+        },
+      }),
+    ).rejects.toThrow("stop here");
   });
 
   it("refuses a work folder of another run", async () => {
@@ -228,7 +277,9 @@ describe("resumable runs", () => {
 });
 
 async function cli(args: string[]): Promise<string> {
-  const program = new Command().exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+  const program = new Command()
+    .exitOverride()
+    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
   registerOmp(program);
   const lines: string[] = [];
   const spy = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
@@ -243,7 +294,18 @@ async function cli(args: string[]): Promise<string> {
 describe("clip-nad omp", () => {
   it("writes codes equal to sklearn's and reports early stops", async () => {
     const out = path.join(tmp, "cli.npz");
-    const text = await cli(["omp", "--dictionary", path.join(FIX, "exactly_sparse_D.npy"), "--signals", path.join(FIX, "exactly_sparse_X.npy"), "--nonzero", "10", "--out", out, "--quiet"]);
+    const text = await cli([
+      "omp",
+      "--dictionary",
+      path.join(FIX, "exactly_sparse_D.npy"),
+      "--signals",
+      path.join(FIX, "exactly_sparse_X.npy"),
+      "--nonzero",
+      "10",
+      "--out",
+      out,
+      "--quiet",
+    ]);
     expect(text).toMatch(/8 signals × 30 atoms/);
     expect(text).toMatch(/ended early/);
     const m = readCsrNpz(out);
@@ -260,23 +322,44 @@ describe("clip-nad omp", () => {
     const Dfile = path.join(FIX, "random_D.npy");
     const Xfile = path.join(FIX, "random_X.npy");
     const out = path.join(tmp, "bad.npz");
-    const args = (D: string, X: string, m: string) => ["omp", "--dictionary", D, "--signals", X, "--nonzero", m, "--out", out, "--quiet"];
-    await expect(cli(args(Dfile, Xfile, "41"))).rejects.toThrow(`${Dfile}: the dictionary has 40 atoms, fewer than the 41 non-zero coefficients asked for`);
+    const args = (D: string, X: string, m: string) => [
+      "omp",
+      "--dictionary",
+      D,
+      "--signals",
+      X,
+      "--nonzero",
+      m,
+      "--out",
+      out,
+      "--quiet",
+    ];
+    await expect(cli(args(Dfile, Xfile, "41"))).rejects.toThrow(
+      `${Dfile}: the dictionary has 40 atoms, fewer than the 41 non-zero coefficients asked for`,
+    );
     const nan = readNpy(Dfile);
     (nan.data as Float64Array)[5 * 16 + 3] = NaN;
     const nanFile = path.join(tmp, "nan_D.npy");
     writeNpy(nanFile, nan.data, nan.shape);
-    await expect(cli(args(nanFile, Xfile, "8"))).rejects.toThrow(`${nanFile}, key 'row 5': atom (row) 5 holds a NaN or infinite value`);
+    await expect(cli(args(nanFile, Xfile, "8"))).rejects.toThrow(
+      `${nanFile}, key 'row 5': atom (row) 5 holds a NaN or infinite value`,
+    );
     const inf = readNpy(Xfile);
     (inf.data as Float64Array)[2 * 16] = Infinity;
     const infFile = path.join(tmp, "inf_X.npy");
     writeNpy(infFile, inf.data, inf.shape);
-    await expect(cli(args(Dfile, infFile, "8"))).rejects.toThrow(`${infFile}, key 'row 2': signal (row) 2 holds a NaN or infinite value`);
-    await expect(cli(args(Dfile, path.join(FIX, "wide_X.npy"), "8"))).rejects.toThrow(`${path.join(FIX, "wide_X.npy")}: signals have 64 dimensions but the dictionary's atoms have 16`);
+    await expect(cli(args(Dfile, infFile, "8"))).rejects.toThrow(
+      `${infFile}, key 'row 2': signal (row) 2 holds a NaN or infinite value`,
+    );
+    await expect(cli(args(Dfile, path.join(FIX, "wide_X.npy"), "8"))).rejects.toThrow(
+      `${path.join(FIX, "wide_X.npy")}: signals have 64 dimensions but the dictionary's atoms have 16`,
+    );
     const oneD = path.join(tmp, "one_d.npy");
     writeNpy(oneD, new Float32Array(16), [16]);
     await expect(cli(args(oneD, Xfile, "8"))).rejects.toThrow(`${oneD}: the dictionary must be a 2-D array`);
-    await expect(cli(["omp", "--dictionary", Dfile, "--signals", Xfile, "--nonzero", "8", "--out", path.join(tmp, "x.npy")])).rejects.toThrow("--out must name a .npz file");
+    await expect(
+      cli(["omp", "--dictionary", Dfile, "--signals", Xfile, "--nonzero", "8", "--out", path.join(tmp, "x.npy")]),
+    ).rejects.toThrow("--out must name a .npz file");
     expect(fs.existsSync(out)).toBe(false);
   });
 });

@@ -12,9 +12,17 @@ import { readNpy, writeNpy } from "../src/io/npy";
 import { register as registerTextSpan } from "../src/cli/commands/textspan";
 
 const FIX = path.join(__dirname, "fixtures", "omp");
-const spans = JSON.parse(fs.readFileSync(path.join(FIX, "textspan.json"), "utf8")) as Record<string, {
-  iterations: number; rank: number; chosen: number[]; variance: number[]; totalVariance: number; reconstructFirstRows: number[][];
-}>;
+const spans = JSON.parse(fs.readFileSync(path.join(FIX, "textspan.json"), "utf8")) as Record<
+  string,
+  {
+    iterations: number;
+    rank: number;
+    chosen: number[];
+    variance: number[];
+    totalVariance: number;
+    reconstructFirstRows: number[][];
+  }
+>;
 const matrix = (file: string): Matrix => {
   const a = readNpy(file);
   return { data: a.data as Float64Array, rows: a.shape[0], cols: a.shape[1] };
@@ -41,31 +49,73 @@ describe("TextSpan = clip_text_span's iterative removal", () => {
     const R = matrix(path.join(FIX, "textspan_tall_R.npy"));
     const T = matrix(path.join(FIX, "textspan_tall_T.npy"));
     expect(() => textSpan(R, T, { iterations: 11, rank: 10 })).toThrow(/11 iterations exceed the rank 10/);
-    expect(() => textSpan(R, { data: T.data.subarray(0, 40 * 20), rows: 40, cols: 20 }, { iterations: 2, rank: 5, files: { texts: "T.npy" } })).toThrow("T.npy: texts have 20 dimensions, the outputs 24");
+    expect(() =>
+      textSpan(
+        R,
+        { data: T.data.subarray(0, 40 * 20), rows: 40, cols: 20 },
+        { iterations: 2, rank: 5, files: { texts: "T.npy" } },
+      ),
+    ).toThrow("T.npy: texts have 20 dimensions, the outputs 24");
     const bad = Float64Array.from(R.data);
     bad[7 * 24 + 1] = NaN;
-    expect(() => textSpan({ ...R, data: bad }, T, { iterations: 2, rank: 5, files: { outputs: "R.npy" } })).toThrow("R.npy, key 'row 7': output row 7 holds a NaN");
+    expect(() => textSpan({ ...R, data: bad }, T, { iterations: 2, rank: 5, files: { outputs: "R.npy" } })).toThrow(
+      "R.npy, key 'row 7': output row 7 holds a NaN",
+    );
   });
 });
 
 describe("clip-nad textspan", () => {
   it("writes the chosen indices in order and the variance each explains", async () => {
-    const program = new Command().exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+    const program = new Command()
+      .exitOverride()
+      .configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
     registerTextSpan(program);
     const out = path.join(tmp, "spans.json");
     const spy = vi.spyOn(console, "log").mockImplementation(() => undefined);
     try {
-      await program.parseAsync(["textspan", "--outputs", path.join(FIX, "textspan_tall_R.npy"), "--texts", path.join(FIX, "textspan_tall_T.npy"),
-        "--iterations", "6", "--rank", "10", "--out", out], { from: "user" });
+      await program.parseAsync(
+        [
+          "textspan",
+          "--outputs",
+          path.join(FIX, "textspan_tall_R.npy"),
+          "--texts",
+          path.join(FIX, "textspan_tall_T.npy"),
+          "--iterations",
+          "6",
+          "--rank",
+          "10",
+          "--out",
+          out,
+        ],
+        { from: "user" },
+      );
     } finally {
       spy.mockRestore();
     }
     const got = JSON.parse(fs.readFileSync(out, "utf8"));
     expect(got.chosen).toEqual(spans.tall.chosen);
-    got.fractionOfVariance.forEach((f: number, i: number) => expect(f).toBeCloseTo(spans.tall.variance[i] / spans.tall.totalVariance, 9));
+    got.fractionOfVariance.forEach((f: number, i: number) =>
+      expect(f).toBeCloseTo(spans.tall.variance[i] / spans.tall.totalVariance, 9),
+    );
     const f32 = path.join(tmp, "R32.npy");
     writeNpy(f32, new Float32Array(5), [5]);
-    await expect(program.parseAsync(["textspan", "--outputs", f32, "--texts", path.join(FIX, "textspan_tall_T.npy"), "--iterations", "2", "--rank", "2", "--out", out], { from: "user" }))
-      .rejects.toThrow(`${f32}: the outputs must be a 2-D array`);
+    await expect(
+      program.parseAsync(
+        [
+          "textspan",
+          "--outputs",
+          f32,
+          "--texts",
+          path.join(FIX, "textspan_tall_T.npy"),
+          "--iterations",
+          "2",
+          "--rank",
+          "2",
+          "--out",
+          out,
+        ],
+        { from: "user" },
+      ),
+    ).rejects.toThrow(`${f32}: the outputs must be a 2-D array`);
   });
 });

@@ -27,7 +27,10 @@ export interface SharedOptions {
  * least `min` of its first `top` images share. `imageLabels[row]` = attribute → value of that image.
  */
 export function sharedAttributeValues(
-  topRows: ArrayLike<number>, k: number, imageLabels: readonly Record<string, string>[], opts: SharedOptions = {},
+  topRows: ArrayLike<number>,
+  k: number,
+  imageLabels: readonly Record<string, string>[],
+  opts: SharedOptions = {},
 ): SharedValue[][] {
   const top = opts.top ?? 10;
   const min = opts.min ?? 8;
@@ -77,7 +80,10 @@ export interface LabelPrecision {
  * How often a shared value is among a unit's words (e.g. its top-5 OMP words): every (unit, shared value) counts
  * once; words are compared case-insensitively.
  */
-export function labelPrecision(shared: SharedValue[][], unitWords: (unit: number) => readonly string[]): LabelPrecision {
+export function labelPrecision(
+  shared: SharedValue[][],
+  unitWords: (unit: number) => readonly string[],
+): LabelPrecision {
   const res: LabelPrecision = { instances: 0, hits: 0, units: 0, byAttribute: {} };
   shared.forEach((values, u) => {
     if (values.length === 0) return;
@@ -107,7 +113,8 @@ export function toyImageLabels(ids: readonly string[], datasetDir: string): Reco
   const byId = new Map(ds.items.map((it) => [it.id, (it.meta as { labels: Record<string, string> }).labels]));
   return ids.map((id) => {
     const labels = byId.get(id);
-    if (!labels) throw new ClipNadError(`image '${id}' of the collection is not in the toy-world dataset`, { file: datasetDir });
+    if (!labels)
+      throw new ClipNadError(`image '${id}' of the collection is not in the toy-world dataset`, { file: datasetDir });
     const out: Record<string, string> = {};
     for (const a of TOY_WORD_ATTRIBUTES) if (typeof labels[a] === "string") out[a] = labels[a];
     return out;

@@ -32,15 +32,22 @@ export interface HeadOutputOptions {
 }
 
 /** r^h(I) for every head and image: H×N×d float32 (head-major: [h][i][:]). */
-export async function headOutputs(rows: CoefficientRows, apw: AttentionPoolWeights, opts: HeadOutputOptions = {}): Promise<Float32Array> {
+export async function headOutputs(
+  rows: CoefficientRows,
+  apw: AttentionPoolWeights,
+  opts: HeadOutputOptions = {},
+): Promise<Float32Array> {
   const { H, C, d, dh, Wv, bo } = apw;
-  if (rows.H !== H || rows.C !== C) throw new ClipNadError(`coefficients are ${rows.H}×${rows.C}, the attention pool ${H}×${C}`);
+  if (rows.H !== H || rows.C !== C)
+    throw new ClipNadError(`coefficients are ${rows.H}×${rows.C}, the attention pool ${H}×${C}`);
   const N = rows.N;
   const WvT = new Float32Array(H * C * dh);
-  for (let h = 0; h < H; h++) for (let k = 0; k < dh; k++) for (let n = 0; n < C; n++) WvT[(h * C + n) * dh + k] = Wv[(h * dh + k) * C + n];
+  for (let h = 0; h < H; h++)
+    for (let k = 0; k < dh; k++) for (let n = 0; n < C; n++) WvT[(h * C + n) * dh + k] = Wv[(h * dh + k) * C + n];
   const woT = outputProjectionByHead(apw); // H×d×dh
   const WoTT = new Float32Array(H * dh * d);
-  for (let h = 0; h < H; h++) for (let j = 0; j < d; j++) for (let k = 0; k < dh; k++) WoTT[(h * dh + k) * d + j] = woT[(h * d + j) * dh + k];
+  for (let h = 0; h < H; h++)
+    for (let j = 0; j < d; j++) for (let k = 0; k < dh; k++) WoTT[(h * dh + k) * d + j] = woT[(h * d + j) * dh + k];
   const vb = headValueBias(apw);
   const bias = new Float32Array(H * d);
   for (let h = 0; h < H; h++) for (let j = 0; j < d; j++) bias[h * d + j] = vb[h * d + j] + bo[j] / H;

@@ -15,3 +15,4 @@ export * from "./textspan";
 export * from "./heads";
 export * from "./textDecomposition";
 export * from "./groundTruth";
+export * from "./linearEdit";

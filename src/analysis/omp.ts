@@ -74,7 +74,8 @@ const GRAM_BLOCK_BYTES = 128 << 20;
 export async function ompGram(dictionary: Matrix, precision: OmpPrecision): Promise<OmpGram> {
   const { rows: K, cols: d } = dictionary;
   const b = precision === "float64" ? 8 : 4;
-  if (K * K > 2 ** 32) throw new ClipNadError(`a Gram matrix of ${K} atoms (${K}² entries) is beyond what one array holds`);
+  if (K * K > 2 ** 32)
+    throw new ClipNadError(`a Gram matrix of ${K} atoms (${K}² entries) is beyond what one array holds`);
   // shared memory: worker threads (src/analysis/ompPool.ts) read it without a copy
   const shared = new SharedArrayBuffer(K * K * b);
   const data = precision === "float64" ? new Float64Array(shared) : new Float32Array(shared);
@@ -91,7 +92,6 @@ export async function ompGram(dictionary: Matrix, precision: OmpPrecision): Prom
   }
   return { K, precision, data };
 }
-
 
 export interface OmpOptions {
   /** m: non-zero coefficients per signal (sklearn's transform_n_nonzero_coefs). */
@@ -113,8 +113,9 @@ export interface OmpOptions {
   /** The dictionary's Gram matrix, when already computed (ompGram of the same dictionary and precision). */
   gram?: OmpGram;
   /**
-   * Worker threads for the pursuits (default: the machine's cores, at most 2, from 512 signals on; 1 = this
-   * thread). The Gram matrix is shared, not copied; each thread adds its (m + 2)·K·b working set.
+   * Worker threads for the pursuits (default 1: this thread). The Gram matrix is shared, not copied; each thread
+   * adds its (m + 2)·K·b working set. The pursuit streams the active atoms' Gram rows (K·m²/2 floats per signal), so
+   * it is bound by memory bandwidth: on this project's 2-vCPU machines 2 threads did not beat 1 (bench/omp).
    */
   threads?: number;
   onProgress?: (done: number, total: number) => void;
@@ -150,15 +151,29 @@ function hashArray(h: crypto.Hash, a: Float32Array | Float64Array): void {
 export function checkOmpInputs(dictionary: Matrix, signalsD: number, m: number, files: OmpOptions["files"] = {}): void {
   const { rows: K, cols: d } = dictionary;
   if (!(K >= 1) || !(d >= 1) || dictionary.data.length !== K * d) {
-    throw new ClipNadError(`the dictionary must be a non-empty atoms × dimensions matrix, got ${K}×${d} with ${dictionary.data.length} values`, { file: files.dictionary });
+    throw new ClipNadError(
+      `the dictionary must be a non-empty atoms × dimensions matrix, got ${K}×${d} with ${dictionary.data.length} ` +
+        `values`,
+      { file: files.dictionary },
+    );
   }
-  if (!Number.isInteger(m) || m < 1) throw new ClipNadError(`the number of non-zero coefficients must be a positive integer, got ${m}`);
-  if (m > K) throw new ClipNadError(`the dictionary has ${K} atoms, fewer than the ${m} non-zero coefficients asked for`, { file: files.dictionary });
+  if (!Number.isInteger(m) || m < 1)
+    throw new ClipNadError(`the number of non-zero coefficients must be a positive integer, got ${m}`);
+  if (m > K)
+    throw new ClipNadError(`the dictionary has ${K} atoms, fewer than the ${m} non-zero coefficients asked for`, {
+      file: files.dictionary,
+    });
   if (signalsD !== d) {
-    throw new ClipNadError(`signals have ${signalsD} dimensions but the dictionary's atoms have ${d}`, { file: files.signals ?? files.dictionary });
+    throw new ClipNadError(`signals have ${signalsD} dimensions but the dictionary's atoms have ${d}`, {
+      file: files.signals ?? files.dictionary,
+    });
   }
   const bad = firstNonFiniteRow(dictionary.data, d);
-  if (bad >= 0) throw new ClipNadError(`atom (row) ${bad} holds a NaN or infinite value`, { file: files.dictionary, key: `row ${bad}` });
+  if (bad >= 0)
+    throw new ClipNadError(`atom (row) ${bad} holds a NaN or infinite value`, {
+      file: files.dictionary,
+      key: `row ${bad}`,
+    });
 }
 
 /**
@@ -166,22 +181,39 @@ export function checkOmpInputs(dictionary: Matrix, signalsD: number, m: number, 
  * matrix sklearn's SparseCoder(transform_algorithm='omp', transform_n_nonzero_coefs=m).transform returns, in CSR.
  * Signals go through in chunks; with `workDir` each finished chunk is kept on disk and a rerun resumes.
  */
-export async function sparseEncode(dictionary: Matrix, signals: Matrix | SignalSource, opts: OmpOptions): Promise<SparseCodes> {
+export async function sparseEncode(
+  dictionary: Matrix,
+  signals: Matrix | SignalSource,
+  opts: OmpOptions,
+): Promise<SparseCodes> {
   const files = opts.files ?? {};
   const m = opts.nonzero;
   const { rows: K, cols: d } = dictionary;
   const source: SignalSource = isSource(signals)
     ? signals
-    : { N: signals.rows, d: signals.cols, rows: (s, c) => signals.data.subarray(s * signals.cols, (s + c) * signals.cols) };
+    : {
+        N: signals.rows,
+        d: signals.cols,
+        rows: (s, c) => signals.data.subarray(s * signals.cols, (s + c) * signals.cols),
+      };
   if (!isSource(signals) && signals.data.length !== signals.rows * signals.cols) {
-    throw new ClipNadError(`signals must be a signals × dimensions matrix, got ${signals.rows}×${signals.cols} with ${signals.data.length} values`, { file: files.signals });
+    throw new ClipNadError(
+      `signals must be a signals × dimensions matrix, got ${signals.rows}×${signals.cols} with ` +
+        `${signals.data.length} values`,
+      { file: files.signals },
+    );
   }
   checkOmpInputs(dictionary, source.d, m, files);
   if (!isSource(signals)) {
     const bad = firstNonFiniteRow(signals.data, signals.cols);
-    if (bad >= 0) throw new ClipNadError(`signal (row) ${bad} holds a NaN or infinite value`, { file: files.signals, key: `row ${bad}` });
+    if (bad >= 0)
+      throw new ClipNadError(`signal (row) ${bad} holds a NaN or infinite value`, {
+        file: files.signals,
+        key: `row ${bad}`,
+      });
   }
-  const anyF64 = dictionary.data instanceof Float64Array || (!isSource(signals) && signals.data instanceof Float64Array);
+  const anyF64 =
+    dictionary.data instanceof Float64Array || (!isSource(signals) && signals.data instanceof Float64Array);
   const precision: OmpPrecision = opts.precision ?? (anyF64 ? "float64" : "float32");
   const b = precision === "float64" ? 8 : 4;
   const N = source.N;
@@ -206,7 +238,10 @@ export async function sparseEncode(dictionary: Matrix, signals: Matrix | SignalS
       const same = (Object.keys(key) as (keyof typeof key)[]).every((k) => prev[k] === key[k]);
       if (!same) {
         work.release();
-        throw new ClipNadError("this work folder holds another OMP run (other inputs or settings); remove it or choose another", { file: opts.workDir });
+        throw new ClipNadError(
+          "this work folder holds another OMP run (other inputs or settings); remove it or choose another",
+          { file: opts.workDir },
+        );
       }
       for (let c = 0; c < chunks; c++) {
         const got = readChunk(opts.workDir, c, Math.min(chunkRows, N - c * chunkRows), m, precision);
@@ -236,15 +271,19 @@ export async function sparseEncode(dictionary: Matrix, signals: Matrix | SignalS
     opts.onProgress?.(finished, N);
     if (done.size < chunks) {
       if (opts.gram && (opts.gram.K !== K || opts.gram.precision !== precision)) {
-        throw new ClipNadError(`the Gram matrix given is ${opts.gram.K}×${opts.gram.K} ${opts.gram.precision}, the dictionary needs ${K}×${K} ${precision}`);
+        throw new ClipNadError(
+          `the Gram matrix given is ${opts.gram.K}×${opts.gram.K} ${opts.gram.precision}, the dictionary needs ` +
+            `${K}×${K} ${precision}`,
+        );
       }
       let t = clock();
       const gram = opts.gram ?? (await ompGram(dictionary, precision));
       seconds.gram = clock() - t;
-      const threads = opts.threads ?? (N - finished >= 512 ? Math.max(1, Math.min(2, os.cpus().length)) : 1);
-      const encoder: ChunkEncoder = threads > 1 && gram.data.buffer instanceof SharedArrayBuffer
-        ? new PooledChunkEncoder(gram, m, threads, chunkRows)
-        : new LocalChunkEncoder(gram, m);
+      const threads = opts.threads ?? 1;
+      const encoder: ChunkEncoder =
+        threads > 1 && gram.data.buffer instanceof SharedArrayBuffer
+          ? new PooledChunkEncoder(gram, m, threads, chunkRows)
+          : new LocalChunkEncoder(gram, m);
       const gemm = await OrtGemm.create(precision);
       const D = precision === "float64" ? toF64(dictionary.data) : toF32(dictionary.data);
       try {
@@ -253,9 +292,17 @@ export async function sparseEncode(dictionary: Matrix, signals: Matrix | SignalS
           const start = c * chunkRows;
           const B = Math.min(chunkRows, N - start);
           const X = source.rows(start, B);
-          if (X.length !== B * d) throw new ClipNadError(`signal rows ${start}..${start + B - 1}: expected ${B * d} values, got ${X.length}`, { file: files.signals });
+          if (X.length !== B * d)
+            throw new ClipNadError(
+              `signal rows ${start}..${start + B - 1}: expected ${B * d} values, got ${X.length}`,
+              { file: files.signals },
+            );
           const bad = firstNonFiniteRow(X, d);
-          if (bad >= 0) throw new ClipNadError(`signal (row) ${start + bad} holds a NaN or infinite value`, { file: files.signals, key: `row ${start + bad}` });
+          if (bad >= 0)
+            throw new ClipNadError(`signal (row) ${start + bad} holds a NaN or infinite value`, {
+              file: files.signals,
+              key: `row ${start + bad}`,
+            });
           t = clock();
           const XY = await gemm.run(X, B, D, K, d); // B×K: α⁰ of each signal
           seconds.correlations += clock() - t;
@@ -271,7 +318,15 @@ export async function sparseEncode(dictionary: Matrix, signals: Matrix | SignalS
           coefs.set(res.coefs, start * m);
           seconds.pursuit += clock() - t;
           if (work) {
-            writeChunk(work.dir, c, nActive.subarray(start, start + B), stops.subarray(start, start + B), order.subarray(start * m, (start + B) * m), coefs.subarray(start * m, (start + B) * m), m);
+            writeChunk(
+              work.dir,
+              c,
+              nActive.subarray(start, start + B),
+              stops.subarray(start, start + B),
+              order.subarray(start * m, (start + B) * m),
+              coefs.subarray(start * m, (start + B) * m),
+              m,
+            );
           }
           finished += B;
           opts.onProgress?.(finished, N);
@@ -294,13 +349,26 @@ function chunkFiles(dir: string, c: number): { idx: string; coef: string } {
   return { idx: `${stem}-atoms.npy`, coef: `${stem}-coefs.npy` };
 }
 
-interface Chunk { n: Int32Array; stop: Uint8Array; idx: Int32Array; coef: Float32Array | Float64Array }
+interface Chunk {
+  n: Int32Array;
+  stop: Uint8Array;
+  idx: Int32Array;
+  coef: Float32Array | Float64Array;
+}
 
 /**
  * Chunk c as two .npy files: coefficients (B×m) first, then [n, stop reason, atoms…] per signal (B×(m+2), int32);
  * the second one's presence marks the chunk done.
  */
-function writeChunk(dir: string, c: number, n: Int32Array, stop: Uint8Array, order: Int32Array, coefs: Float32Array | Float64Array, m: number): void {
+function writeChunk(
+  dir: string,
+  c: number,
+  n: Int32Array,
+  stop: Uint8Array,
+  order: Int32Array,
+  coefs: Float32Array | Float64Array,
+  m: number,
+): void {
   const B = n.length;
   const f = chunkFiles(dir, c);
   writeNpy(f.coef, coefs.slice(), [B, m]);
@@ -334,8 +402,14 @@ function readChunk(dir: string, c: number, B: number, m: number, precision: OmpP
 }
 
 function toCSR(
-  N: number, K: number, m: number, precision: OmpPrecision,
-  nActive: Int32Array, order: Int32Array, coefs: Float32Array | Float64Array, stops: Uint8Array,
+  N: number,
+  K: number,
+  m: number,
+  precision: OmpPrecision,
+  nActive: Int32Array,
+  order: Int32Array,
+  coefs: Float32Array | Float64Array,
+  stops: Uint8Array,
 ): SparseCodes {
   const indptr = new Int32Array(N + 1);
   for (let r = 0; r < N; r++) indptr[r + 1] = indptr[r] + nActive[r];
@@ -358,24 +432,36 @@ function toCSR(
 
 /** Row r of a code matrix: atoms (ascending) and coefficients. */
 export function codeRow(codes: SparseCodes, r: number): { atoms: Int32Array; values: Float32Array | Float64Array } {
-  const a = codes.indptr[r], b = codes.indptr[r + 1];
+  const a = codes.indptr[r],
+    b = codes.indptr[r + 1];
   return { atoms: codes.indices.subarray(a, b), values: codes.data.subarray(a, b) };
 }
 
 /** The k atoms of row r with the largest |coefficient| (ties: lower atom first), with their signed coefficients. */
 export function topAtoms(codes: SparseCodes, r: number, k: number): { atom: number; coefficient: number }[] {
   const { atoms, values } = codeRow(codes, r);
-  const order = Array.from(atoms.keys()).sort((x, y) => Math.abs(values[y]) - Math.abs(values[x]) || atoms[x] - atoms[y]);
+  const order = Array.from(atoms.keys()).sort(
+    (x, y) => Math.abs(values[y]) - Math.abs(values[x]) || atoms[x] - atoms[y],
+  );
   return order.slice(0, k).map((j) => ({ atom: atoms[j], coefficient: values[j] }));
 }
 
 /** Rows [start, start + count) of a code matrix as codes of their own. */
 export function codeRows(codes: SparseCodes, start: number, count: number): SparseCodes {
-  const a = codes.indptr[start], b = codes.indptr[start + count];
+  const a = codes.indptr[start],
+    b = codes.indptr[start + count];
   const indptr = new Int32Array(count + 1);
   for (let r = 0; r <= count; r++) indptr[r] = codes.indptr[start + r] - a;
   const stops = codes.stops.slice(start, start + count);
-  return { ...codes, N: count, indptr, indices: codes.indices.slice(a, b), data: codes.data.slice(a, b), stops, earlyStops: countStops(stops) };
+  return {
+    ...codes,
+    N: count,
+    indptr,
+    indices: codes.indices.slice(a, b),
+    data: codes.data.slice(a, b),
+    stops,
+    earlyStops: countStops(stops),
+  };
 }
 
 /** The dense reconstruction γ·D of row r (d values, float64). */

@@ -39,9 +39,13 @@ export class OmpEncoder {
   private readonly y: Float64Array;
   private readonly gamma: Float64Array;
 
-  constructor(readonly gram: OmpGram, readonly m: number) {
+  constructor(
+    readonly gram: OmpGram,
+    readonly m: number,
+  ) {
     this.K = gram.K;
-    if (!Number.isInteger(m) || m < 1) throw new ClipNadError(`the number of non-zero coefficients must be a positive integer, got ${m}`);
+    if (!Number.isInteger(m) || m < 1)
+      throw new ClipNadError(`the number of non-zero coefficients must be a positive integer, got ${m}`);
     if (m > this.K) throw new ClipNadError(`cannot select ${m} atoms from a dictionary of ${this.K}`);
     this.kernel = new ResidualKernel(this.K, m, gram.precision);
     this.eps = OMP_EPS[gram.precision];
@@ -133,7 +137,8 @@ export class OmpEncoder {
   }
 
   private finish(n: number, indices: Int32Array, coefs: Float64Array, stop: OmpStop): { n: number; stop: OmpStop } {
-    for (let j = 0; j < n; j++) coefs[j] = this.gram.precision === "float32" ? Math.fround(this.gamma[j]) : this.gamma[j];
+    for (let j = 0; j < n; j++)
+      coefs[j] = this.gram.precision === "float32" ? Math.fround(this.gamma[j]) : this.gamma[j];
     return { n, stop };
   }
 }

@@ -98,11 +98,27 @@ function residualFunction(f64: boolean): number[] {
   const forEachVector = (body: number[]) => {
     // i = 0; loop { body; i += 16; br_if (i < len) }
     b.push(...op.i32(0), ...op.set(L.i), ...op.loop, ...body);
-    b.push(...op.get(L.i), ...op.i32(16), ...op.add, ...op.tee(L.i), ...op.get(P.len), ...op.ltU, ...op.brIf(0), ...op.end);
+    b.push(
+      ...op.get(L.i),
+      ...op.i32(16),
+      ...op.add,
+      ...op.tee(L.i),
+      ...op.get(P.len),
+      ...op.ltU,
+      ...op.brIf(0),
+      ...op.end,
+    );
   };
   const at = (ptr: number) => [...op.get(ptr), ...op.get(L.i), ...op.add];
   const coefSplat = (q: number, local: number) => [
-    ...op.get(P.coef), ...op.get(L.j), ...op.i32(f64 ? 3 : 2), ...op.shl, ...op.add, ...load(q * size), ...splat, ...op.set(local),
+    ...op.get(P.coef),
+    ...op.get(L.j),
+    ...op.i32(f64 ? 3 : 2),
+    ...op.shl,
+    ...op.add,
+    ...load(q * size),
+    ...splat,
+    ...op.set(local),
   ];
   // out = xy
   forEachVector([...at(P.out), ...at(P.xy), ...v.load, ...v.store]);
@@ -122,15 +138,33 @@ function residualFunction(f64: boolean): number[] {
   b.push(...op.get(L.j), ...op.get(P.n), ...op.geS, ...op.brIf(1));
   b.push(...op.get(P.rows), ...op.get(L.j), ...op.get(P.len), ...op.mul, ...op.add, ...op.set(L.r0));
   b.push(...coefSplat(0, L.c0));
-  forEachVector([...at(P.out), ...at(P.out), ...v.load, ...at(L.r0), ...v.load, ...op.get(L.c0), ...mul, ...sub, ...v.store]);
+  forEachVector([
+    ...at(P.out),
+    ...at(P.out),
+    ...v.load,
+    ...at(L.r0),
+    ...v.load,
+    ...op.get(L.c0),
+    ...mul,
+    ...sub,
+    ...v.store,
+  ]);
   b.push(...op.get(L.j), ...op.i32(1), ...op.add, ...op.set(L.j), ...op.br(0), ...op.end, ...op.end);
   b.push(...op.end);
-  const body = [...vec([[...uleb(6), I32], [...uleb(4), V128]]), ...b];
+  const body = [
+    ...vec([
+      [...uleb(6), I32],
+      [...uleb(4), V128],
+    ]),
+    ...b,
+  ];
   return [...uleb(body.length), ...body];
 }
 
 // The WebAssembly global without lib.dom (clip-nad compiles without DOM types): the few members used here.
-interface WasmMemory { readonly buffer: ArrayBuffer }
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
@@ -150,11 +184,36 @@ function maxAbsFunction(f64: boolean): number[] {
   const b: number[] = [];
   b.push(...op.i32(0), ...op.set(L.i), ...op.loop);
   for (let q = 0; q < 4; q++) {
-    b.push(...op.get(L.acc + q), ...op.get(P.ptr), ...op.get(L.i), ...op.add, ...(q ? op.i32(16 * q) : []), ...(q ? op.add : []));
+    b.push(
+      ...op.get(L.acc + q),
+      ...op.get(P.ptr),
+      ...op.get(L.i),
+      ...op.add,
+      ...(q ? op.i32(16 * q) : []),
+      ...(q ? op.add : []),
+    );
     b.push(...v.load, ...abs, ...max, ...op.set(L.acc + q));
   }
-  b.push(...op.get(L.i), ...op.i32(64), ...op.add, ...op.tee(L.i), ...op.get(P.len), ...op.ltU, ...op.brIf(0), ...op.end);
-  b.push(...op.get(L.acc), ...op.get(L.acc + 1), ...max, ...op.get(L.acc + 2), ...op.get(L.acc + 3), ...max, ...max, ...op.set(L.acc));
+  b.push(
+    ...op.get(L.i),
+    ...op.i32(64),
+    ...op.add,
+    ...op.tee(L.i),
+    ...op.get(P.len),
+    ...op.ltU,
+    ...op.brIf(0),
+    ...op.end,
+  );
+  b.push(
+    ...op.get(L.acc),
+    ...op.get(L.acc + 1),
+    ...max,
+    ...op.get(L.acc + 2),
+    ...op.get(L.acc + 3),
+    ...max,
+    ...max,
+    ...op.set(L.acc),
+  );
   if (f64) {
     b.push(...op.get(L.acc), ...v.f64Lane(0), ...op.get(L.acc), ...v.f64Lane(1), 0xa5); // f64.max
   } else {
@@ -162,23 +221,48 @@ function maxAbsFunction(f64: boolean): number[] {
     b.push(...op.get(L.acc), ...v.f32Lane(2), 0x97, ...op.get(L.acc), ...v.f32Lane(3), 0x97, 0xbb); // → f64.promote_f32
   }
   b.push(...op.end);
-  const body = [...vec([[...uleb(1), I32], [...uleb(4), V128]]), ...b];
+  const body = [
+    ...vec([
+      [...uleb(1), I32],
+      [...uleb(4), V128],
+    ]),
+    ...b,
+  ];
   return [...uleb(body.length), ...body];
 }
 
-/** find(ptr, start, len, value) → byte offset of the first vector at or after `start` holding an x with |x| = value, or −1. */
+/**
+ * find(ptr, start, len, value) → byte offset of the first vector at or after `start` holding an x with
+ * |x| = value, or −1.
+ */
 function findFunction(f64: boolean): number[] {
   const P = { ptr: 0, start: 1, len: 2, value: 3 };
   const L = { i: 4, target: 5 };
   const b: number[] = [];
-  b.push(...op.get(P.value), ...(f64 ? [] : [0xb6]), ...(f64 ? v.f64Splat : v.f32Splat), ...op.set(L.target)); // f32.demote_f64
+  // the target |x| as a vector (f32: f32.demote_f64 first)
+  b.push(...op.get(P.value), ...(f64 ? [] : [0xb6]), ...(f64 ? v.f64Splat : v.f32Splat), ...op.set(L.target));
   b.push(...op.get(P.start), ...op.set(L.i), ...op.block, ...op.loop);
   b.push(...op.get(L.i), ...op.get(P.len), ...op.geS, ...op.brIf(1));
-  b.push(...op.get(P.ptr), ...op.get(L.i), ...op.add, ...v.load, ...(f64 ? v.f64Abs : v.f32Abs), ...op.get(L.target), ...(f64 ? v.f64Eq : v.f32Eq), ...v.anyTrue);
+  b.push(
+    ...op.get(P.ptr),
+    ...op.get(L.i),
+    ...op.add,
+    ...v.load,
+    ...(f64 ? v.f64Abs : v.f32Abs),
+    ...op.get(L.target),
+    ...(f64 ? v.f64Eq : v.f32Eq),
+    ...v.anyTrue,
+  );
   b.push(0x04, 0x40, ...op.get(L.i), 0x0f, ...op.end); // if (any) return i
   b.push(...op.get(L.i), ...op.i32(16), ...op.add, ...op.set(L.i), ...op.br(0), ...op.end, ...op.end);
   b.push(...op.i32(-1), ...op.end);
-  const body = [...vec([[...uleb(1), I32], [...uleb(1), V128]]), ...b];
+  const body = [
+    ...vec([
+      [...uleb(1), I32],
+      [...uleb(1), V128],
+    ]),
+    ...b,
+  ];
   return [...uleb(body.length), ...body];
 }
 
@@ -187,21 +271,46 @@ let compiled: object | undefined;
 function kernelModule(): object {
   if (!compiled) {
     const bytes = [
-      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-      ...section(1, vec([
-        [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])],
-        [0x60, ...vec([[I32], [I32]]), ...vec([[F64]])],
-        [0x60, ...vec([[I32], [I32], [I32], [F64]]), ...vec([[I32]])],
-      ])),
+      0x00,
+      0x61,
+      0x73,
+      0x6d,
+      0x01,
+      0x00,
+      0x00,
+      0x00,
+      ...section(
+        1,
+        vec([
+          [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])],
+          [0x60, ...vec([[I32], [I32]]), ...vec([[F64]])],
+          [0x60, ...vec([[I32], [I32], [I32], [F64]]), ...vec([[I32]])],
+        ]),
+      ),
       ...section(2, vec([[...name("env"), ...name("memory"), 0x02, 0x00, ...uleb(1)]])),
       ...section(3, vec([[0], [0], [1], [1], [2], [2]])),
-      ...section(7, vec([
-        [...name("residual32"), 0x00, 0], [...name("residual64"), 0x00, 1], [...name("maxabs32"), 0x00, 2],
-        [...name("maxabs64"), 0x00, 3], [...name("find32"), 0x00, 4], [...name("find64"), 0x00, 5],
-      ])),
-      ...section(10, vec([
-        residualFunction(false), residualFunction(true), maxAbsFunction(false), maxAbsFunction(true), findFunction(false), findFunction(true),
-      ])),
+      ...section(
+        7,
+        vec([
+          [...name("residual32"), 0x00, 0],
+          [...name("residual64"), 0x00, 1],
+          [...name("maxabs32"), 0x00, 2],
+          [...name("maxabs64"), 0x00, 3],
+          [...name("find32"), 0x00, 4],
+          [...name("find64"), 0x00, 5],
+        ]),
+      ),
+      ...section(
+        10,
+        vec([
+          residualFunction(false),
+          residualFunction(true),
+          maxAbsFunction(false),
+          maxAbsFunction(true),
+          findFunction(false),
+          findFunction(true),
+        ]),
+      ),
     ];
     compiled = new wasm.Module(new Uint8Array(bytes));
   }
@@ -227,21 +336,40 @@ export class ResidualKernel {
   private readonly findFn: (ptr: number, start: number, len: number, value: number) => number;
   private readonly ptr: { xy: number; alpha: number; coef: number; rows: number; len: number };
 
-  constructor(readonly K: number, readonly maxRows: number, readonly precision: KernelPrecision) {
+  constructor(
+    readonly K: number,
+    readonly maxRows: number,
+    readonly precision: KernelPrecision,
+  ) {
     const b = precision === "float64" ? 8 : 4;
     this.stride = Math.ceil((K * b) / 64) * (64 / b); // rows padded to 64 bytes (the unrolled max-|α| pass)
     const len = this.stride * b;
     const coefBytes = Math.ceil((maxRows * b) / 16) * 16;
     const total = 2 * len + coefBytes + maxRows * len;
     if (total > 4 * 2 ** 30 - 65536) {
-      throw new Error(`OMP working memory of ${(total / 2 ** 30).toFixed(1)} GB exceeds WebAssembly's 4 GB (K = ${K}, m = ${maxRows})`);
+      throw new Error(
+        `OMP working memory of ${(total / 2 ** 30).toFixed(1)} GB exceeds WebAssembly's 4 GB (K = ${K}, m = ` +
+          `${maxRows})`,
+      );
     }
     this.memory = new wasm.Memory({ initial: Math.ceil(total / 65536) });
     const inst = new wasm.Instance(kernelModule(), { env: { memory: this.memory } });
     const f64 = precision === "float64";
-    this.fn = inst.exports[f64 ? "residual64" : "residual32"] as (out: number, xy: number, rows: number, coef: number, n: number, len: number) => void;
+    this.fn = inst.exports[f64 ? "residual64" : "residual32"] as (
+      out: number,
+      xy: number,
+      rows: number,
+      coef: number,
+      n: number,
+      len: number,
+    ) => void;
     this.maxAbsFn = inst.exports[f64 ? "maxabs64" : "maxabs32"] as (ptr: number, len: number) => number;
-    this.findFn = inst.exports[f64 ? "find64" : "find32"] as (ptr: number, start: number, len: number, value: number) => number;
+    this.findFn = inst.exports[f64 ? "find64" : "find32"] as (
+      ptr: number,
+      start: number,
+      len: number,
+      value: number,
+    ) => number;
     this.ptr = { xy: 0, alpha: len, coef: 2 * len, rows: 2 * len + coefBytes, len };
     const A = precision === "float64" ? Float64Array : Float32Array;
     const buf = this.memory.buffer;
@@ -269,7 +397,11 @@ export class ResidualKernel {
     let index = -1;
     let tied = false;
     // vectors holding the maximum, in order: the first real entry wins; a second one anywhere is a tie
-    for (let at = this.findFn(this.ptr.alpha, 0, this.ptr.len, value); at >= 0 && !tied; at = this.findFn(this.ptr.alpha, at + 16, this.ptr.len, value)) {
+    for (
+      let at = this.findFn(this.ptr.alpha, 0, this.ptr.len, value);
+      at >= 0 && !tied;
+      at = this.findFn(this.ptr.alpha, at + 16, this.ptr.len, value)
+    ) {
       for (let q = at / bytes; q < at / bytes + per && q < K; q++) {
         if (Math.abs(alpha[q]) !== target) continue;
         if (index < 0) index = q;

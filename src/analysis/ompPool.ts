@@ -30,15 +30,24 @@ function typed(precision: OmpPrecision, buf: ArrayBufferLike | number): Float32A
 export class LocalChunkEncoder implements ChunkEncoder {
   private readonly encoder: OmpEncoder;
 
-  constructor(private readonly gram: OmpGram, private readonly m: number) {
+  constructor(
+    private readonly gram: OmpGram,
+    private readonly m: number,
+  ) {
     this.encoder = new OmpEncoder(gram, m);
   }
 
   async encode(xy: Float32Array | Float64Array, B: number, onSignals?: (k: number) => void): Promise<ChunkResult> {
     const { K, precision } = this.gram;
     const m = this.m;
-    const out: ChunkResult = { n: new Int32Array(B), stops: new Uint8Array(B), atoms: new Int32Array(B * m), coefs: typed(precision, B * m) };
-    const idx = new Int32Array(m), cf = new Float64Array(m);
+    const out: ChunkResult = {
+      n: new Int32Array(B),
+      stops: new Uint8Array(B),
+      atoms: new Int32Array(B * m),
+      coefs: typed(precision, B * m),
+    };
+    const idx = new Int32Array(m),
+      cf = new Float64Array(m);
     for (let i = 0; i < B; i++) {
       const res = this.encoder.encode(xy.subarray(i * K, (i + 1) * K), idx, cf);
       out.n[i] = res.n;
@@ -59,11 +68,23 @@ const BYTES = { float32: 4, float64: 8 } as const;
 /** Worker threads over a Gram matrix held in a SharedArrayBuffer; chunks up to `maxRows` signals. */
 export class PooledChunkEncoder implements ChunkEncoder {
   private readonly workers: Worker[];
-  private readonly shared: { xy: SharedArrayBuffer; n: SharedArrayBuffer; stops: SharedArrayBuffer; atoms: SharedArrayBuffer; coefs: SharedArrayBuffer };
+  private readonly shared: {
+    xy: SharedArrayBuffer;
+    n: SharedArrayBuffer;
+    stops: SharedArrayBuffer;
+    atoms: SharedArrayBuffer;
+    coefs: SharedArrayBuffer;
+  };
 
-  constructor(private readonly gram: OmpGram, private readonly m: number, threads: number, private readonly maxRows: number) {
+  constructor(
+    private readonly gram: OmpGram,
+    private readonly m: number,
+    threads: number,
+    private readonly maxRows: number,
+  ) {
     const buffer = gram.data.buffer;
-    if (!(buffer instanceof SharedArrayBuffer)) throw new ClipNadError("worker threads need the Gram matrix in shared memory (ompGram allocates it so)");
+    if (!(buffer instanceof SharedArrayBuffer))
+      throw new ClipNadError("worker threads need the Gram matrix in shared memory (ompGram allocates it so)");
     const b = BYTES[gram.precision];
     this.shared = {
       xy: new SharedArrayBuffer(maxRows * gram.K * b),
@@ -73,7 +94,10 @@ export class PooledChunkEncoder implements ChunkEncoder {
       coefs: new SharedArrayBuffer(maxRows * m * b),
     };
     const file = path.join(__dirname, "ompWorker.cjs");
-    this.workers = Array.from({ length: threads }, () => new Worker(file, { workerData: { gram: buffer, K: gram.K, precision: gram.precision, m } }));
+    this.workers = Array.from(
+      { length: threads },
+      () => new Worker(file, { workerData: { gram: buffer, K: gram.K, precision: gram.precision, m } }),
+    );
   }
 
   async encode(xy: Float32Array | Float64Array, B: number, onSignals?: (k: number) => void): Promise<ChunkResult> {
@@ -83,29 +107,36 @@ export class PooledChunkEncoder implements ChunkEncoder {
     typed(precision, this.shared.xy).set(xy.subarray(0, B * K));
     const T = this.workers.length;
     const per = Math.ceil(B / T);
-    await Promise.all(this.workers.map((w, t) => new Promise<void>((resolve, reject) => {
-      const start = t * per, count = Math.max(0, Math.min(per, B - start));
-      if (count === 0) return resolve();
-      const onMessage = (msg: { type: string; done?: number; message?: string }) => {
-        try {
-          if (msg.done) onSignals?.(msg.done);
-        } catch (e) {
-          msg = { type: "error", message: e instanceof Error ? e.message : String(e) }; // a progress callback that throws stops the run
-        }
-        if (msg.type === "progress") return;
-        w.off("message", onMessage);
-        w.off("error", onError);
-        if (msg.type === "done") resolve();
-        else reject(new Error(msg.message));
-      };
-      const onError = (e: Error) => {
-        w.off("message", onMessage);
-        reject(e);
-      };
-      w.on("message", onMessage);
-      w.once("error", onError);
-      w.postMessage({ start, count, ...this.shared });
-    })));
+    await Promise.all(
+      this.workers.map(
+        (w, t) =>
+          new Promise<void>((resolve, reject) => {
+            const start = t * per,
+              count = Math.max(0, Math.min(per, B - start));
+            if (count === 0) return resolve();
+            const onMessage = (msg: { type: string; done?: number; message?: string }) => {
+              try {
+                if (msg.done) onSignals?.(msg.done);
+              } catch (e) {
+                // a progress callback that throws stops the run
+                msg = { type: "error", message: e instanceof Error ? e.message : String(e) };
+              }
+              if (msg.type === "progress") return;
+              w.off("message", onMessage);
+              w.off("error", onError);
+              if (msg.type === "done") resolve();
+              else reject(new Error(msg.message));
+            };
+            const onError = (e: Error) => {
+              w.off("message", onMessage);
+              reject(e);
+            };
+            w.on("message", onMessage);
+            w.once("error", onError);
+            w.postMessage({ start, count, ...this.shared });
+          }),
+      ),
+    );
     return {
       n: new Int32Array(this.shared.n, 0, B).slice(),
       stops: new Uint8Array(this.shared.stops, 0, B).slice(),

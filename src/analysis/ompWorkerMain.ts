@@ -5,7 +5,12 @@ import { OMP_STOPS, OmpEncoder, OmpPrecision } from "./ompEncoder";
  * One OMP worker: an OmpEncoder on the shared Gram matrix; each job encodes rows [start, start + count) of a shared
  * chunk of correlations and writes n, stop reason, atoms and coefficients into shared result arrays.
  */
-interface Init { gram: SharedArrayBuffer; K: number; precision: OmpPrecision; m: number }
+interface Init {
+  gram: SharedArrayBuffer;
+  K: number;
+  precision: OmpPrecision;
+  m: number;
+}
 export interface OmpJob {
   xy: SharedArrayBuffer;
   start: number;
@@ -18,7 +23,10 @@ export interface OmpJob {
 
 const init = workerData as Init;
 const f64 = init.precision === "float64";
-const encoder = new OmpEncoder({ K: init.K, precision: init.precision, data: f64 ? new Float64Array(init.gram) : new Float32Array(init.gram) }, init.m);
+const encoder = new OmpEncoder(
+  { K: init.K, precision: init.precision, data: f64 ? new Float64Array(init.gram) : new Float32Array(init.gram) },
+  init.m,
+);
 const { K, m } = init;
 const idx = new Int32Array(m);
 const cf = new Float64Array(m);
@@ -26,7 +34,9 @@ const cf = new Float64Array(m);
 parentPort!.on("message", (job: OmpJob) => {
   try {
     const xy = f64 ? new Float64Array(job.xy) : new Float32Array(job.xy);
-    const n = new Int32Array(job.n), stops = new Uint8Array(job.stops), atoms = new Int32Array(job.atoms);
+    const n = new Int32Array(job.n),
+      stops = new Uint8Array(job.stops),
+      atoms = new Int32Array(job.atoms);
     const coefs = f64 ? new Float64Array(job.coefs) : new Float32Array(job.coefs);
     let reported = 0;
     for (let i = job.start; i < job.start + job.count; i++) {

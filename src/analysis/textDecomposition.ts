@@ -8,6 +8,7 @@ import { headOutputs } from "./heads";
 import { Matrix, OmpGram, SignalSource, SparseCodes, codeRow, codeRows, ompGram, sparseEncode, topAtoms } from "./omp";
 import { PairPCA, neuronPCA } from "./pca";
 import { reconstructionAccuracy } from "./reconstruct";
+import { linearEditAccuracy, neuronDirectionEdit, pairDirectionEdit } from "./linearEdit";
 import { CoefficientRows } from "./rows";
 import { TextSpanResult, textSpan, textSpanReconstruct } from "./textspan";
 import { accuracy, predictOne } from "./zeroshot";
@@ -59,7 +60,8 @@ function concatSources(parts: SignalSource[]): SignalSource {
       const out = new Float32Array(count * d);
       let offset = 0;
       for (const p of parts) {
-        const a = Math.max(start, offset), b = Math.min(start + count, offset + p.N);
+        const a = Math.max(start, offset),
+          b = Math.min(start + count, offset + p.N);
         if (a < b) out.set(p.rows(a - offset, b - a), (a - start) * d);
         offset += p.N;
       }
@@ -79,7 +81,11 @@ export interface UnitSignals {
 /** The PCs the text decomposition explains: pairs (analytic, majority sign of the collection's top-k) and neurons. */
 export function unitSignals(collection: Collection, dec: Decomposition): UnitSignals {
   const pca = pairPCAFromCollection(collection, dec);
-  const npca = neuronPCA(collection, dec.w, dec.neuronGram, { topK: collection.k, sBar: collection.meanCoefficients, pcs: 1 });
+  const npca = neuronPCA(collection, dec.w, dec.neuronGram, {
+    topK: collection.k,
+    sBar: collection.meanCoefficients,
+    pcs: 1,
+  });
   return { pca, pairs: pairPCSignals(pca, dec), neurons: { data: npca.pcs, rows: collection.C, cols: dec.d } };
 }
 
@@ -100,9 +106,21 @@ export interface UnitCodeOptions {
 
 /** OMP codes of every pair's and every neuron's PC over the dictionary's atoms (one Gram, one run). */
 export async function unitCodes(signals: UnitSignals, atoms: Matrix, opts: UnitCodeOptions): Promise<UnitCodes> {
-  const all = concatSources([signals.pairs, { N: signals.neurons.rows, d: signals.neurons.cols, rows: (s, c) => signals.neurons.data.subarray(s * signals.neurons.cols, (s + c) * signals.neurons.cols) }]);
+  const all = concatSources([
+    signals.pairs,
+    {
+      N: signals.neurons.rows,
+      d: signals.neurons.cols,
+      rows: (s, c) => signals.neurons.data.subarray(s * signals.neurons.cols, (s + c) * signals.neurons.cols),
+    },
+  ]);
   const codes = await sparseEncode(atoms, all, {
-    nonzero: opts.nonzero, precision: "float32", gram: opts.gram, workDir: opts.workDir, identity: opts.identity, onProgress: opts.onProgress,
+    nonzero: opts.nonzero,
+    precision: "float32",
+    gram: opts.gram,
+    workDir: opts.workDir,
+    identity: opts.identity,
+    onProgress: opts.onProgress,
   });
   const P = signals.pairs.N;
   return { pairs: codeRows(codes, 0, P), neurons: codeRows(codes, P, signals.neurons.rows) };
@@ -111,7 +129,8 @@ export async function unitCodes(signals: UnitSignals, atoms: Matrix, opts: UnitC
 /** normalize(γ·D) of every row (rows × d float32; zero for an empty code). */
 export function textDirections(codes: SparseCodes, atoms: Matrix): Float32Array {
   const d = atoms.cols;
-  if (atoms.rows !== codes.K) throw new ClipNadError(`codes are over ${codes.K} atoms, the dictionary has ${atoms.rows}`);
+  if (atoms.rows !== codes.K)
+    throw new ClipNadError(`codes are over ${codes.K} atoms, the dictionary has ${atoms.rows}`);
   const out = new Float32Array(codes.N * d);
   const acc = new Float64Array(d);
   for (let r = 0; r < codes.N; r++) {
@@ -149,9 +168,21 @@ export interface TextLabels {
   textSpan?: { iterations: number; rank: number; images: number };
 }
 
-export function unitLabels(codes: UnitCodes, words: readonly string[], C: number, top: number): Pick<TextLabels, "pairs" | "neurons"> {
-  const pairs = Array.from({ length: codes.pairs.N }, (_, u) => ({ neuron: u % C, head: Math.floor(u / C), words: topWords(codes.pairs, u, words, top) }));
-  const neurons = Array.from({ length: codes.neurons.N }, (_, n) => ({ neuron: n, words: topWords(codes.neurons, n, words, top) }));
+export function unitLabels(
+  codes: UnitCodes,
+  words: readonly string[],
+  C: number,
+  top: number,
+): Pick<TextLabels, "pairs" | "neurons"> {
+  const pairs = Array.from({ length: codes.pairs.N }, (_, u) => ({
+    neuron: u % C,
+    head: Math.floor(u / C),
+    words: topWords(codes.pairs, u, words, top),
+  }));
+  const neurons = Array.from({ length: codes.neurons.N }, (_, n) => ({
+    neuron: n,
+    words: topWords(codes.neurons, n, words, top),
+  }));
   return { pairs, neurons };
 }
 
@@ -163,13 +194,23 @@ export interface HeadSpanOptions {
 }
 
 /** TextSpan of every head over the images of `rows` (r^h from s) with the given texts (T × d). */
-export async function headTextSpans(rows: CoefficientRows, dec: Decomposition, texts: Matrix, opts: HeadSpanOptions): Promise<TextSpanResult[]> {
+export async function headTextSpans(
+  rows: CoefficientRows,
+  dec: Decomposition,
+  texts: Matrix,
+  opts: HeadSpanOptions,
+): Promise<TextSpanResult[]> {
   const { H, d } = dec;
   const R = await headOutputs(rows, dec.apw);
   const rank = opts.rank ?? dec.apw.dh;
   const out: TextSpanResult[] = [];
   for (let h = 0; h < H; h++) {
-    out.push(textSpan({ data: R.subarray(h * rows.N * d, (h + 1) * rows.N * d), rows: rows.N, cols: d }, texts, { iterations: opts.iterations, rank }));
+    out.push(
+      textSpan({ data: R.subarray(h * rows.N * d, (h + 1) * rows.N * d), rows: rows.N, cols: d }, texts, {
+        iterations: opts.iterations,
+        rank,
+      }),
+    );
     opts.onProgress?.(h + 1, H);
   }
   return out;
@@ -178,7 +219,11 @@ export async function headTextSpans(rows: CoefficientRows, dec: Decomposition, t
 export function headLabels(spans: TextSpanResult[], words: readonly string[]): TextLabels["heads"] {
   return spans.map((s, h) => ({
     head: h,
-    texts: s.chosen.map((t, i) => ({ text: words[t], variance: s.variance[i], fraction: s.variance[i] / s.totalVariance })),
+    texts: s.chosen.map((t, i) => ({
+      text: words[t],
+      variance: s.variance[i],
+      fraction: s.variance[i] / s.totalVariance,
+    })),
   }));
 }
 
@@ -195,7 +240,11 @@ export interface HeadReplacementAccuracy {
  * PCA collection and applied to the evaluation images: one head at a time, and all at once (M = Σ_h r^h exactly).
  */
 export async function headReplacementAccuracy(
-  rows: CoefficientRows, labels: ArrayLike<number>, dec: Decomposition, classifier: Float32Array, spans: TextSpanResult[],
+  rows: CoefficientRows,
+  labels: ArrayLike<number>,
+  dec: Decomposition,
+  classifier: Float32Array,
+  spans: TextSpanResult[],
   opts: { onProgress?: (done: number, total: number) => void } = {},
 ): Promise<HeadReplacementAccuracy> {
   const { H, d } = dec;
@@ -203,10 +252,13 @@ export async function headReplacementAccuracy(
   if (spans.length !== H) throw new ClipNadError(`${spans.length} head spans for ${H} heads`);
   const R = await headOutputs(rows, dec.apw);
   const rec = spans.map((s, h) => textSpanReconstruct(s, R.subarray(h * N * d, (h + 1) * N * d), N));
-  const predU = new Int32Array(N), predAll = new Int32Array(N);
+  const predU = new Int32Array(N),
+    predAll = new Int32Array(N);
   const predH = spans.map(() => new Int32Array(N));
   const scratch = new Float64Array(classifier.length / d);
-  const M = new Float64Array(d), all = new Float64Array(d), edited = new Float64Array(d);
+  const M = new Float64Array(d),
+    all = new Float64Array(d),
+    edited = new Float64Array(d);
   for (let i = 0; i < N; i++) {
     const emb = coefficientsToEmbedding(dec.apw, rows.row(i), dec.bias);
     for (let j = 0; j < d; j++) {
@@ -225,7 +277,11 @@ export async function headReplacementAccuracy(
     predAll[i] = predictOne(all, classifier, scratch);
     opts.onProgress?.(i + 1, N);
   }
-  return { unmodified: accuracy(predU, labels), perHead: predH.map((p) => accuracy(p, labels)), allHeads: accuracy(predAll, labels) };
+  return {
+    unmodified: accuracy(predU, labels),
+    perHead: predH.map((p) => accuracy(p, labels)),
+    allHeads: accuracy(predAll, labels),
+  };
 }
 
 export interface TextReconstructionPoint {
@@ -269,7 +325,10 @@ export interface TextReconstructOptions {
  * every neuron's first PC replaced by normalize(γD) in the §A.5 reconstruction (means unchanged); zero-shot
  * accuracy on the evaluation images. Pairs vs neurons, beside the same reconstruction with the PCs themselves.
  */
-export async function textReconstructReport(inp: EvaluationInputs, opts: TextReconstructOptions): Promise<TextReconstructReport> {
+export async function textReconstructReport(
+  inp: EvaluationInputs,
+  opts: TextReconstructOptions,
+): Promise<TextReconstructReport> {
   const ev = await prepareEvaluation(inp);
   const col = inp.collection;
   const dec = ev.decomposition;
@@ -278,11 +337,17 @@ export async function textReconstructReport(inp: EvaluationInputs, opts: TextRec
   const report = opts.onProgress ?? inp.onProgress;
   const progress = (phase: string) => (done: number, total: number) => report?.(phase, done, total);
   const base = reconstructionAccuracy(ev.evalCollection, ev.labels, ctx, {
-    pairPCA: sig.pca, neuronPCs: { pcs: sig.neurons.data as Float32Array, m: 1 }, neuronK: [1], onProgress: progress("reconstruct with the PCs"),
+    pairPCA: sig.pca,
+    neuronPCs: { pcs: sig.neurons.data as Float32Array, m: 1 },
+    neuronK: [1],
+    onProgress: progress("reconstruct with the PCs"),
   });
   const sizes = [...opts.sizes].sort((a, b) => a - b);
   if (sizes[sizes.length - 1] > opts.dictionary.words.length) {
-    throw new ClipNadError(`dictionary sizes up to ${sizes[sizes.length - 1]} asked for, the dictionary has ${opts.dictionary.words.length} words`);
+    throw new ClipNadError(
+      `dictionary sizes up to ${sizes[sizes.length - 1]} asked for, the dictionary has ` +
+        `${opts.dictionary.words.length} words`,
+    );
   }
   const points: TextReconstructionPoint[] = [];
   for (const size of sizes) {
@@ -294,19 +359,29 @@ export async function textReconstructReport(inp: EvaluationInputs, opts: TextRec
     for (const m of opts.nonzero) {
       if (m > size) continue;
       const codes = await unitCodes(sig, atoms, {
-        nonzero: m, gram,
+        nonzero: m,
+        gram,
         workDir: opts.workDir ? path.join(opts.workDir, `words${size}-m${m}`) : undefined,
         identity: `${path.resolve(col.dir)}|${col.manifest.model.hash}|pair and neuron PCs`,
         onProgress: progress(`OMP: ${size} words, m = ${m}`),
       });
-      const res = reconstructionAccuracy(ev.evalCollection, ev.labels, ctx, {
-        pairDirections: textDirections(codes.pairs, atoms),
-        neuronPCs: { pcs: textDirections(codes.neurons, atoms), m: 1 },
-        neuronK: [1],
-        onProgress: progress(`reconstruct: ${size} words, m = ${m}`),
-      });
+      // M̃ = M̄ + (s − s̄)·V for both units at once (linearEdit: one GEMM per chunk of images and unit)
+      const res = await linearEditAccuracy(
+        ev.evalCollection,
+        ev.labels,
+        ctx,
+        [pairDirectionEdit(dec.w, textDirections(codes.pairs, atoms), dec.H * dec.C),
+          neuronDirectionEdit(dec.w, textDirections(codes.neurons, atoms), dec.H, dec.C)],
+        { onProgress: progress(`reconstruct: ${size} words, m = ${m}`) },
+      );
       const early = (c: SparseCodes) => Object.values(c.earlyStops).reduce((a, b) => a + b, 0);
-      points.push({ words: size, nonzero: m, pairs: res.pairs, neurons: res.neurons[0].accuracy, earlyStops: early(codes.pairs) + early(codes.neurons) });
+      points.push({
+        words: size,
+        nonzero: m,
+        pairs: res.accuracy[0],
+        neurons: res.accuracy[1],
+        earlyStops: early(codes.pairs) + early(codes.neurons),
+      });
     }
   }
   return {
@@ -349,34 +424,50 @@ export interface CollectionText {
  * The text decomposition of a collection's units: OMP codes of every pair's and neuron's PC, TextSpan texts of
  * every head (texts = the dictionary's unit embeddings), and the labels (top words with signed coefficients).
  */
-export async function collectionText(collection: Collection, dictionary: TextDictionary, opts: CollectionTextOptions): Promise<CollectionText> {
+export async function collectionText(
+  collection: Collection,
+  dictionary: TextDictionary,
+  opts: CollectionTextOptions,
+): Promise<CollectionText> {
   const dec = await collection.decomposition();
-  if (dec.d !== dictionary.d) throw new ClipNadError(`the dictionary's embeddings have ${dictionary.d} dimensions, the model ${dec.d}`);
+  if (dec.d !== dictionary.d)
+    throw new ClipNadError(`the dictionary's embeddings have ${dictionary.d} dimensions, the model ${dec.d}`);
   const K = dictionary.words.length;
   const atoms: Matrix = { data: dictionary.atoms, rows: K, cols: dictionary.d };
   const signals = unitSignals(collection, dec);
   const progress = (phase: string) => (done: number, total: number) => opts.onProgress?.(phase, done, total);
   const codes = await unitCodes(signals, atoms, {
-    nonzero: opts.nonzero, workDir: opts.workDir,
+    nonzero: opts.nonzero,
+    workDir: opts.workDir,
     identity: `${path.resolve(collection.dir)}|${collection.manifest.model.hash}|pair and neuron PCs`,
     onProgress: progress(`OMP (${K} words, m = ${opts.nonzero})`),
   });
   const iterations = opts.textSpanIterations ?? 10;
-  const spans = iterations > 0
-    ? await headTextSpans(collection, dec, { data: dictionary.embeddings, rows: K, cols: dictionary.d }, { iterations, rank: opts.textSpanRank, onProgress: progress("TextSpan (heads)") })
-    : [];
+  const spans =
+    iterations > 0
+      ? await headTextSpans(
+          collection,
+          dec,
+          { data: dictionary.embeddings, rows: K, cols: dictionary.d },
+          { iterations, rank: opts.textSpanRank, onProgress: progress("TextSpan (heads)") },
+        )
+      : [];
   const labels: TextLabels = {
     format: "clip-nad-text-labels/1",
     model: { name: opts.modelName ?? collection.manifest.model.name, hash: collection.manifest.model.hash },
     collection: path.resolve(collection.dir),
     dictionary: {
-      words: K, templates: opts.dictionaryInfo?.templates ?? 0, file: opts.dictionaryInfo?.file,
+      words: K,
+      templates: opts.dictionaryInfo?.templates ?? 0,
+      file: opts.dictionaryInfo?.file,
       normalisation: "mean over words subtracted, each dimension divided by its norm over words (paper.md §A.7)",
     },
     nonzero: opts.nonzero,
     ...unitLabels(codes, dictionary.words, collection.C, opts.topWords ?? 10),
     heads: headLabels(spans, dictionary.words),
-    ...(iterations > 0 ? { textSpan: { iterations, rank: opts.textSpanRank ?? dec.apw.dh, images: collection.N } } : {}),
+    ...(iterations > 0
+      ? { textSpan: { iterations, rank: opts.textSpanRank ?? dec.apw.dh, images: collection.N } }
+      : {}),
   };
   return { codes, spans, labels, signals };
 }

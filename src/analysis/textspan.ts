@@ -40,18 +40,31 @@ export function textSpan(outputs: Matrix, texts: Matrix, opts: TextSpanOptions):
   const M = texts.rows;
   const files = opts.files ?? {};
   const { iterations, rank } = opts;
-  if (outputs.data.length !== N * d || N < 2) throw new ClipNadError(`outputs must be an N×d matrix with N ≥ 2, got ${N}×${d}`, { file: files.outputs });
-  if (texts.cols !== d) throw new ClipNadError(`texts have ${texts.cols} dimensions, the outputs ${d}`, { file: files.texts });
-  if (texts.data.length !== M * d || M < 1) throw new ClipNadError(`texts must be a non-empty M×d matrix, got ${M}×${texts.cols}`, { file: files.texts });
+  if (outputs.data.length !== N * d || N < 2)
+    throw new ClipNadError(`outputs must be an N×d matrix with N ≥ 2, got ${N}×${d}`, { file: files.outputs });
+  if (texts.cols !== d)
+    throw new ClipNadError(`texts have ${texts.cols} dimensions, the outputs ${d}`, { file: files.texts });
+  if (texts.data.length !== M * d || M < 1)
+    throw new ClipNadError(`texts must be a non-empty M×d matrix, got ${M}×${texts.cols}`, { file: files.texts });
   if (!Number.isInteger(rank) || rank < 1) throw new ClipNadError(`the rank must be a positive integer, got ${rank}`);
-  if (!Number.isInteger(iterations) || iterations < 1) throw new ClipNadError(`the number of iterations must be a positive integer, got ${iterations}`);
+  if (!Number.isInteger(iterations) || iterations < 1)
+    throw new ClipNadError(`the number of iterations must be a positive integer, got ${iterations}`);
   const r = Math.min(rank, N, d);
-  if (iterations > r) throw new ClipNadError(`${iterations} iterations exceed the rank ${r} of the span (min(rank, N, d)): later texts would be zero`);
-  if (iterations > M) throw new ClipNadError(`${iterations} iterations need at least as many texts, got ${M}`, { file: files.texts });
+  if (iterations > r)
+    throw new ClipNadError(
+      `${iterations} iterations exceed the rank ${r} of the span (min(rank, N, d)): later texts would be zero`,
+    );
+  if (iterations > M)
+    throw new ClipNadError(`${iterations} iterations need at least as many texts, got ${M}`, { file: files.texts });
   let bad = firstNonFiniteRow(outputs.data, d);
-  if (bad >= 0) throw new ClipNadError(`output row ${bad} holds a NaN or infinite value`, { file: files.outputs, key: `row ${bad}` });
+  if (bad >= 0)
+    throw new ClipNadError(`output row ${bad} holds a NaN or infinite value`, {
+      file: files.outputs,
+      key: `row ${bad}`,
+    });
   bad = firstNonFiniteRow(texts.data, d);
-  if (bad >= 0) throw new ClipNadError(`text row ${bad} holds a NaN or infinite value`, { file: files.texts, key: `row ${bad}` });
+  if (bad >= 0)
+    throw new ClipNadError(`text row ${bad} holds a NaN or infinite value`, { file: files.texts, key: `row ${bad}` });
   const X = outputs.data;
 
   // 1. V: top-r right singular vectors of the (uncentred) outputs, r×d
@@ -113,7 +126,12 @@ export function textSpan(outputs: Matrix, texts: Matrix, opts: TextSpanOptions):
     const ts = tau.slice(best * r, (best + 1) * r);
     let nrm = 0;
     for (let q = 0; q < r; q++) nrm += ts[q] * ts[q];
-    if (!(nrm > 0)) throw new ClipNadError(`TextSpan iteration ${it + 1}: every remaining text is zero in the span (fewer independent texts than iterations)`, { file: files.texts });
+    if (!(nrm > 0))
+      throw new ClipNadError(
+        `TextSpan iteration ${it + 1}: every remaining text is zero in the span (fewer independent texts than ` +
+          `iterations)`,
+        { file: files.texts },
+      );
     chosen.push(best);
     variance.push(bestVar / nrm / N);
     for (let j = 0; j < d; j++) {
@@ -163,7 +181,12 @@ function rightSingular(X: ArrayLike<number>, N: number, d: number, r: number): F
  * Outputs rebuilt from their TextSpan texts: mean + P(r − mean), P = the projector on the chosen (orthogonal) texts.
  * `rows` is any N×d set of outputs of the same unit (the fitted images or new ones). Float64, N×d.
  */
-export function textSpanReconstruct(span: TextSpanResult, rows: ArrayLike<number>, N: number, iterations = span.chosen.length): Float64Array {
+export function textSpanReconstruct(
+  span: TextSpanResult,
+  rows: ArrayLike<number>,
+  N: number,
+  iterations = span.chosen.length,
+): Float64Array {
   const { d, mean, basis } = span;
   if (rows.length !== N * d) throw new ClipNadError(`outputs have ${rows.length} values, expected ${N}×${d}`);
   const k = Math.min(iterations, span.chosen.length);

@@ -164,7 +164,11 @@ export async function explainToyScenes(model: ClipModel, opts: ExplainOptions = 
   });
   const atoms = normalizeDictionary(wordEmb, vocab.length, d);
   const m = Math.min(opts.ompAtoms ?? 8, vocab.length);
-  const codes = await sparseEncode({ data: atoms, rows: vocab.length, cols: d }, { data: signals, rows: listed.length, cols: d }, { nonzero: m });
+  const codes = await sparseEncode(
+    { data: atoms, rows: vocab.length, cols: d },
+    { data: signals, rows: listed.length, cols: d },
+    { nonzero: m },
+  );
   listed.forEach((p, i) => {
     p.ompWords = topAtoms(codes, i, topWords).map((a) => ({ word: vocab[a.atom], coefficient: a.coefficient }));
   });

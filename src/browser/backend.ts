@@ -124,12 +124,14 @@ export class BrowserBackend {
       case "neuron": {
         const heads = await this.neuronColumns(req.neuron, buffers);
         const labels = this.source.textLabels;
-        return { reply: { kind: "neuron", id: req.id, neuron: req.neuron, heads, ...(labels ? { words: labels.neuron(req.neuron) } : {}) }, buffers };
+        const words = labels ? { words: labels.neuron(req.neuron) } : {};
+        return { reply: { kind: "neuron", id: req.id, neuron: req.neuron, heads, ...words }, buffers };
       }
       case "head": {
         const rows = await this.headRows(req.head, buffers);
         const labels = this.source.textLabels;
-        return { reply: { kind: "head", id: req.id, head: req.head, rows, ...(labels ? { texts: labels.head(req.head) } : {}) }, buffers };
+        const texts = labels ? { texts: labels.head(req.head) } : {};
+        return { reply: { kind: "head", id: req.id, head: req.head, rows, ...texts }, buffers };
       }
       case "images": {
         const page = this.source.topImages(req.head, req.neuron, req.offset, req.count);
@@ -166,7 +168,9 @@ export class BrowserBackend {
     const words = matchWords(this.direction(h, n), vocab.embeddings, vocab.words, this.opts.wordsPerSign);
     const page = this.source.topImages(h, n, 0, this.opts.imagesPerPair);
     const labels = this.source.textLabels;
-    const text = labels ? { textWords: labels.pair(h, n), neuronWords: labels.neuron(n), headTexts: labels.head(h) } : {};
+    const text = labels
+      ? { textWords: labels.pair(h, n), neuronWords: labels.neuron(n), headTexts: labels.head(h) }
+      : {};
     return {
       head: h, neuron: n, scores,
       parent: { neuron: n, maxScore: this.parent.max[n], bestHead: this.parent.head[n] },
@@ -237,7 +241,7 @@ export class BrowserBackend {
       `(top ${pairCap} by ${this.source.scores[0].name} and all heads of the top ${topNeurons.length} neurons); ` +
       `text queries match the embedded pairs' words`;
     const labels = this.source.textLabels;
-    const headTexts = labels ? Array.from({ length: heads }, (_, h) => ({ head: h, texts: labels.head(h) })) : undefined;
+    const headTexts = labels && Array.from({ length: heads }, (_, h) => ({ head: h, texts: labels.head(h) }));
     return { index: { pairs, spans, note, ...(headTexts ? { heads: headTexts } : {}) }, blob };
   }
 }

@@ -74,7 +74,9 @@ export async function browserSourceFrom(model: ClipModel | null, collection: Col
   };
   let vocab: Promise<{ words: string[]; embeddings: Float32Array }> | null = null;
   const failures: { path: string; reason: string }[] = [];
-  const textLabels = opts.labels === undefined ? undefined : unitTextLabels(opts.labels, collection, opts.labelWords ?? 8);
+  const textLabels = opts.labels === undefined
+    ? undefined
+    : unitTextLabels(opts.labels, collection, opts.labelWords ?? 8);
 
   const source: BrowserSource = {
     title: `${model ? model.name : collection.manifest.model.name} · ${collection.N} images · ${H} heads × ${C} neurons`,
@@ -137,14 +139,18 @@ export function unitTextLabels(labels: TextLabels | string, collection: Collecti
   const file = typeof labels === "string" ? labels : undefined;
   const L = typeof labels === "string" ? readJson<TextLabels>(labels) : labels;
   const { H, C } = collection;
-  if (!L || L.format !== "clip-nad-text-labels/1" || !Array.isArray(L.pairs) || !Array.isArray(L.neurons) || !Array.isArray(L.heads)) {
+  const shaped = L && Array.isArray(L.pairs) && Array.isArray(L.neurons) && Array.isArray(L.heads);
+  if (!shaped || L.format !== "clip-nad-text-labels/1") {
     throw new ClipNadError("not a clip-nad text labels file (clip-nad text-decompose labels.json)", { file });
   }
   if (L.model?.hash && L.model.hash !== collection.manifest.model.hash) {
-    throw new ClipNadError(`the labels were made with model ${L.model.name} (sha256 ${L.model.hash.slice(0, 12)}…), the collection with ${collection.manifest.model.name}`, { file });
+    throw new ClipNadError(`the labels were made with model ${L.model.name} (sha256 ${L.model.hash.slice(0, 12)}…), ` +
+      `the collection with ${collection.manifest.model.name}`, { file });
   }
   if (L.pairs.length !== H * C || L.neurons.length !== C || (L.heads.length !== 0 && L.heads.length !== H)) {
-    throw new ClipNadError(`labels cover ${L.pairs.length} pairs, ${L.neurons.length} neurons and ${L.heads.length} heads; the collection has ${H}×${C} pairs`, { file });
+    const covered = `${L.pairs.length} pairs, ${L.neurons.length} neurons and ${L.heads.length} heads`;
+    throw new ClipNadError(`labels cover ${covered}; ` +
+      `the collection has ${H}×${C} pairs`, { file });
   }
   return {
     pair: (h, n) => L.pairs[h * C + n].words.slice(0, words),

@@ -45,11 +45,12 @@ export interface SyntheticOptions {
 
 /** The synthetic labels: unit u gets words u, u+1, u+2 (mod the list) with coefficients +0.5, −0.25, +0.125. */
 function syntheticLabels(words: string[], heads: number, neurons: number): NonNullable<BrowserSource["textLabels"]> {
-  const pick = (u: number) => [0, 1, 2].map((j) => ({ word: words[(u + j) % words.length], coefficient: 0.5 * (-0.5) ** j }));
+  const pick = (u: number) =>
+    [0, 1, 2].map((j) => ({ word: words[(u + j) % words.length], coefficient: 0.5 * (-0.5) ** j }));
   return {
     pair: (h, n) => pick(h * neurons + n),
     neuron: (n) => pick(7 * n + 1),
-    head: (h) => [0, 1].map((j) => ({ text: words[(h * 3 + j) % words.length], fraction: 0.4 / (j + 1) })).slice(0, heads > 0 ? 2 : 0),
+    head: (h) => [0, 1].map((j) => ({ text: words[(h * 3 + j) % words.length], fraction: 0.4 / (j + 1) })),
   };
 }
 

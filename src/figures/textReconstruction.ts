@@ -18,7 +18,8 @@ export interface TextReconstructionSummary {
 /** The paper's statement (no number was published): "Using 64 text descriptors, neuron-head pairs achieve higher
  * reconstruction accuracy than the neuron-only baseline" (RN50x16, 30k words, ImageNet val). */
 export const PAPER_TEXT_RECONSTRUCTION_CLAIM =
-  "Using 64 text descriptors, neuron-head pairs achieve higher reconstruction accuracy than the neuron-only baseline (RN50x16, 30,000 words, ImageNet val; no number published).";
+  "Using 64 text descriptors, neuron-head pairs achieve higher reconstruction accuracy than the neuron-only " +
+  "baseline (RN50x16, 30,000 words, ImageNet val; no number published).";
 
 export interface TextReconstructionFigureOptions {
   title?: string;
@@ -31,16 +32,34 @@ const SYMBOLS = ["circle", "square", "diamond", "triangle-up", "star", "cross"];
 function checkSummary(s: TextReconstructionSummary): void {
   const bad = (v: unknown) => typeof v !== "number" || !(v >= 0 && v <= 1);
   if (!s || typeof s !== "object") throw new ClipNadError("textReconstructionFigure: the summary is not an object");
-  for (const k of ["unmodified", "neuronsPC"] as const) if (bad(s[k])) throw new ClipNadError(`textReconstructionFigure: '${k}' must be an accuracy in [0, 1]`, { key: k });
-  if (!Array.isArray(s.points) || s.points.length === 0) throw new ClipNadError("textReconstructionFigure: 'points' must list {words, nonzero, pairs, neurons}", { key: "points" });
+  for (const k of ["unmodified", "neuronsPC"] as const)
+    if (bad(s[k])) throw new ClipNadError(`textReconstructionFigure: '${k}' must be an accuracy in [0, 1]`, { key: k });
+  if (!Array.isArray(s.points) || s.points.length === 0)
+    throw new ClipNadError("textReconstructionFigure: 'points' must list {words, nonzero, pairs, neurons}", {
+      key: "points",
+    });
   for (const p of s.points) {
-    if (!Number.isInteger(p.words) || p.words < 1 || !Number.isInteger(p.nonzero) || p.nonzero < 1 || bad(p.pairs) || bad(p.neurons)) {
-      throw new ClipNadError(`textReconstructionFigure: point ${JSON.stringify(p)} needs integer words, nonzero >= 1 and accuracies in [0, 1]`, { key: "points" });
+    if (
+      !Number.isInteger(p.words) ||
+      p.words < 1 ||
+      !Number.isInteger(p.nonzero) ||
+      p.nonzero < 1 ||
+      bad(p.pairs) ||
+      bad(p.neurons)
+    ) {
+      throw new ClipNadError(
+        `textReconstructionFigure: point ${JSON.stringify(p)} needs integer words, nonzero >= 1 and accuracies in ` +
+          `[0, 1]`,
+        { key: "points" },
+      );
     }
   }
 }
 
-export function textReconstructionFigure(summary: TextReconstructionSummary, opts: TextReconstructionFigureOptions = {}): PlotlyFigure {
+export function textReconstructionFigure(
+  summary: TextReconstructionSummary,
+  opts: TextReconstructionFigureOptions = {},
+): PlotlyFigure {
   checkSummary(summary);
   const sizes = [...new Set(summary.points.map((p) => p.words))].sort((a, b) => a - b);
   const ms = [...new Set(summary.points.map((p) => p.nonzero))].sort((a, b) => a - b);
@@ -57,7 +76,11 @@ export function textReconstructionFigure(summary: TextReconstructionSummary, opt
         legendgroup: unit,
         x,
         y: pts.map((p) => (p ? pct(p[unit]) : null)),
-        line: { color: unit === "pairs" ? COLORS.pairs : COLORS.neurons, width: 2, dash: unit === "pairs" ? "solid" : "dot" },
+        line: {
+          color: unit === "pairs" ? COLORS.pairs : COLORS.neurons,
+          width: 2,
+          dash: unit === "pairs" ? "solid" : "dot",
+        },
         marker: { symbol: SYMBOLS[i % SYMBOLS.length], size: 8 },
         opacity: sizes.length === 1 ? 1 : 0.45 + (0.55 * i) / (sizes.length - 1),
         hovertemplate: `${unit}, ${words(size)}, m = %{x}: %{y:.2f}%<extra></extra>`,
@@ -78,7 +101,12 @@ export function textReconstructionFigure(summary: TextReconstructionSummary, opt
   const all = [summary.unmodified, summary.neuronsPC, ...summary.points.flatMap((p) => [p.pairs, p.neurons])];
   const lo = Math.max(0, Math.floor((pct(Math.min(...all)) - 5) / 5) * 5);
   const hi = Math.min(100, Math.ceil((pct(Math.max(...all)) + 3) / 5) * 5);
-  const title = opts.title ?? titleText("Reconstruction from sparse text representations", `${opts.label ? `${opts.label}, ` : ""}${summary.images} images`);
+  const title =
+    opts.title ??
+    titleText(
+      "Reconstruction from sparse text representations",
+      `${opts.label ? `${opts.label}, ` : ""}${summary.images} images`,
+    );
   return {
     data,
     layout: {
@@ -86,7 +114,12 @@ export function textReconstructionFigure(summary: TextReconstructionSummary, opt
       height: 560,
       margin: { ...(BASE_LAYOUT.margin as object), b: 190 },
       title: { text: title },
-      xaxis: { title: { text: "m: text atoms per unit (each PC replaced by normalize(γD))" }, type: "category", categoryorder: "array", categoryarray: x },
+      xaxis: {
+        title: { text: "m: text atoms per unit (each PC replaced by normalize(γD))" },
+        type: "category",
+        categoryorder: "array",
+        categoryarray: x,
+      },
       yaxis: { title: { text: "zero-shot top-1 accuracy (%)" }, range: [lo, hi], gridcolor: "#e5e5e5" },
     },
   };

@@ -105,7 +105,9 @@ export function parseNpyHeader(buf: Buffer, file = "<buffer>"): { descr: string;
   const text = buf.subarray(buf[6] === 1 ? 10 : 12, headerLength).toString(buf[6] === 3 ? "utf8" : "latin1");
   const descr = /'descr':\s*'([^']+)'/.exec(text)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(text)?.[1];
-  if (!descr || shapeText === undefined || /'fortran_order':\s*True/.test(text)) throw new ClipNadError(`unsupported .npy header: ${text.trim()}`, { file });
+  if (!descr || shapeText === undefined || /'fortran_order':\s*True/.test(text)) {
+    throw new ClipNadError(`unsupported .npy header: ${text.trim()}`, { file });
+  }
   const shape = shapeText.split(",").map((t) => t.trim()).filter((t) => t.length).map(Number);
   return { descr, shape, dataOffset: headerLength };
 }

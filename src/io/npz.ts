@@ -27,11 +27,19 @@ function npyBytes(descr: string, shape: number[], raw: Uint8Array): Buffer {
 
 export function checkCsr(m: CsrMatrix, file?: string): void {
   const [rows, cols] = m.shape;
-  if (m.indptr.length !== rows + 1 || m.indptr[0] !== 0) throw new ClipNadError(`CSR indptr must have ${rows + 1} entries starting at 0`, { file });
+  if (m.indptr.length !== rows + 1 || m.indptr[0] !== 0)
+    throw new ClipNadError(`CSR indptr must have ${rows + 1} entries starting at 0`, { file });
   const nnz = m.indptr[rows];
-  if (m.indices.length !== nnz || m.data.length !== nnz) throw new ClipNadError(`CSR arrays disagree: indptr ends at ${nnz}, ${m.indices.length} indices, ${m.data.length} values`, { file });
-  for (let r = 0; r < rows; r++) if (m.indptr[r + 1] < m.indptr[r]) throw new ClipNadError(`CSR indptr decreases at row ${r}`, { file });
-  for (let i = 0; i < nnz; i++) if (m.indices[i] < 0 || m.indices[i] >= cols) throw new ClipNadError(`CSR column index ${m.indices[i]} outside 0..${cols - 1}`, { file });
+  if (m.indices.length !== nnz || m.data.length !== nnz)
+    throw new ClipNadError(
+      `CSR arrays disagree: indptr ends at ${nnz}, ${m.indices.length} indices, ${m.data.length} values`,
+      { file },
+    );
+  for (let r = 0; r < rows; r++)
+    if (m.indptr[r + 1] < m.indptr[r]) throw new ClipNadError(`CSR indptr decreases at row ${r}`, { file });
+  for (let i = 0; i < nnz; i++)
+    if (m.indices[i] < 0 || m.indices[i] >= cols)
+      throw new ClipNadError(`CSR column index ${m.indices[i]} outside 0..${cols - 1}`, { file });
 }
 
 /** The .npz bytes of a CSR matrix. */
@@ -73,17 +81,26 @@ export function readCsrNpz(file: string): CsrMatrix {
   };
   const fmt = member("format");
   const fh = parseNpyHeader(fmt, file);
-  const format = fmt.subarray(fh.dataOffset, fh.dataOffset + Number(/\d+/.exec(fh.descr)?.[0] ?? 0)).toString("latin1").replace(/\0+$/, "");
+  const format = fmt
+    .subarray(fh.dataOffset, fh.dataOffset + Number(/\d+/.exec(fh.descr)?.[0] ?? 0))
+    .toString("latin1")
+    .replace(/\0+$/, "");
   if (format !== "csr") throw new ClipNadError(`sparse format '${format}' is not csr`, { file });
   const sb = member("shape");
   const sh = parseNpyHeader(sb, file);
-  if (sh.descr !== "<i8" || sh.shape.length !== 1 || sh.shape[0] !== 2) throw new ClipNadError(`shape.npy is ${sh.descr} ${sh.shape}, expected <i8 (2,)`, { file });
-  const shape: [number, number] = [Number(sb.readBigInt64LE(sh.dataOffset)), Number(sb.readBigInt64LE(sh.dataOffset + 8))];
+  if (sh.descr !== "<i8" || sh.shape.length !== 1 || sh.shape[0] !== 2)
+    throw new ClipNadError(`shape.npy is ${sh.descr} ${sh.shape}, expected <i8 (2,)`, { file });
+  const shape: [number, number] = [
+    Number(sb.readBigInt64LE(sh.dataOffset)),
+    Number(sb.readBigInt64LE(sh.dataOffset + 8)),
+  ];
   const indices = decodeNpy(member("indices"), file).data;
   const indptr = decodeNpy(member("indptr"), file).data;
   const data = decodeNpy(member("data"), file).data;
-  if (!(indices instanceof Int32Array) || !(indptr instanceof Int32Array)) throw new ClipNadError("indices/indptr must be int32", { file });
-  if (!(data instanceof Float32Array) && !(data instanceof Float64Array)) throw new ClipNadError("data must be float32 or float64", { file });
+  if (!(indices instanceof Int32Array) || !(indptr instanceof Int32Array))
+    throw new ClipNadError("indices/indptr must be int32", { file });
+  if (!(data instanceof Float32Array) && !(data instanceof Float64Array))
+    throw new ClipNadError("data must be float32 or float64", { file });
   const m = { shape, indptr, indices, data };
   checkCsr(m, file);
   return m;

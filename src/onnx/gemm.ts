@@ -10,7 +10,10 @@ export type GemmPrecision = "float32" | "float64";
  * Deterministic for a given machine and shapes.
  */
 export class OrtGemm {
-  private constructor(private readonly session: ort.InferenceSession, readonly precision: GemmPrecision) {}
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly precision: GemmPrecision,
+  ) {}
 
   static async create(precision: GemmPrecision = "float32", threads?: number): Promise<OrtGemm> {
     const type = precision === "float64" ? DataType.DOUBLE : DataType.FLOAT;
@@ -23,9 +26,22 @@ export class OrtGemm {
   }
 
   /** A (rows×k) · Bᵀ (B: cols×k) → rows×cols, in this GEMM's precision (inputs are converted when needed). */
-  async run(A: Float32Array | Float64Array, rows: number, B: Float32Array | Float64Array, cols: number, k: number): Promise<Float32Array | Float64Array> {
+  async run(
+    A: Float32Array | Float64Array,
+    rows: number,
+    B: Float32Array | Float64Array,
+    cols: number,
+    k: number,
+  ): Promise<Float32Array | Float64Array> {
     const f64 = this.precision === "float64";
-    const as = (x: Float32Array | Float64Array) => (f64 ? (x instanceof Float64Array ? x : Float64Array.from(x)) : x instanceof Float32Array ? x : Float32Array.from(x));
+    const as = (x: Float32Array | Float64Array) =>
+      f64
+        ? x instanceof Float64Array
+          ? x
+          : Float64Array.from(x)
+        : x instanceof Float32Array
+          ? x
+          : Float32Array.from(x);
     const type = f64 ? "float64" : "float32";
     const out = await this.session.run({
       A: new ort.Tensor(type, as(A.subarray(0, rows * k)), [rows, k]),

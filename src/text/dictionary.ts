@@ -17,7 +17,8 @@ import { WORDS_30K, checkWords, readWordList, vocabularyEmbeddings } from "./voc
  * after centring) stays zero.
  */
 export function normalizeDictionary(E: ArrayLike<number>, K: number, d: number): Float32Array {
-  if (!(K >= 1) || !(d >= 1) || E.length !== K * d) throw new ClipNadError(`dictionary embeddings must be K×d = ${K}×${d}, got ${E.length} values`);
+  if (!(K >= 1) || !(d >= 1) || E.length !== K * d)
+    throw new ClipNadError(`dictionary embeddings must be K×d = ${K}×${d}, got ${E.length} values`);
   const mean = new Float64Array(d);
   for (let i = 0; i < K; i++) for (let j = 0; j < d; j++) mean[j] += E[i * d + j];
   for (let j = 0; j < d; j++) mean[j] /= K;
@@ -25,7 +26,8 @@ export function normalizeDictionary(E: ArrayLike<number>, K: number, d: number):
   for (let i = 0; i < K; i++) for (let j = 0; j < d; j++) norm[j] += (E[i * d + j] - mean[j]) ** 2;
   for (let j = 0; j < d; j++) norm[j] = Math.sqrt(norm[j]);
   const D = new Float32Array(K * d);
-  for (let i = 0; i < K; i++) for (let j = 0; j < d; j++) D[i * d + j] = norm[j] > 0 ? (E[i * d + j] - mean[j]) / norm[j] : 0;
+  for (let i = 0; i < K; i++)
+    for (let j = 0; j < d; j++) D[i * d + j] = norm[j] > 0 ? (E[i * d + j] - mean[j]) / norm[j] : 0;
   return D;
 }
 
@@ -48,9 +50,11 @@ export function dictionaryWords(size: number, opts: DictionaryWordsOptions = {})
   const include = [...new Set(opts.include ?? [])];
   const pool = new Set(all);
   for (const w of include) pool.add(w);
-  if (!Number.isInteger(size) || size < 1) throw new ClipNadError(`a dictionary size must be a positive integer, got ${size}`);
+  if (!Number.isInteger(size) || size < 1)
+    throw new ClipNadError(`a dictionary size must be a positive integer, got ${size}`);
   if (size > pool.size) throw new ClipNadError(`a dictionary of ${size} words asked for, the list has ${pool.size}`);
-  if (size < include.length) throw new ClipNadError(`a dictionary of ${size} words cannot hold the ${include.length} words it must include`);
+  if (size < include.length)
+    throw new ClipNadError(`a dictionary of ${size} words cannot hold the ${include.length} words it must include`);
   const rest = all.filter((w) => !include.includes(w));
   if (size === pool.size) return [...include, ...rest];
   const rand = mulberry32(opts.seed ?? 0);
@@ -86,11 +90,18 @@ export interface TextDictionaryOptions {
 }
 
 /** Embed (or load from the cache) a word list and normalise it into OMP atoms. */
-export async function textDictionary(words: readonly string[], encode: TextEncoder, opts: TextDictionaryOptions): Promise<TextDictionary> {
+export async function textDictionary(
+  words: readonly string[],
+  encode: TextEncoder,
+  opts: TextDictionaryOptions,
+): Promise<TextDictionary> {
   const list = checkWords(words);
   const templates = opts.templates ?? loadTemplates();
   const embeddings = await vocabularyEmbeddings(list, encode, {
-    modelHash: opts.modelHash, templates: templates.length ? templates : undefined, cacheDir: opts.cacheDir, onProgress: opts.onProgress,
+    modelHash: opts.modelHash,
+    templates: templates.length ? templates : undefined,
+    cacheDir: opts.cacheDir,
+    onProgress: opts.onProgress,
   });
   const d = embeddings.length / list.length;
   return { words: list, d, embeddings, atoms: normalizeDictionary(embeddings, list.length, d) };
@@ -102,5 +113,10 @@ export function subDictionary(dict: TextDictionary, size: number): TextDictionar
     throw new ClipNadError(`a sub-dictionary of ${size} words asked for, the dictionary has ${dict.words.length}`);
   }
   const embeddings = dict.embeddings.slice(0, size * dict.d);
-  return { words: dict.words.slice(0, size), d: dict.d, embeddings, atoms: normalizeDictionary(embeddings, size, dict.d) };
+  return {
+    words: dict.words.slice(0, size),
+    d: dict.d,
+    embeddings,
+    atoms: normalizeDictionary(embeddings, size, dict.d),
+  };
 }

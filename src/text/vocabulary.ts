@@ -96,7 +96,9 @@ export async function vocabularyEmbeddings(words: readonly string[], encode: Tex
     const chunk = words.slice(i, i + batch);
     const emb = opts.templates ? await templateEmbeddings(chunk, encode, { templates: opts.templates }) : await encode(chunk);
     if (!d) d = emb.length / chunk.length;
-    if (!Number.isInteger(d) || d < 1) throw new ClipNadError(`text encoder returned ${emb.length} values for ${chunk.length} texts`);
+    if (!Number.isInteger(d) || d < 1) {
+      throw new ClipNadError(`text encoder returned ${emb.length} values for ${chunk.length} texts`);
+    }
     if (emb.length !== chunk.length * d) throw new ClipNadError(`text encoder returned ${emb.length} values for ${chunk.length} texts of ${d} dims`);
     out ??= new Float32Array(words.length * d);
     const rows = opts.templates ? emb : normalizeRows(emb, d);

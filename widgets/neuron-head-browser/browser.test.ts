@@ -231,7 +231,7 @@ describe("NeuronHeadBrowser front end (jsdom)", () => {
     expect(host.querySelectorAll(".nhb-headrow").length).toBe(12);
   });
 
-  it("text labels: OMP words with signed coefficients for the pair and its neuron, TextSpan texts for heads (offline page)", async () => {
+  it("text labels: signed OMP words of the pair and its neuron, TextSpan texts of heads (offline page)", async () => {
     const { doc } = await savedBrowser(H * C, 0, true);
     const { host } = await render(doc);
     clickCanvas(host, 7.5, 2.5);
@@ -240,7 +240,9 @@ describe("NeuronHeadBrowser front end (jsdom)", () => {
     const words = (sel: string) => Array.from(host.querySelectorAll(`${sel} li`)).map((li) => li.textContent);
     const w = SYNTHETIC_WORDS;
     const u = 2 * C + 7, nu = 7 * 7 + 1;
-    expect(words(".nhb-detail .nhb-omp-pair")).toEqual([`${w[u % 20]} +0.5`, `${w[(u + 1) % 20]} −0.25`, `${w[(u + 2) % 20]} +0.125`].map((t) => t.replace(/ ([+−])(0\.\d+)/, (_, s, v) => ` ${s}${fmtValue(Number(v))}`)));
+    const signed = (word: string, c: number) => `${word} ${c >= 0 ? "+" : "−"}${fmtValue(Math.abs(c))}`;
+    const pairWords = [signed(w[u % 20], 0.5), signed(w[(u + 1) % 20], -0.25), signed(w[(u + 2) % 20], 0.125)];
+    expect(words(".nhb-detail .nhb-omp-pair")).toEqual(pairWords);
     expect(host.querySelector(".nhb-detail .nhb-omp-pair .nhb-neg")!.textContent).toMatch(/^ −/);
     expect(words(".nhb-detail .nhb-omp-neuron")[0]).toBe(`${w[nu % 20]} +${fmtValue(0.5)}`);
     expect(words(".nhb-detail .nhb-textspan")).toEqual([`${w[6 % 20]} 40.0%`, `${w[7 % 20]} 20.0%`]);
@@ -258,8 +260,10 @@ describe("NeuronHeadBrowser front end (jsdom)", () => {
     const backend = new BrowserBackend(syntheticSource({ heads: H, neurons: C, dim: D, textLabels: true }));
     const neuron = await backend.handle({ kind: "neuron", id: 1, neuron: 3 });
     const head = await backend.handle({ kind: "head", id: 2, head: 4 });
-    expect(neuron.reply.kind === "neuron" && neuron.reply.words?.map((x) => x.coefficient)).toEqual([0.5, -0.25, 0.125]);
-    expect(head.reply.kind === "head" && head.reply.texts?.map((x) => x.text)).toEqual([SYNTHETIC_WORDS[12], SYNTHETIC_WORDS[13]]);
+    const coefficients = neuron.reply.kind === "neuron" && neuron.reply.words?.map((x) => x.coefficient);
+    expect(coefficients).toEqual([0.5, -0.25, 0.125]);
+    const texts = head.reply.kind === "head" && head.reply.texts?.map((x) => x.text);
+    expect(texts).toEqual([SYNTHETIC_WORDS[12], SYNTHETIC_WORDS[13]]);
     const plain = new BrowserBackend(syntheticSource({ heads: H, neurons: C, dim: D }));
     const pair = await plain.handle({ kind: "select", id: 3, head: 1, neuron: 2 });
     expect(pair.reply.kind === "pair" && "textWords" in pair.reply.detail).toBe(false);

@@ -3,7 +3,9 @@
  * top images), the neuron view (all heads of one neuron: sub-concepts) and the head view (its top neurons).
  * Text goes through textContent only (see dom.ts).
  */
-import { HeadNeuronRow, HeadText, ImageRef, NeuronHeadColumn, PairDetail, RankedPair, TextWord, WordMatch } from "../../src/browser/protocol";
+import {
+  HeadNeuronRow, HeadText, ImageRef, NeuronHeadColumn, PairDetail, RankedPair, TextWord, WordMatch,
+} from "../../src/browser/protocol";
 import { ImageUrls, el } from "./dom";
 import { fmt } from "./heatmapLogic";
 
@@ -76,7 +78,8 @@ export function textWordList(title: string, words: TextWord[], cls = "nhb-omp"):
   for (const w of words) {
     const li = el("li");
     li.appendChild(el("span", "nhb-word", w.word));
-    li.appendChild(el("span", w.coefficient < 0 ? "nhb-val nhb-neg" : "nhb-val", ` ${w.coefficient >= 0 ? "+" : "−"}${fmt(Math.abs(w.coefficient))}`));
+    const value = ` ${w.coefficient >= 0 ? "+" : "−"}${fmt(Math.abs(w.coefficient))}`;
+    li.appendChild(el("span", w.coefficient < 0 ? "nhb-val nhb-neg" : "nhb-val", value));
     ul.appendChild(li);
   }
   if (!words.length) ul.appendChild(el("li", "nhb-val", "(no words: the unit does not vary)"));
@@ -121,8 +124,12 @@ export function pairDetail(d: PairDetail, buffers: Uint8Array[], urls: ImageUrls
   }
   if (d.textWords || d.neuronWords || d.headTexts) {
     const text = el("div", "nhb-wordcols nhb-textlabels");
-    if (d.textWords) text.appendChild(textWordList("pair: sparse text decomposition (OMP γ)", d.textWords, "nhb-omp nhb-omp-pair"));
-    if (d.neuronWords) text.appendChild(textWordList(`neuron ${d.neuron}: OMP γ`, d.neuronWords, "nhb-omp nhb-omp-neuron"));
+    if (d.textWords) {
+      text.appendChild(textWordList("pair: sparse text decomposition (OMP γ)", d.textWords, "nhb-omp nhb-omp-pair"));
+    }
+    if (d.neuronWords) {
+      text.appendChild(textWordList(`neuron ${d.neuron}: OMP γ`, d.neuronWords, "nhb-omp nhb-omp-neuron"));
+    }
     if (d.headTexts?.length) text.appendChild(headTextList(`head ${d.head}: TextSpan`, d.headTexts));
     box.appendChild(text);
   }
@@ -137,10 +144,16 @@ export function pairDetail(d: PairDetail, buffers: Uint8Array[], urls: ImageUrls
 }
 
 /** Neuron view: every head of one neuron, side by side, with its top images. */
-export function neuronView(neuron: number, cols: NeuronHeadColumn[], buffers: Uint8Array[], urls: ImageUrls, actions: PanelActions, words?: TextWord[]): HTMLDivElement {
+export function neuronView(
+  neuron: number, cols: NeuronHeadColumn[], buffers: Uint8Array[], urls: ImageUrls, actions: PanelActions,
+  words?: TextWord[],
+): HTMLDivElement {
   const box = el("div", "nhb-neuronview");
   box.appendChild(el("div", "nhb-h", `Neuron ${neuron}: all ${cols.length} heads (sub-concepts)`));
-  if (words) box.appendChild(textWordList(`neuron ${neuron}: sparse text decomposition (OMP γ)`, words, "nhb-omp nhb-omp-neuron"));
+  if (words) {
+    const title = `neuron ${neuron}: sparse text decomposition (OMP γ)`;
+    box.appendChild(textWordList(title, words, "nhb-omp nhb-omp-neuron"));
+  }
   const row = el("div", "nhb-columns");
   for (const c of cols) {
     const col = el("div", "nhb-column");
@@ -153,10 +166,15 @@ export function neuronView(neuron: number, cols: NeuronHeadColumn[], buffers: Ui
 }
 
 /** Head view: the head's top neurons by the first score, each with a few images. */
-export function headView(head: number, rows: HeadNeuronRow[], buffers: Uint8Array[], urls: ImageUrls, actions: PanelActions, texts?: HeadText[]): HTMLDivElement {
+export function headView(
+  head: number, rows: HeadNeuronRow[], buffers: Uint8Array[], urls: ImageUrls, actions: PanelActions,
+  texts?: HeadText[],
+): HTMLDivElement {
   const box = el("div", "nhb-headview");
   box.appendChild(el("div", "nhb-h", `Head ${head}: top ${rows.length} neurons`));
-  if (texts?.length) box.appendChild(headTextList(`head ${head}: TextSpan texts (share of the head's variance)`, texts));
+  if (texts?.length) {
+    box.appendChild(headTextList(`head ${head}: TextSpan texts (share of the head's variance)`, texts));
+  }
   for (const r of rows) {
     const line = el("div", "nhb-headrow");
     line.appendChild(pairButton({ head, neuron: r.neuron }, `neuron ${r.neuron} · ${fmt(r.score)}`, actions));

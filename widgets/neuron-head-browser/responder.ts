@@ -123,7 +123,8 @@ export class LocalResponder implements Responder {
         }
         // the neuron's OMP words travel with each of its embedded pairs
         const withWords = [...this.byKey.values()].find((p) => p.neuron === body.neuron && p.neuronWords);
-        return { reply: { kind: "neuron", id, neuron: body.neuron, heads, ...(withWords ? { words: withWords.neuronWords } : {}) }, buffers };
+        const words = withWords ? { words: withWords.neuronWords } : {};
+        return { reply: { kind: "neuron", id, neuron: body.neuron, heads, ...words }, buffers };
       }
       case "head": {
         const first = this.first();

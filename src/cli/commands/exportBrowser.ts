@@ -30,7 +30,8 @@ export function register(program: Command): void {
     .option("--vocabulary <file|toy>", "word list for best-matching words (default: assets/text/words_30k.txt; the toy captions' words for the toy model)")
     .option("--vocab-size <n>", "use only the first N words")
     .option("--no-words", "no best-matching words (no text tower needed)")
-    .option("--labels <labels.json>", "sparse text labels from `clip-nad text-decompose`: OMP words (signed) of pairs and neurons, TextSpan texts of heads")
+    .option("--labels <labels.json>", "sparse text labels from `clip-nad text-decompose`: OMP words (signed) " +
+      "of pairs and neurons, TextSpan texts of heads")
     .option("--thumbnail <px>", "thumbnail size", "64")
     .option("--quiet", "no progress output")
     .action(async (o) => {

@@ -43,27 +43,53 @@ function saveCodes(file: string, c: SparseCodes): void {
 export function register(program: Command): void {
   program
     .command("text-decompose")
-    .description("sparse text decomposition of a collection's units: OMP codes of every pair's and neuron's PC over a word dictionary, TextSpan texts of every head; writes pairs.npz, neurons.npz, words.txt, labels.json")
+    .description(
+      "sparse text decomposition of a collection's units: OMP codes of every pair's and neuron's PC over a word " +
+        "dictionary, TextSpan texts of every head; writes pairs.npz, neurons.npz, words.txt, labels.json",
+    )
     .requiredOption("--collection <dir>", "collection folder from `clip-nad collect`")
     .requiredOption("--out <dir>", "output folder")
-    .option("--words <file|toy|30k>", "dictionary word list: a file (one word per line), 30k (assets/text/words_30k.txt) or toy (the toy captions' words + seeded 30k words); default toy for the toy model, else 30k")
-    .option("--size <n>", `use a seeded subset of this many words (default: the whole list; toy: ${TOY_DICTIONARY_SIZE})`)
+    .option(
+      "--words <file|toy|30k>",
+      "dictionary word list: a file (one word per line), 30k (assets/text/words_30k.txt) or toy (the toy captions' " +
+        "words + seeded 30k words); default toy for the toy model, else 30k",
+    )
+    .option(
+      "--size <n>",
+      `use a seeded subset of this many words (default: the whole list; toy: ${TOY_DICTIONARY_SIZE})`,
+    )
     .option("--seed <n>", "subset seed", "0")
-    .option("--nonzero <m>", `OMP non-zero coefficients per unit (default 64, the paper's; ${TOY_NONZERO} for the toy model)`)
+    .option(
+      "--nonzero <m>",
+      `OMP non-zero coefficients per unit (default 64, the paper's; ${TOY_NONZERO} for the toy model)`,
+    )
     .option("--top-words <k>", "words per unit in labels.json", "10")
-    .option("--templates <file|none>", "prompt templates for the words (default: the 80 OpenAI ImageNet templates; none = each word as it is)")
+    .option(
+      "--templates <file|none>",
+      "prompt templates for the words (default: the 80 OpenAI ImageNet templates; none = each word as it is)",
+    )
     .option("--textspan <iterations>", "TextSpan texts per head (0 = skip)", "10")
     .option("--textspan-rank <r>", "rank of each head's span (default: the head dimension)")
-    .option("--model <name|path>", "model for the word embeddings (default: the collection's; must be the same checkpoint)")
+    .option(
+      "--model <name|path>",
+      "model for the word embeddings (default: the collection's; must be the same checkpoint)",
+    )
     .option("--force", "replace the outputs of an earlier run in --out")
     .option("--quiet", "no progress output")
     .action(async (o) => {
       const out: string = o.out;
       const labelsFile = path.join(out, "labels.json");
-      if (fs.existsSync(labelsFile) && !o.force) throw new ClipNadError("the folder holds an earlier text decomposition (labels.json); pass --force to replace it", { file: out });
+      if (fs.existsSync(labelsFile) && !o.force)
+        throw new ClipNadError(
+          "the folder holds an earlier text decomposition (labels.json); pass --force to replace it",
+          { file: out },
+        );
       const collection = openCollection(o.collection);
       const made = collection.manifest.model;
-      const { model, name } = await openModel(o.model ?? (made.path && fs.existsSync(made.path) ? made.path : made.name), o.quiet);
+      const { model, name } = await openModel(
+        o.model ?? (made.path && fs.existsSync(made.path) ? made.path : made.name),
+        o.quiet,
+      );
       let progress: Progress | undefined;
       let phase = "";
       const onProgress = (p: string, done: number, total: number) => {
@@ -75,7 +101,11 @@ export function register(program: Command): void {
         progress!.update(done, total);
       };
       try {
-        if (model.hash !== made.hash) throw new ClipNadError(`the collection was made with ${made.name} (sha256 ${made.hash.slice(0, 12)}…), not ${name}`, { file: o.collection });
+        if (model.hash !== made.hash)
+          throw new ClipNadError(
+            `the collection was made with ${made.name} (sha256 ${made.hash.slice(0, 12)}…), not ${name}`,
+            { file: o.collection },
+          );
         const isToy = path.resolve(model.path) === TOY_MODEL_PATH;
         const source: string = o.words ?? (isToy ? "toy" : "30k");
         const seed = Number(o.seed);
@@ -89,10 +119,16 @@ export function register(program: Command): void {
         }
         const templates = o.templates === "none" ? [] : loadTemplates(o.templates);
         const m = o.nonzero === undefined ? (isToy ? TOY_NONZERO : 64) : positiveInt("nonzero", o.nonzero);
-        if (m > words.length) throw new ClipNadError(`the dictionary has ${words.length} words, fewer than --nonzero ${m}`, { file: source === "toy" ? undefined : source });
+        if (m > words.length)
+          throw new ClipNadError(`the dictionary has ${words.length} words, fewer than --nonzero ${m}`, {
+            file: source === "toy" ? undefined : source,
+          });
         ensureDir(out);
         const dictionary = await textDictionary(words, (t) => model.encodeTexts(t, { batchSize: 256 }), {
-          modelHash: model.hash, templates, onProgress: (d, t) => onProgress(`embedding ${words.length} words × ${templates.length || 1} templates`, d, t),
+          modelHash: model.hash,
+          templates,
+          onProgress: (d, t) =>
+            onProgress(`embedding ${words.length} words × ${templates.length || 1} templates`, d, t),
         });
         const res = await collectionText(collection, dictionary, {
           nonzero: m,
@@ -100,7 +136,10 @@ export function register(program: Command): void {
           textSpanIterations: nonNegativeInt("textspan", o.textspan),
           textSpanRank: o.textspanRank === undefined ? undefined : positiveInt("textspan-rank", o.textspanRank),
           workDir: path.join(out, "work"),
-          dictionaryInfo: { templates: templates.length, file: source === "toy" || source === "30k" ? source : path.resolve(source) },
+          dictionaryInfo: {
+            templates: templates.length,
+            file: source === "toy" || source === "30k" ? source : path.resolve(source),
+          },
           modelName: name,
           onProgress,
         });
@@ -110,16 +149,32 @@ export function register(program: Command): void {
         writeFileAtomic(path.join(out, "words.txt"), dictionary.words.join("\n") + "\n");
         writeJsonAtomic(labelsFile, res.labels);
         const early = (c: SparseCodes) => Object.values(c.earlyStops).reduce((a, b) => a + b, 0);
-        console.log(`text-decompose: ${collection.H}×${collection.C} pairs and ${collection.C} neurons over ${words.length} words, m = ${m}` +
-          ` (${early(res.codes.pairs)} pairs and ${early(res.codes.neurons)} neurons ended early: units that do not vary have no words)`);
+        console.log(
+          `text-decompose: ${collection.H}×${collection.C} pairs and ${collection.C} neurons over ${words.length} ` +
+            `words, m = ${m}` +
+            ` (${early(res.codes.pairs)} pairs and ${early(res.codes.neurons)} neurons ended early: units that do ` +
+            `not vary have no words)`,
+        );
         const show = (what: string, ws: { word: string; coefficient: number }[]) =>
-          console.log(`  ${what.padEnd(24)} ${ws.slice(0, 5).map((w) => `${w.word} ${w.coefficient >= 0 ? "+" : "−"}${Math.abs(w.coefficient).toFixed(3)}`).join(", ")}`);
+          console.log(
+            `  ${what.padEnd(24)} ${ws
+              .slice(0, 5)
+              .map((w) => `${w.word} ${w.coefficient >= 0 ? "+" : "−"}${Math.abs(w.coefficient).toFixed(3)}`)
+              .join(", ")}`,
+          );
         const top = collection.neuronTopK;
         let best = 0;
         for (let n = 1; n < collection.C; n++) if (top.values[n * top.k] > top.values[best * top.k]) best = n;
         show(`neuron ${best}`, res.labels.neurons[best].words);
-        for (let h = 0; h < Math.min(collection.H, 3); h++) show(`  pair (${best}, head ${h})`, res.labels.pairs[h * collection.C + best].words);
-        if (res.labels.heads.length) console.log(`  head 0 TextSpan          ${res.labels.heads[0].texts.slice(0, 5).map((t) => `${t.text} ${(100 * t.fraction).toFixed(1)}%`).join(", ")}`);
+        for (let h = 0; h < Math.min(collection.H, 3); h++)
+          show(`  pair (${best}, head ${h})`, res.labels.pairs[h * collection.C + best].words);
+        if (res.labels.heads.length)
+          console.log(
+            `  head 0 TextSpan          ${res.labels.heads[0].texts
+              .slice(0, 5)
+              .map((t) => `${t.text} ${(100 * t.fraction).toFixed(1)}%`)
+              .join(", ")}`,
+          );
         console.log(`wrote ${path.resolve(out)}/{pairs.npz, neurons.npz, words.txt, labels.json}`);
       } finally {
         progress?.stop();

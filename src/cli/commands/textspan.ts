@@ -15,14 +15,18 @@ import { readMatrixNpy } from "./omp";
 export function register(program: Command): void {
   program
     .command("textspan")
-    .description("TextSpan (clip_text_span iterative removal) on N×d outputs and M×d texts: chosen text indices in order and the variance each explains")
+    .description(
+      "TextSpan (clip_text_span iterative removal) on N×d outputs and M×d texts: chosen text indices in order and " +
+        "the variance each explains",
+    )
     .requiredOption("--outputs <R.npy>", "N×d outputs of one unit (float32/float64 .npy)")
     .requiredOption("--texts <T.npy>", "M×d text embeddings (used as given)")
     .requiredOption("--iterations <m>", "texts to choose")
     .requiredOption("--rank <r>", "rank of the outputs' span the texts are projected on (clip_text_span --w_ov_rank)")
     .requiredOption("--out <spans.json>", "result JSON")
     .action(async (o) => {
-      if (!String(o.out).toLowerCase().endsWith(".json")) throw new ClipNadError("--out must name a .json file", { file: o.out });
+      if (!String(o.out).toLowerCase().endsWith(".json"))
+        throw new ClipNadError("--out must name a .json file", { file: o.out });
       const R = readMatrixNpy(o.outputs, "the outputs");
       const T = readMatrixNpy(o.texts, "the texts");
       const span = textSpan(R, T, {
@@ -43,7 +47,10 @@ export function register(program: Command): void {
         totalVariance: span.totalVariance,
       });
       const explained = span.variance.reduce((a, b) => a + b, 0) / span.totalVariance;
-      console.log(`textspan: ${R.rows} outputs × ${T.rows} texts (d = ${R.cols}), rank ${o.rank}: chose ${span.chosen.join(", ")}`);
+      console.log(
+        `textspan: ${R.rows} outputs × ${T.rows} texts (d = ${R.cols}), rank ${o.rank}: chose ` +
+          `${span.chosen.join(", ")}`,
+      );
       console.log(`  explains ${(100 * explained).toFixed(1)}% of the outputs' variance`);
       console.log(`wrote ${path.resolve(o.out)}`);
     });
