@@ -1,6 +1,10 @@
 /** Shared fixtures for the io/CLI tests: the tiny oracle checkpoint and a text-capable variant of it. */
 import * as fs from "fs";
 import * as path from "path";
+import { vi } from "vitest";
+import { Command } from "commander";
+
+type RegisterFn = (program: Command) => void;
 import { readSafetensors, writeSafetensors } from "../src/weights/safetensors";
 import { readNpy } from "../src/io/npy";
 
@@ -48,4 +52,19 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
     den = Math.max(den, Math.abs(b[i]));
   }
   return num / den;
+}
+
+/** Run subcommands in-process (Commander errors throw instead of exiting); returns what they printed on stdout. */
+export async function runCommand(register: RegisterFn | RegisterFn[], args: string[]): Promise<string> {
+  const quiet = { writeOut: () => undefined, writeErr: () => undefined };
+  const program = new Command().exitOverride().configureOutput(quiet);
+  for (const r of Array.isArray(register) ? register : [register]) r(program);
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
+  try {
+    await program.parseAsync(args, { from: "user" });
+  } finally {
+    spy.mockRestore();
+  }
+  return lines.join("\n");
 }

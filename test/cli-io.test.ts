@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Command, CommanderError } from "commander";
+import { CommanderError } from "commander";
 import { register as registerInfo } from "../src/cli/commands/info";
 import { register as registerEmbed } from "../src/cli/commands/embed";
 import { register as registerEmbedText } from "../src/cli/commands/embedText";
@@ -11,7 +11,7 @@ import { register as registerDecompose } from "../src/cli/commands/decompose";
 import { sha256File } from "../src/io/hash";
 import { readNpy } from "../src/io/npy";
 import { ClipNadError } from "../src/errors";
-import { TINY_WEIGHTS, e2eCases, e2eImagePaths, expectedNpy, relErr, writeTextCapableTiny } from "./cli-helpers";
+import { TINY_WEIGHTS, e2eCases, e2eImagePaths, expectedNpy, relErr, runCommand, writeTextCapableTiny } from "./cli-helpers";
 
 const ROOT = path.join(__dirname, "..");
 let tmp = "";
@@ -29,18 +29,7 @@ afterAll(() => {
 });
 
 /** Run subcommands in-process; returns what they printed on stdout. Commander errors throw instead of exiting. */
-async function run(args: string[]): Promise<string> {
-  const program = new Command().exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-  for (const register of [registerInfo, registerEmbed, registerEmbedText, registerDecompose]) register(program);
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
-  try {
-    await program.parseAsync(args, { from: "user" });
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join("\n");
-}
+const run = (args: string[]) => runCommand([registerInfo, registerEmbed, registerEmbedText, registerDecompose], args);
 
 function rows(data: ArrayLike<number>, d: number, idx: number[]): Float32Array {
   const out = new Float32Array(idx.length * d);

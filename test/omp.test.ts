@@ -12,6 +12,7 @@ import { ResidualKernel } from "../src/analysis/ompKernel";
 import { decodeNpy, readNpy, writeNpy } from "../src/io/npy";
 import { encodeCsrNpz, readCsrNpz, writeCsrNpz } from "../src/io/npz";
 import { register as registerOmp } from "../src/cli/commands/omp";
+import { runCommand } from "./cli-helpers";
 
 const FIX = path.join(__dirname, "fixtures", "omp");
 const cases = JSON.parse(fs.readFileSync(path.join(FIX, "cases.json"), "utf8")) as Record<
@@ -276,20 +277,7 @@ describe("resumable runs", () => {
   });
 });
 
-async function cli(args: string[]): Promise<string> {
-  const program = new Command()
-    .exitOverride()
-    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-  registerOmp(program);
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
-  try {
-    await program.parseAsync(args, { from: "user" });
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join("\n");
-}
+const cli = (args: string[]) => runCommand(registerOmp, args);
 
 describe("clip-nad omp", () => {
   it("writes codes equal to sklearn's and reports early stops", async () => {

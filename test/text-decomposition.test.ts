@@ -5,8 +5,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { Command } from "commander";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Collection, collect } from "../src/collect";
 import { ImageDecomposition } from "../src/decompose";
 import { headOutputs } from "../src/analysis/heads";
@@ -31,6 +30,7 @@ import { readCsrNpz } from "../src/io/npz";
 import { browserSourceFrom } from "../src/browser/source";
 import { fakeModel, sharpLoader, writeImageFolder } from "./collect.fake";
 import { register as registerTextDecompose } from "../src/cli/commands/textDecompose";
+import { runCommand } from "./cli-helpers";
 import { loadModel } from "../src/clip/model";
 import { preprocessRGB } from "../src/clip/preprocess";
 import { generateScene } from "../src/toyworld";
@@ -332,83 +332,33 @@ describe("labels in the browser source", () => {
 });
 
 describe("clip-nad text-decompose on the toy model", () => {
-  it(
-    "writes scipy codes of every pair and neuron, the word list and labels with signed words and head " + "texts",
-    async () => {
-      const model = await loadModel("toy", { cacheDir: path.join(tmp, "toy-cache"), threads: 1 });
-      const items = Array.from({ length: 40 }, (_, i) => ({ id: `s${String(i).padStart(3, "0")}`, path: `101:${i}` }));
-      const toyCol = await collect({
-        model,
-        images: { items },
-        outDir: path.join(tmp, "toy-col"),
-        batchSize: 20,
-        topK: 10,
-        loadPixels: async (file, R) => {
-          const [s, i] = file.split(":").map(Number);
-          const sc = generateScene(s, i, { size: 128 });
-          return preprocessRGB({ width: sc.width, height: sc.height, data: sc.rgb }, R);
-        },
-      });
-      toyCol.close();
-      await model.dispose();
-      const out = path.join(tmp, "td");
-      const program = new Command()
-        .exitOverride()
-        .configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-      registerTextDecompose(program);
-      const lines: string[] = [];
-      const spy = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
-      const args = [
-        "text-decompose",
-        "--collection",
-        path.join(tmp, "toy-col"),
-        "--out",
-        out,
-        "--words",
-        "toy",
-        "--size",
-        "60",
-        "--templates",
-        "none",
-        "--textspan",
-        "5",
-        "--quiet",
-      ];
-      const env = process.env.CLIP_NAD_CACHE;
-      process.env.CLIP_NAD_CACHE = path.join(tmp, "toy-cache");
-      try {
-        await program.parseAsync(args, { from: "user" });
-        await expect(program.parseAsync(args, { from: "user" })).rejects.toThrow(/earlier text decomposition.*--force/);
-      } finally {
-        spy.mockRestore();
-        if (env === undefined) delete process.env.CLIP_NAD_CACHE;
-        else process.env.CLIP_NAD_CACHE = env;
-      }
-      expect(lines.join("\n")).toMatch(/8×512 pairs and 512 neurons over 60 words, m = 8/);
-      const pairs = readCsrNpz(path.join(out, "pairs.npz"));
-      const neurons = readCsrNpz(path.join(out, "neurons.npz"));
-      expect([pairs.shape, neurons.shape]).toEqual([
-        [4096, 60],
-        [512, 60],
-      ]);
-      const words = fs.readFileSync(path.join(out, "words.txt"), "utf8").trim().split("\n");
-      expect(words.slice(0, CAPTION_WORDS.length)).toEqual([...CAPTION_WORDS]);
-      const labels = JSON.parse(fs.readFileSync(path.join(out, "labels.json"), "utf8")) as TextLabels;
-      expect(labels.pairs[8 * 1 + 512].neuron).toBe(8);
-      expect(labels.pairs[8 + 512].head).toBe(1);
-      // labels = the codes' largest |γ|, signed
-      const u = 3 * 512 + 17;
-      const row = Array.from({ length: pairs.indptr[u + 1] - pairs.indptr[u] }, (_, j) => ({
-        word: words[pairs.indices[pairs.indptr[u] + j]],
-        coefficient: pairs.data[pairs.indptr[u] + j],
-      }));
-      row.sort((a, b) => Math.abs(b.coefficient) - Math.abs(a.coefficient));
-      expect(labels.pairs[u].words.map((w) => w.word)).toEqual(row.slice(0, 10).map((w) => w.word));
-      expect(labels.pairs[u].words[0].coefficient).toBeCloseTo(row[0].coefficient, 6);
-      expect(labels.heads).toHaveLength(8);
-      expect(labels.heads[0].texts).toHaveLength(5);
-      expect(fs.existsSync(path.join(out, "work"))).toBe(false);
-
+  it("writes scipy codes of every pair and neuron, the word list and signed labels with head texts", async () => {
+    const model = await loadModel("toy", { cacheDir: path.join(tmp, "toy-cache"), threads: 1 });
+    const items = Array.from({ length: 40 }, (_, i) => ({ id: `s${String(i).padStart(3, "0")}`, path: `101:${i}` }));
+    const toyCol = await collect({
+      model,
+      images: { items },
+      outDir: path.join(tmp, "toy-col"),
+      batchSize: 20,
+      topK: 10,
+      loadPixels: async (file, R) => {
+        const [s, i] = file.split(":").map(Number);
+        const sc = generateScene(s, i, { size: 128 });
+        return preprocessRGB({ width: sc.width, height: sc.height, data: sc.rgb }, R);
+      },
+    });
+    toyCol.close();
+    await model.dispose();
+    const out = path.join(tmp, "td");
+    const run = (words: string, dir: string, extra: string[] = []) =>
+      runCommand(registerTextDecompose, ["text-decompose", "--collection", path.join(tmp, "toy-col"), "--out", dir,
+        "--words", words, "--templates", "none", "--quiet", ...extra]);
+    const env = process.env.CLIP_NAD_CACHE;
+    process.env.CLIP_NAD_CACHE = path.join(tmp, "toy-cache");
+    try {
+      const text = await run("toy", out, ["--size", "60", "--textspan", "5"]);
+      expect(text).toMatch(/8×512 pairs and 512 neurons over 60 words, m = 8/);
+      await expect(run("toy", out, ["--size", "60"])).rejects.toThrow(/earlier text decomposition.*--force/);
       // bad word lists: clear errors naming the file
       const dup = path.join(tmp, "dup.txt");
       fs.writeFileSync(dup, "red\nblue\nred\n");
@@ -416,33 +366,32 @@ describe("clip-nad text-decompose on the toy model", () => {
       fs.writeFileSync(empty, "\n\n");
       const few = path.join(tmp, "few.txt");
       fs.writeFileSync(few, "red\nblue\n");
-      const bad = (words: string, extra: string[] = []) =>
-        program.parseAsync(
-          [
-            "text-decompose",
-            "--collection",
-            path.join(tmp, "toy-col"),
-            "--out",
-            path.join(tmp, "td-bad"),
-            "--words",
-            words,
-            "--templates",
-            "none",
-            "--quiet",
-            ...extra,
-          ],
-          { from: "user" },
-        );
-      process.env.CLIP_NAD_CACHE = path.join(tmp, "toy-cache");
-      try {
-        await expect(bad(dup)).rejects.toThrow(`${dup}, key 'line 3': 'red' appears twice (entries 1 and 3)`);
-        await expect(bad(empty)).rejects.toThrow(`${empty}: the word list is empty`);
-        await expect(bad(few)).rejects.toThrow(`${few}: the dictionary has 2 words, fewer than --nonzero 8`);
-      } finally {
-        if (env === undefined) delete process.env.CLIP_NAD_CACHE;
-        else process.env.CLIP_NAD_CACHE = env;
-      }
-    },
-    300_000,
-  );
+      const bad = path.join(tmp, "td-bad");
+      await expect(run(dup, bad)).rejects.toThrow(`${dup}, key 'line 3': 'red' appears twice (entries 1 and 3)`);
+      await expect(run(empty, bad)).rejects.toThrow(`${empty}: the word list is empty`);
+      await expect(run(few, bad)).rejects.toThrow(`${few}: the dictionary has 2 words, fewer than --nonzero 8`);
+    } finally {
+      if (env === undefined) delete process.env.CLIP_NAD_CACHE;
+      else process.env.CLIP_NAD_CACHE = env;
+    }
+    const pairs = readCsrNpz(path.join(out, "pairs.npz"));
+    const neurons = readCsrNpz(path.join(out, "neurons.npz"));
+    expect([pairs.shape, neurons.shape]).toEqual([[4096, 60], [512, 60]]);
+    const words = fs.readFileSync(path.join(out, "words.txt"), "utf8").trim().split("\n");
+    expect(words.slice(0, CAPTION_WORDS.length)).toEqual([...CAPTION_WORDS]);
+    const labels = JSON.parse(fs.readFileSync(path.join(out, "labels.json"), "utf8")) as TextLabels;
+    expect([labels.pairs[512 + 8].neuron, labels.pairs[512 + 8].head]).toEqual([8, 1]);
+    // labels = the codes' largest |γ|, signed
+    const u = 3 * 512 + 17;
+    const row = Array.from({ length: pairs.indptr[u + 1] - pairs.indptr[u] }, (_, j) => ({
+      word: words[pairs.indices[pairs.indptr[u] + j]],
+      coefficient: pairs.data[pairs.indptr[u] + j],
+    }));
+    row.sort((a, b) => Math.abs(b.coefficient) - Math.abs(a.coefficient));
+    expect(labels.pairs[u].words.map((w) => w.word)).toEqual(row.slice(0, 10).map((w) => w.word));
+    expect(labels.pairs[u].words[0].coefficient).toBeCloseTo(row[0].coefficient, 6);
+    expect(labels.heads).toHaveLength(8);
+    expect(labels.heads[0].texts).toHaveLength(5);
+    expect(fs.existsSync(path.join(out, "work"))).toBe(false);
+  }, 300_000);
 });

@@ -4,12 +4,12 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { Command } from "commander";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Matrix } from "../src/analysis/omp";
 import { textSpan, textSpanReconstruct } from "../src/analysis/textspan";
 import { readNpy, writeNpy } from "../src/io/npy";
 import { register as registerTextSpan } from "../src/cli/commands/textspan";
+import { runCommand } from "./cli-helpers";
 
 const FIX = path.join(__dirname, "fixtures", "omp");
 const spans = JSON.parse(fs.readFileSync(path.join(FIX, "textspan.json"), "utf8")) as Record<
@@ -66,32 +66,12 @@ describe("TextSpan = clip_text_span's iterative removal", () => {
 
 describe("clip-nad textspan", () => {
   it("writes the chosen indices in order and the variance each explains", async () => {
-    const program = new Command()
-      .exitOverride()
-      .configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-    registerTextSpan(program);
     const out = path.join(tmp, "spans.json");
-    const spy = vi.spyOn(console, "log").mockImplementation(() => undefined);
-    try {
-      await program.parseAsync(
-        [
-          "textspan",
-          "--outputs",
-          path.join(FIX, "textspan_tall_R.npy"),
-          "--texts",
-          path.join(FIX, "textspan_tall_T.npy"),
-          "--iterations",
-          "6",
-          "--rank",
-          "10",
-          "--out",
-          out,
-        ],
-        { from: "user" },
-      );
-    } finally {
-      spy.mockRestore();
-    }
+    const T = path.join(FIX, "textspan_tall_T.npy");
+    const args = (R: string) =>
+      ["textspan", "--outputs", R, "--texts", T, "--iterations", "6", "--rank", "10", "--out", out];
+    const text = await runCommand(registerTextSpan, args(path.join(FIX, "textspan_tall_R.npy")));
+    expect(text).toContain(`chose ${spans.tall.chosen.join(", ")}`);
     const got = JSON.parse(fs.readFileSync(out, "utf8"));
     expect(got.chosen).toEqual(spans.tall.chosen);
     got.fractionOfVariance.forEach((f: number, i: number) =>
@@ -99,23 +79,6 @@ describe("clip-nad textspan", () => {
     );
     const f32 = path.join(tmp, "R32.npy");
     writeNpy(f32, new Float32Array(5), [5]);
-    await expect(
-      program.parseAsync(
-        [
-          "textspan",
-          "--outputs",
-          f32,
-          "--texts",
-          path.join(FIX, "textspan_tall_T.npy"),
-          "--iterations",
-          "2",
-          "--rank",
-          "2",
-          "--out",
-          out,
-        ],
-        { from: "user" },
-      ),
-    ).rejects.toThrow(`${f32}: the outputs must be a 2-D array`);
+    await expect(runCommand(registerTextSpan, args(f32))).rejects.toThrow(`${f32}: the outputs must be a 2-D array`);
   });
 });

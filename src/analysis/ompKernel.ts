@@ -62,6 +62,11 @@ const op = {
   f64Load: (offset: number) => [0x2b, 3, ...uleb(offset)],
 };
 const simd = (code: number) => [0xfd, ...uleb(code)];
+
+/** The end of a counted loop: counter += step; continue while counter < limit (unsigned); end. */
+const loopBack = (counter: number, step: number, limit: number) => [
+  ...op.get(counter), ...op.i32(step), ...op.add, ...op.tee(counter), ...op.get(limit), ...op.ltU, ...op.brIf(0), ...op.end,
+];
 const v = {
   load: [...simd(0x00), 4, 0],
   store: [...simd(0x0b), 4, 0],
@@ -98,16 +103,7 @@ function residualFunction(f64: boolean): number[] {
   const forEachVector = (body: number[]) => {
     // i = 0; loop { body; i += 16; br_if (i < len) }
     b.push(...op.i32(0), ...op.set(L.i), ...op.loop, ...body);
-    b.push(
-      ...op.get(L.i),
-      ...op.i32(16),
-      ...op.add,
-      ...op.tee(L.i),
-      ...op.get(P.len),
-      ...op.ltU,
-      ...op.brIf(0),
-      ...op.end,
-    );
+    b.push(...loopBack(L.i, 16, P.len));
   };
   const at = (ptr: number) => [...op.get(ptr), ...op.get(L.i), ...op.add];
   const coefSplat = (q: number, local: number) => [
@@ -194,16 +190,7 @@ function maxAbsFunction(f64: boolean): number[] {
     );
     b.push(...v.load, ...abs, ...max, ...op.set(L.acc + q));
   }
-  b.push(
-    ...op.get(L.i),
-    ...op.i32(64),
-    ...op.add,
-    ...op.tee(L.i),
-    ...op.get(P.len),
-    ...op.ltU,
-    ...op.brIf(0),
-    ...op.end,
-  );
+  b.push(...loopBack(L.i, 64, P.len));
   b.push(
     ...op.get(L.acc),
     ...op.get(L.acc + 1),

@@ -156,3 +156,28 @@ export class Progress {
     this.stream.write(`${final ?? `${this.label}: done${unit} in ${this.elapsed().toFixed(1)} s`}\n`);
   }
 }
+
+/**
+ * One Progress per phase of a multi-phase job (phase name, done, total), as the analyses report it: a new phase
+ * ends the previous bar and starts its own.
+ */
+export class PhasedProgress {
+  private bar?: Progress;
+  private phase = "";
+
+  constructor(private readonly opts: { quiet?: boolean } = {}) {}
+
+  /** Report (phase, done, total); usable directly as an analysis' onProgress. */
+  readonly update = (phase: string, done: number, total: number): void => {
+    if (phase !== this.phase) {
+      this.bar?.stop();
+      this.phase = phase;
+      this.bar = new Progress(phase, { total, quiet: this.opts.quiet });
+    }
+    this.bar!.update(done, total);
+  };
+
+  stop(): void {
+    this.bar?.stop();
+  }
+}

@@ -8,7 +8,7 @@ import { readNpy } from "../../io/npy";
 import { DEFAULT_PERCENT_KEPT, EvaluationInputs, ablateReport, reconstructReport } from "../../analysis/evaluation";
 import { KeepRule } from "../../analysis/sparsity";
 import { openModel, positiveInt } from "../modelOption";
-import { Progress } from "../progress";
+import { PhasedProgress } from "../progress";
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
@@ -65,8 +65,7 @@ export function register(program: Command): void {
         if (!(arr.data instanceof Float32Array) && !(arr.data instanceof Float64Array)) throw new ClipNadError("class embeddings must be float32 or float64", { file: o.classEmbeddings });
         classEmbeddings = Float32Array.from(arr.data);
       }
-      let progress: Progress | undefined;
-      let phase = "";
+      const progress = new PhasedProgress({ quiet: o.quiet });
       const inputs: EvaluationInputs = {
         collection,
         model,
@@ -76,18 +75,11 @@ export function register(program: Command): void {
         limit: o.limit === undefined ? undefined : positiveInt("limit", o.limit),
         stride: positiveInt("stride", o.stride),
         batchSize: positiveInt("batch", o.batch),
-        onProgress: (p, done, total) => {
-          if (p !== phase) {
-            progress?.stop();
-            phase = p;
-            progress = new Progress(p, { total, quiet: o.quiet });
-          }
-          progress!.update(done, total);
-        },
+        onProgress: progress.update,
       };
       try {
         const report = analysis === "reconstruct" ? await reconstructReport(inputs) : await ablateReport(inputs, parsePercents(o.percent), { rule: keepRule(o.keepRule) });
-        progress?.stop();
+        progress.stop();
         fs.writeFileSync(out, JSON.stringify(report, null, 1) + "\n");
         console.log(`${analysis}: ${report.evaluation.images} evaluation images, ${report.classes.length} classes; PCA collection ${report.pcaImages} images, top-${report.topK}`);
         if (report.analysis === "reconstruct") {
@@ -105,7 +97,7 @@ export function register(program: Command): void {
         }
         console.log(`wrote ${out}`);
       } finally {
-        progress?.stop();
+        progress.stop();
         collection.close();
         await model.dispose();
       }

@@ -12,7 +12,7 @@ import { loadTemplates } from "../../text/templates";
 import { WORDS_30K, readWordList } from "../../text/vocabulary";
 import { TOY_MODEL_PATH } from "../../clip/resolve";
 import { openModel, positiveInt } from "../modelOption";
-import { Progress } from "../progress";
+import { PhasedProgress } from "../progress";
 
 /** Default dictionary size of the toy model: its caption words + seeded 30k words (embedding 80 templates each). */
 export const TOY_DICTIONARY_SIZE = 1000;
@@ -90,16 +90,8 @@ export function register(program: Command): void {
         o.model ?? (made.path && fs.existsSync(made.path) ? made.path : made.name),
         o.quiet,
       );
-      let progress: Progress | undefined;
-      let phase = "";
-      const onProgress = (p: string, done: number, total: number) => {
-        if (p !== phase) {
-          progress?.stop();
-          phase = p;
-          progress = new Progress(p, { total, quiet: o.quiet });
-        }
-        progress!.update(done, total);
-      };
+      const phased = new PhasedProgress({ quiet: o.quiet });
+      const onProgress = phased.update;
       try {
         if (model.hash !== made.hash)
           throw new ClipNadError(
@@ -143,7 +135,7 @@ export function register(program: Command): void {
           modelName: name,
           onProgress,
         });
-        progress?.stop();
+        phased.stop();
         saveCodes(path.join(out, "pairs.npz"), res.codes.pairs);
         saveCodes(path.join(out, "neurons.npz"), res.codes.neurons);
         writeFileAtomic(path.join(out, "words.txt"), dictionary.words.join("\n") + "\n");
@@ -177,7 +169,7 @@ export function register(program: Command): void {
           );
         console.log(`wrote ${path.resolve(out)}/{pairs.npz, neurons.npz, words.txt, labels.json}`);
       } finally {
-        progress?.stop();
+        phased.stop();
         collection.close();
         await model.dispose();
       }
