@@ -167,3 +167,18 @@ export function progress(total: number, label = "progress"): Progress {
     },
   };
 }
+
+/**
+ * One in-place progress display per phase of a multi-phase job, usable directly as an analysis' onProgress
+ * (phase, done, total): a new phase finishes the previous display and starts its own.
+ */
+export function phasedProgress(): (phase: string, done: number, total: number) => void {
+  let current: { phase: string; bar: Progress } | undefined;
+  return (phase, done, total) => {
+    if (current?.phase !== phase) {
+      current?.bar.finish();
+      current = { phase, bar: progress(total, phase) };
+    }
+    current.bar.update(done);
+  };
+}

@@ -52,6 +52,9 @@ export { vocabularyEmbeddings, readWordList, WORDS_30K } from "./text/vocabulary
 export { matchWords, WordMatch } from "./text/words";
 export { UnitLabeler, vocabularyLabeler, meanCentredContribution } from "./text/unitWords";
 export { Unit, UnitTopImages, unitTopImages, unitName } from "./analysis/topImages";
+export {
+  TextDictionary, normalizeDictionary, dictionaryWords, toyDictionaryWords, textDictionary, subDictionary,
+} from "./text/dictionary";
 export * as figures from "./figures";
 export { PlotlyFigure } from "./figures/types";
 export { explainToyScenes } from "./apps/explainScenes";
@@ -60,9 +63,10 @@ export * as segmentation from "./apps/segmentation";
 
 // Arrays on disk (numpy-compatible).
 export { readNpy, writeNpy, NpyArray } from "./io/npy";
+export { readCsrNpz, writeCsrNpz, CsrMatrix } from "./io/npz";
 
 // In a notebook (the clip-nad kernel): rich output and the neuron-head browser.
-export { showFigure, showPNG, showTable, progress, Progress } from "../kernel-ext/display";
+export { showFigure, showPNG, showTable, progress, phasedProgress, Progress } from "../kernel-ext/display";
 export { neuronHeadBrowser, NeuronHeadBrowser, NeuronHeadBrowserOptions } from "../kernel-ext/widgets/neuronHeadBrowser";
 // Your own widgets and comms (ipywidgets protocol 2.1; the front end is any @jupyter-widgets/base module).
 export { WidgetModel, WidgetSpec, WidgetState, WidgetOptions } from "../kernel-ext/widget";

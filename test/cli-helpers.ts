@@ -1,10 +1,12 @@
 /** Shared fixtures for the io/CLI tests: the tiny oracle checkpoint and a text-capable variant of it. */
 import * as fs from "fs";
 import * as path from "path";
-import { readSafetensors, writeSafetensors } from "../src/weights/safetensors";
-import { readNpy } from "../src/io/npy";
 import { Command } from "commander";
 import { vi } from "vitest";
+import { readSafetensors, writeSafetensors } from "../src/weights/safetensors";
+import { readNpy } from "../src/io/npy";
+
+type RegisterFn = (program: Command) => void;
 
 export const TINY_WEIGHTS = path.join(__dirname, "fixtures/tiny/weights.safetensors");
 export const E2E_DIR = path.join(__dirname, "fixtures/io/tiny_e2e");
@@ -52,10 +54,11 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return num / den;
 }
 
-/** Run CLI subcommands in-process; returns what they printed on stdout. Commander errors throw instead of exiting. */
-export async function runCommands(registers: ((program: Command) => void)[], args: string[]): Promise<string> {
-  const program = new Command().exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-  for (const register of registers) register(program);
+/** Run subcommands in-process (Commander errors throw instead of exiting); returns what they printed on stdout. */
+export async function runCommand(register: RegisterFn | RegisterFn[], args: string[]): Promise<string> {
+  const quiet = { writeOut: () => undefined, writeErr: () => undefined };
+  const program = new Command().exitOverride().configureOutput(quiet);
+  for (const r of Array.isArray(register) ? register : [register]) r(program);
   const lines: string[] = [];
   const spy = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
   try {

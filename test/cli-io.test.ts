@@ -11,7 +11,7 @@ import { register as registerDecompose } from "../src/cli/commands/decompose";
 import { sha256File } from "../src/io/hash";
 import { readNpy } from "../src/io/npy";
 import { ClipNadError } from "../src/errors";
-import { TINY_WEIGHTS, e2eCases, e2eImagePaths, expectedNpy, relErr, runCommands, writeTextCapableTiny } from "./cli-helpers";
+import { TINY_WEIGHTS, e2eCases, e2eImagePaths, expectedNpy, relErr, runCommand, writeTextCapableTiny } from "./cli-helpers";
 
 const ROOT = path.join(__dirname, "..");
 let tmp = "";
@@ -29,9 +29,7 @@ afterAll(() => {
 });
 
 /** Run subcommands in-process; returns what they printed on stdout. Commander errors throw instead of exiting. */
-function run(args: string[]): Promise<string> {
-  return runCommands([registerInfo, registerEmbed, registerEmbedText, registerDecompose], args);
-}
+const run = (args: string[]) => runCommand([registerInfo, registerEmbed, registerEmbedText, registerDecompose], args);
 
 function rows(data: ArrayLike<number>, d: number, idx: number[]): Float32Array {
   const out = new Float32Array(idx.length * d);

@@ -106,7 +106,8 @@ describe("device switch", () => {
       return sub ? c.commands.find((x) => x.name() === sub)! : c;
     };
     const device = (cmd: string) => find(cmd).options.find((o) => o.long === "--device");
-    for (const cmd of ["demo", "embed", "embed-text", "decompose", "collect", "analyze reconstruct", "analyze ablate", "analyze shift", "analyze registers", "export-browser"]) {
+    for (const cmd of ["demo", "embed", "embed-text", "decompose", "collect", "analyze reconstruct", "analyze ablate", "analyze shift", "analyze registers", "export-browser", "text-decompose", "segment",
+      "segment-eval"]) {
       const opt = device(cmd);
       expect(opt?.argChoices, cmd).toEqual(["cpu", "webgpu", "cuda"]);
       expect(opt?.defaultValue, cmd).toBe("cpu");

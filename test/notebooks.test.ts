@@ -156,7 +156,7 @@ describe("notebooks/ executed with the clip-nad kernel", () => {
 });
 
 describe("the top-image notebooks (issue 11), executed above", () => {
-  const executed = (name: string): Notebook => JSON.parse(fs.readFileSync(path.join(root, "build/notebooks", name), "utf8"));
+  const executed = (name: string): Notebook => JSON.parse(fs.readFileSync(path.join(EXECUTED, name), "utf8"));
   const outputs = (nb: Notebook) => nb.cells.flatMap((c) => c.outputs ?? []);
   const str = (v: unknown) => (Array.isArray(v) ? v.join("") : String(v ?? ""));
   const text = (nb: Notebook) => outputs(nb).map((o) => str(o.text) + str(o.data?.["text/plain"])).join("\n");
@@ -191,6 +191,59 @@ describe("the top-image notebooks (issue 11), executed above", () => {
     const t = text(nb);
     for (const attr of ["shape", "colour", "pattern", "size", "background", "texture"]) expect(t).toMatch(new RegExp(`\\n${attr} +\\d+ +\\d\\.\\d\\d +\\d\\.\\d\\d +\\d\\.\\d\\d`));
     expect(t).toMatch(/raw: \d+\.\d% of all pairs and \d+\.\d% of the 512 strongest pairs have an inertia at or below the neurons' median/);
+  });
+});
+
+describe("text notebooks (executed above)", () => {
+  const outputs = (name: string) => {
+    const nb: Notebook = JSON.parse(fs.readFileSync(path.join(EXECUTED, name), "utf8"));
+    return nb.cells.flatMap((c) => c.outputs ?? []);
+  };
+  const streams = (name: string) =>
+    outputs(name).map((o) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? "")).join("");
+  const plain = (v: unknown) => (Array.isArray(v) ? v.join("") : String(v));
+  const tables = (name: string) =>
+    outputs(name)
+      .filter((o) => o.data && plain(o.data["text/html"] ?? "").includes("clip-nad-table"))
+      .map((o) => plain(o.data!["text/plain"]));
+
+  it("fig2 shows Figure 2 (pairs vs neurons per dictionary size over m) and the paper's claim beside the run", () => {
+    const figs = outputs("fig2_text_reconstruction.ipynb").filter((o) => o.data && o.data[PLOTLY]);
+    expect(figs).toHaveLength(1);
+    const fig = figs[0].data![PLOTLY] as { data: { name: string; x: string[]; y: (number | null)[] }[] };
+    expect(fig.data.map((t) => t.name)).toEqual([
+      "neuron-head pairs, 100 words", "neuron-head pairs, 300 words", "neuron-head pairs, 1,000 words",
+      "neurons, 100 words", "neurons, 300 words", "neurons, 1,000 words",
+      expect.stringMatching(/^unmodified model \(\d+\.\d%\)$/),
+      expect.stringMatching(/^neurons, their own 1st PC \(\d+\.\d%\)$/),
+    ]);
+    for (const t of fig.data.slice(0, 6)) {
+      expect(t.x).toEqual(["8", "16", "32", "64"]);
+      for (const y of t.y) expect(y).toBeGreaterThan(0);
+    }
+    const text = streams("fig2_text_reconstruction.ipynb");
+    expect(text).toMatch(/paper: Using 64 text descriptors, neuron-head pairs achieve higher reconstruction accuracy/);
+    expect(text).toMatch(/this run, m = 64: pairs > neurons for \d of 3 dictionary sizes/);
+    expect(text).toMatch(/every head replaced by its 10 TextSpan texts \d+\.\d%/);
+    const t = tables("fig2_text_reconstruction.ipynb");
+    expect(t).toHaveLength(2);
+    expect(t[1].split("\n").length).toBe(2 + 8); // header, rule, one row per head
+  });
+
+  it("tab_text_labels shows the label table and the toy ground truth, pairs vs neurons", () => {
+    const t = tables("tab_text_labels.ipynb");
+    expect(t).toHaveLength(3);
+    expect(t[0]).toMatch(/neuron \d+ +\w+ [+−]\d\.\d\d/);
+    expect(t[0]).toMatch(/pair \(neuron \d+, head \d\) +\w+ [+−]\d\.\d\d.* head \d: \w+/);
+    const truth = t[1].split("\n").slice(2).map((l) => l.trim().split(/\s{2,}/));
+    expect(truth.map((r) => r[0])).toEqual(["5", "8", "16", "64"]);
+    for (const r of truth) {
+      expect(r[1]).toMatch(/^\d+\.\d% \(\d+\/\d+\)$/);
+      expect(r[2]).toMatch(/^\d+\.\d% \(\d+\/\d+\)$/);
+    }
+    // at the toy's label m (8) the shared value is among the top-5 words far more often than chance (5/1000)
+    expect(parseFloat(truth[1][1])).toBeGreaterThan(10 * parseFloat(truth[1][3]));
+    expect(parseFloat(truth[1][2])).toBeGreaterThan(10 * parseFloat(truth[1][3]));
   });
 });
 

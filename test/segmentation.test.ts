@@ -38,7 +38,7 @@ import {
 import { loadImage } from "../src/clip/preprocess";
 import { register as registerSegment } from "../src/cli/commands/segment";
 import { register as registerSegmentEval } from "../src/cli/commands/segmentEval";
-import { TINY_WEIGHTS, relErr, runCommands, writeTextCapableTiny } from "./cli-helpers";
+import { TINY_WEIGHTS, relErr, runCommand, writeTextCapableTiny } from "./cli-helpers";
 
 const FIX = path.join(__dirname, "fixtures", "segmentation");
 const cases = JSON.parse(fs.readFileSync(path.join(FIX, "cases.json"), "utf8"));
@@ -66,7 +66,7 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const run = (args: string[]) => runCommands([registerSegment, registerSegmentEval], args);
+const run = (args: string[]) => runCommand([registerSegment, registerSegmentEval], args);
 
 describe("token logits vs the PyTorch reference (tiny oracle, whole image)", () => {
   for (const method of SEGMENTATION_METHODS) {

@@ -181,7 +181,7 @@ describe("writeToyDataset + CLI", () => {
     expect(mask.info.channels).toBe(1);
     const allowed = new Set([0, ...lines[0].objects.map((o: ToyObject) => 1 + SHAPES.indexOf(o.shape))]);
     expect([...new Set(mask.data)].every((v) => allowed.has(v))).toBe(true);
-    expect(mask.data.some((v) => v > 0)).toBe(true);
+    expect(mask.data.some((v: number) => v > 0)).toBe(true);
     const meta = JSON.parse(fs.readFileSync(path.join(out, "dataset.json"), "utf8"));
     expect(meta.years.map((y: { year: number }) => y.year)).toEqual([2000, 2001, 2002]);
     const share = meta.years.map((y: { realised: Record<string, number> }) => y.realised["colour.yellow"]);

@@ -1,4 +1,7 @@
-/** Paper analyses on collected coefficients s (N×H×C, streamed per image): PCA, zero-shot, reconstruction, sparsity. */
+/**
+ * Paper analyses on collected coefficients s (N×H×C, streamed per image): PCA, zero-shot, reconstruction, sparsity,
+ * and the text decomposition (OMP, TextSpan, text-based reconstruction, label ground truth).
+ */
 export * from "./linalg";
 export * from "./rows";
 export * from "./pca";
@@ -15,3 +18,9 @@ export * from "./topImages";
 export * from "./subconcepts";
 export * from "./polysemanticity";
 export * from "./rowLabels";
+export * from "./omp";
+export * from "./textspan";
+export * from "./heads";
+export * from "./textDecomposition";
+export * from "./groundTruth";
+export * from "./linearEdit";

@@ -5,13 +5,16 @@ import { coefficientsToEmbedding, Decomposition } from "../decompose";
 import { predictOne, zeroShotClassifier } from "../analysis/zeroshot";
 import { normalizeRows } from "../util/rows";
 import { matchWords } from "../text/words";
+import { normalizeDictionary } from "../text/dictionary";
+import { sparseEncode, topAtoms } from "../analysis/omp";
 import { ATTRIBUTES, COLOURS, PATTERNS, SHAPES, SIZES, TEXTURES, generateScene, Scene, toyPromptTemplates } from "../toyworld";
 
 /**
  * "What is this image made of?" for toy-world scenes: decompose each scene's embedding into neuron-head pairs,
  * rank the pairs by how much they move the embedding away from the average scene (along the scene's own
  * embedding direction), and name each pair by the vocabulary words whose text embeddings best match its
- * direction ±w/|w|. This is the demo a researcher sees first (`clip-nad demo`).
+ * direction ±w/|w| and by its sparse text decomposition (OMP over the vocabulary, normalised as the paper's
+ * dictionary: signed coefficients). This is the demo a researcher sees first (`clip-nad demo`).
  */
 
 /** One neuron-head pair's part in a scene. */
@@ -26,6 +29,8 @@ export interface PairInScene {
   coefficientShift: number;
   /** Vocabulary words closest to sign·w/|w|, with cosine. */
   words: { word: string; cosine: number }[];
+  /** sign·w/|w| as a sparse signed sum of the vocabulary's (normalised) text embeddings: largest |γ| first. */
+  ompWords: { word: string; coefficient: number }[];
 }
 
 export interface SceneExplanation {
@@ -55,6 +60,8 @@ export interface ExplainOptions {
   seed?: number;
   topPairs?: number;
   topWords?: number;
+  /** Non-zero OMP coefficients per pair (default 8). */
+  ompAtoms?: number;
   /** Scenes (from another seed) whose mean s is the "average scene" reference. */
   referenceScenes?: number;
   onProgress?: (message: string, fraction: number) => void;
@@ -133,6 +140,7 @@ export async function explainToyScenes(model: ClipModel, opts: ExplainOptions = 
       return {
         neuron: nIdx, head: h, contribution: contrib[j], share: contrib[j] / total, coefficientShift: shift,
         words: nearestWords(dec, h, nIdx, Math.sign(shift) || 1, wordEmb, vocab, topWords),
+        ompWords: [] as { word: string; coefficient: number }[],
       };
     });
     out.push({
@@ -146,6 +154,24 @@ export async function explainToyScenes(model: ClipModel, opts: ExplainOptions = 
       scene: scenes[b],
     });
   }
+  progress("sparse text decomposition of the pairs", 0.9);
+  const listed = out.flatMap((ex) => ex.pairs);
+  const signals = new Float32Array(listed.length * d);
+  listed.forEach((p, i) => {
+    const w = dec.direction(p);
+    const f = (Math.sign(p.coefficientShift) || 1) / dec.wNorms[p.head * C + p.neuron];
+    for (let j = 0; j < d; j++) signals[i * d + j] = w[j] * f;
+  });
+  const atoms = normalizeDictionary(wordEmb, vocab.length, d);
+  const m = Math.min(opts.ompAtoms ?? 8, vocab.length);
+  const codes = await sparseEncode(
+    { data: atoms, rows: vocab.length, cols: d },
+    { data: signals, rows: listed.length, cols: d },
+    { nonzero: m },
+  );
+  listed.forEach((p, i) => {
+    p.ompWords = topAtoms(codes, i, topWords).map((a) => ({ word: vocab[a.atom], coefficient: a.coefficient }));
+  });
   progress("done", 1);
   return out;
 }

@@ -4,8 +4,8 @@
  * buffers. It never throws: a bad request or a failing source becomes an `error` reply.
  */
 import {
-  BrowserReply, BrowserRequest, BrowserStateJSON, HeadNeuronRow, ImageRef, NeuronHeadColumn, OfflineIndex, OfflineUnits,
-  PairDetail, RankedPair, UnitImages,
+  BrowserReply, BrowserRequest, BrowserStateJSON, HeadNeuronRow, HeadText, ImageRef, NeuronHeadColumn, OfflineIndex,
+  OfflineUnits, PairDetail, RankedPair, TextWord, UnitImages,
 } from "./protocol";
 import {
   BrowserRequestError, headTopNeurons, matchWords, neuronMax, parseRequest, topPairs,
@@ -24,6 +24,13 @@ export interface NamedScore {
   name: string;
   signed: boolean;
   values: Float32Array;
+}
+
+/** A unit's words from the sparse text decomposition (OMP) and the heads' TextSpan texts (labels.json). */
+export interface UnitTextLabels {
+  pair(head: number, neuron: number): TextWord[];
+  neuron(neuron: number): TextWord[];
+  head(head: number): HeadText[];
 }
 
 /** What the browser needs from a model + collection. Implemented by browserSource.ts (and by synthetic tests). */
@@ -54,6 +61,8 @@ export interface BrowserSource {
   unitImages?(unit: { neuron: number; head?: number } | { head: number; neuron?: number }, count: number): SourceImage[];
   /** What unitImages ranks by, e.g. "raw norm ‖r(I)‖". */
   unitImagesRanking?: string;
+  /** OMP words of pairs and neurons, TextSpan texts of heads (optional). */
+  textLabels?: UnitTextLabels;
 }
 
 export interface BrowserOptions {
@@ -121,12 +130,18 @@ export class BrowserBackend {
       case "select":
         return { reply: { kind: "pair", id: req.id, detail: await this.pairDetail(req.head, req.neuron, buffers) }, buffers };
       case "neuron": {
+        const heads = await this.neuronColumns(req.neuron, buffers);
         const own = await this.unitOwn({ neuron: req.neuron }, buffers);
-        return { reply: { kind: "neuron", id: req.id, neuron: req.neuron, heads: await this.neuronColumns(req.neuron, buffers), own }, buffers };
+        const labels = this.source.textLabels;
+        const words = labels ? { words: labels.neuron(req.neuron) } : {};
+        return { reply: { kind: "neuron", id: req.id, neuron: req.neuron, heads, own, ...words }, buffers };
       }
       case "head": {
+        const rows = await this.headRows(req.head, buffers);
         const own = await this.unitOwn({ head: req.head }, buffers);
-        return { reply: { kind: "head", id: req.id, head: req.head, rows: await this.headRows(req.head, buffers), own }, buffers };
+        const labels = this.source.textLabels;
+        const texts = labels ? { texts: labels.head(req.head) } : {};
+        return { reply: { kind: "head", id: req.id, head: req.head, rows, own, ...texts }, buffers };
       }
       case "images": {
         const page = this.source.topImages(req.head, req.neuron, req.offset, req.count);
@@ -162,10 +177,14 @@ export class BrowserBackend {
     const vocab = await this.source.vocabulary();
     const words = matchWords(this.direction(h, n), vocab.embeddings, vocab.words, this.opts.wordsPerSign);
     const page = this.source.topImages(h, n, 0, this.opts.imagesPerPair);
+    const labels = this.source.textLabels;
+    const text = labels
+      ? { textWords: labels.pair(h, n), neuronWords: labels.neuron(n), headTexts: labels.head(h) }
+      : {};
     return {
       head: h, neuron: n, scores,
       parent: { neuron: n, maxScore: this.parent.max[n], bestHead: this.parent.head[n] },
-      words, images: await this.thumbnails(page.images, buffers), totalImages: page.total,
+      words, ...text, images: await this.thumbnails(page.images, buffers), totalImages: page.total,
     };
   }
 
@@ -251,6 +270,8 @@ export class BrowserBackend {
     const note = `read-only page: ${pairs.length} of ${heads * neurons} pairs embedded ` +
       `(top ${pairCap} by ${this.source.scores[0].name} and all heads of the top ${topNeurons.length} neurons); ` +
       `text queries match the embedded pairs' words`;
-    return { index: units ? { pairs, spans, note, units } : { pairs, spans, note }, blob };
+    const labels = this.source.textLabels;
+    const headTexts = labels && Array.from({ length: heads }, (_, h) => ({ head: h, texts: labels.head(h) }));
+    return { index: { pairs, spans, note, ...(units ? { units } : {}), ...(headTexts ? { heads: headTexts } : {}) }, blob };
   }
 }

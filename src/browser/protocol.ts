@@ -25,6 +25,18 @@ export interface ImageRef {
   buffer: number;
 }
 
+/** A word of a unit's sparse text decomposition (OMP) with its signed coefficient γ. */
+export interface TextWord {
+  word: string;
+  coefficient: number;
+}
+
+/** A TextSpan text of a head with the fraction of the head's output variance it explains. */
+export interface HeadText {
+  text: string;
+  fraction: number;
+}
+
 /** Everything the detail panel shows for one selected pair. */
 export interface PairDetail {
   head: number;
@@ -34,6 +46,12 @@ export interface PairDetail {
   /** The parent neuron's aggregate (max over heads) of the first score, and its best head. */
   parent: { neuron: number; maxScore: number; bestHead: number };
   words: WordMatch[];
+  /** The pair's sparse text decomposition (OMP words, largest |γ| first), when text labels were given. */
+  textWords?: TextWord[];
+  /** The parent neuron's OMP words. */
+  neuronWords?: TextWord[];
+  /** The head's TextSpan texts. */
+  headTexts?: HeadText[];
   images: ImageRef[];
   totalImages: number;
 }
@@ -72,9 +90,9 @@ export type BrowserReply =
   /** `note` says why a detail is partial (e.g. a pair not embedded in a read-only page). */
   | { kind: "pair"; id: number; detail: PairDetail; note?: string }
   /** `own`: the neuron's own top images (its pairs' columns are ranked the same way), when the source has them. */
-  | { kind: "neuron"; id: number; neuron: number; heads: NeuronHeadColumn[]; own?: UnitImages }
+  | { kind: "neuron"; id: number; neuron: number; heads: NeuronHeadColumn[]; own?: UnitImages; words?: TextWord[] }
   /** `own`: the head's own top images, when the source has them. */
-  | { kind: "head"; id: number; head: number; rows: HeadNeuronRow[]; own?: UnitImages }
+  | { kind: "head"; id: number; head: number; rows: HeadNeuronRow[]; own?: UnitImages; texts?: HeadText[] }
   /** `matrix` indexes the buffer holding the H × C float32 similarity of every pair to the query. */
   | { kind: "ranking"; id: number; text: string; top: RankedPair[]; matrix: number; note?: string }
   | { kind: "images"; id: number; head: number; neuron: number; offset: number; total: number; images: ImageRef[] }
@@ -94,6 +112,8 @@ export interface OfflineIndex {
   spans: [number, number][];
   /** Why some requests cannot be answered offline (shown in the status line). */
   note: string;
+  /** Every head's TextSpan texts (when text labels were given): the head view offline. */
+  heads?: { head: number; texts: HeadText[] }[];
   /** The neuron views of the top neurons and every head's own images, when the source ranks units' images. */
   units?: OfflineUnits;
 }

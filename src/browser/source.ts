@@ -10,9 +10,11 @@ import { ClipNadError } from "../errors";
 import { ClipModel } from "../clip/types";
 import { Collection } from "../collect";
 import { meanTopNorms } from "../analysis/sparsity";
+import { TextLabels } from "../analysis/textDecomposition";
+import { readJson } from "../io/atomic";
 import { WORDS_30K, checkWords, readWordList, vocabularyEmbeddings } from "../text/vocabulary";
 import { Unit, UnitTopImages } from "../analysis/topImages";
-import { BrowserSource, SourceImage } from "./backend";
+import { BrowserSource, SourceImage, UnitTextLabels } from "./backend";
 
 export interface BrowserSourceOptions {
   /** Vocabulary for best-matching words: a list, or a file of one word per line (default words_30k); [] = none. */
@@ -30,6 +32,13 @@ export interface BrowserSourceOptions {
    * head views; units it lacks, and every unit without it, use the collection's stored (centred) top-k.
    */
   unitTopImages?: UnitTopImages;
+  /**
+   * Sparse text labels (`clip-nad text-decompose` labels.json, or the object): OMP words with signed coefficients
+   * for pairs and neurons, TextSpan texts for heads, shown beside the best-matching words.
+   */
+  labels?: TextLabels | string;
+  /** OMP words shown per unit (default 8). */
+  labelWords?: number;
   /** Replaces the model's text tower (tests, precomputed embeddings): texts → T × d. */
   textEncoder?: (texts: string[]) => Promise<Float32Array>;
   onProgress?: (message: string, fraction?: number) => void;
@@ -83,6 +92,9 @@ export async function browserSourceFrom(model: ClipModel | null, collection: Col
     if (unit.head !== undefined && unit.neuron !== undefined) return collection.topPair({ neuron: unit.neuron, head: unit.head });
     return unit.neuron !== undefined ? collection.topNeuron(unit.neuron) : collection.topHead(unit.head!);
   };
+  const textLabels = opts.labels === undefined
+    ? undefined
+    : unitTextLabels(opts.labels, collection, opts.labelWords ?? 8);
 
   const source: BrowserSource = {
     title: `${model ? model.name : collection.manifest.model.name} · ${collection.N} images · ${H} heads × ${C} neurons`,
@@ -142,6 +154,32 @@ export async function browserSourceFrom(model: ClipModel | null, collection: Col
       return t;
     },
     thumbnailFailures: () => failures.slice(),
+    textLabels,
   };
   return source;
+}
+
+/** The labels of a collection's units, checked against it (same model, same H × C). */
+export function unitTextLabels(labels: TextLabels | string, collection: Collection, words: number): UnitTextLabels {
+  const file = typeof labels === "string" ? labels : undefined;
+  const L = typeof labels === "string" ? readJson<TextLabels>(labels) : labels;
+  const { H, C } = collection;
+  const shaped = L && Array.isArray(L.pairs) && Array.isArray(L.neurons) && Array.isArray(L.heads);
+  if (!shaped || L.format !== "clip-nad-text-labels/1") {
+    throw new ClipNadError("not a clip-nad text labels file (clip-nad text-decompose labels.json)", { file });
+  }
+  if (L.model?.hash && L.model.hash !== collection.manifest.model.hash) {
+    throw new ClipNadError(`the labels were made with model ${L.model.name} (sha256 ${L.model.hash.slice(0, 12)}…), ` +
+      `the collection with ${collection.manifest.model.name}`, { file });
+  }
+  if (L.pairs.length !== H * C || L.neurons.length !== C || (L.heads.length !== 0 && L.heads.length !== H)) {
+    const covered = `${L.pairs.length} pairs, ${L.neurons.length} neurons and ${L.heads.length} heads`;
+    throw new ClipNadError(`labels cover ${covered}; ` +
+      `the collection has ${H}×${C} pairs`, { file });
+  }
+  return {
+    pair: (h, n) => L.pairs[h * C + n].words.slice(0, words),
+    neuron: (n) => L.neurons[n].words.slice(0, words),
+    head: (h) => (L.heads[h]?.texts ?? []).map((t) => ({ text: t.text, fraction: t.fraction })),
+  };
 }

@@ -41,6 +41,19 @@ export interface SyntheticOptions {
   title?: string;
   /** Also rank units' own images (BrowserSource.unitImages): the neuron and head views show them. */
   unitImages?: boolean;
+  /** Also synthetic text labels (OMP words with signed coefficients, TextSpan texts), from the same words. */
+  textLabels?: boolean;
+}
+
+/** The synthetic labels: unit u gets words u, u+1, u+2 (mod the list) with coefficients +0.5, −0.25, +0.125. */
+function syntheticLabels(words: string[], heads: number, neurons: number): NonNullable<BrowserSource["textLabels"]> {
+  const pick = (u: number) =>
+    [0, 1, 2].map((j) => ({ word: words[(u + j) % words.length], coefficient: 0.5 * (-0.5) ** j }));
+  return {
+    pair: (h, n) => pick(h * neurons + n),
+    neuron: (n) => pick(7 * n + 1),
+    head: (h) => [0, 1].map((j) => ({ text: words[(h * 3 + j) % words.length], fraction: 0.4 / (j + 1) })),
+  };
 }
 
 export function syntheticSource(opts: SyntheticOptions): BrowserSource {
@@ -96,6 +109,7 @@ export function syntheticSource(opts: SyntheticOptions): BrowserSource {
     async vocabulary() {
       return { words, embeddings: vocab };
     },
+    textLabels: opts.textLabels ? syntheticLabels(words, heads, neurons) : undefined,
     thumbnail(p) {
       let t = thumbs.get(p);
       if (!t) {

@@ -10,6 +10,9 @@ import { register as merge } from "./commands/merge";
 import { register as analyze } from "./commands/analyze";
 import { register as segment } from "./commands/segment";
 import { register as segmentEval } from "./commands/segmentEval";
+import { register as omp } from "./commands/omp";
+import { register as textspan } from "./commands/textspan";
+import { register as textDecompose } from "./commands/textDecompose";
 import { register as exportFigure } from "./commands/exportFigure";
 import { register as exportNotebook } from "./commands/exportNotebook";
 import { register as exportBrowser } from "./commands/exportBrowser";
@@ -33,6 +36,9 @@ export const commands: RegisterCommand[] = [
   analyze,
   segment,
   segmentEval,
+  textDecompose,
+  omp,
+  textspan,
   exportFigure,
   exportNotebook,
   exportBrowser,

@@ -157,23 +157,27 @@ export class Progress {
   }
 }
 
-/** One Progress per phase of a multi-phase step (a new bar or line series whenever the phase name changes). */
-export class PhaseProgress {
-  private current?: Progress;
+/**
+ * One Progress per phase of a multi-phase job (phase name, done, total), as the analyses report it: a new phase
+ * ends the previous bar and starts its own.
+ */
+export class PhasedProgress {
+  private bar?: Progress;
   private phase = "";
 
-  constructor(private readonly opts: Omit<ProgressOptions, "total"> = {}) {}
+  constructor(private readonly opts: { quiet?: boolean } = {}) {}
 
-  update(phase: string, done: number, total: number): void {
-    if (phase !== this.phase || !this.current) {
-      this.current?.stop();
+  /** Report (phase, done, total); usable directly as an analysis' onProgress. */
+  readonly update = (phase: string, done: number, total: number): void => {
+    if (phase !== this.phase) {
+      this.bar?.stop();
       this.phase = phase;
-      this.current = new Progress(phase, { ...this.opts, total });
+      this.bar = new Progress(phase, { total, quiet: this.opts.quiet });
     }
-    this.current.update(done, total);
-  }
+    this.bar!.update(done, total);
+  };
 
   stop(): void {
-    this.current?.stop();
+    this.bar?.stop();
   }
 }

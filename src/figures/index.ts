@@ -8,3 +8,4 @@ export * from "./segmentation";
 export * from "./topImages";
 export * from "./polysemanticity";
 export * from "./tiles";
+export * from "./textReconstruction";

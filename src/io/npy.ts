@@ -36,7 +36,7 @@ function shapeRepr(shape: readonly number[]): string {
 }
 
 /** npy v1.0 header for (dtype, shape), padded with spaces to `total` bytes (default: numpy's 64-byte alignment). */
-export function npyHeader(dtype: NpyDtype, shape: readonly number[], total?: number): Buffer {
+export function npyHeader(dtype: NpyDtype | string, shape: readonly number[], total?: number): Buffer {
   const dict = `{'descr': '${dtype}', 'fortran_order': False, 'shape': ${shapeRepr(shape)}, }`;
   const size = total ?? Math.ceil((10 + dict.length + 1) / 64) * 64;
   if (size < 10 + dict.length + 1) throw new ClipNadError(`npy header for shape (${shape}) does not fit in ${size} bytes`);
@@ -93,6 +93,23 @@ function viewAs(dtype: NpyDtype, raw: Uint8Array): NpyData {
   if (dtype === "<i4") return new Int32Array(ab);
   if (dtype === "<f8") return new Float64Array(ab);
   return new Uint8Array(ab);
+}
+
+/**
+ * The header of .npy bytes with any dtype (e.g. '<i8', '|S3' inside scipy's .npz files): descr, shape and where
+ * the data starts. decodeNpy reads the dtypes clip-nad stores.
+ */
+export function parseNpyHeader(buf: Buffer, file = "<buffer>"): { descr: string; shape: number[]; dataOffset: number } {
+  const { headerLength } = parseHeader(buf, file);
+  if (headerLength > buf.length) throw new ClipNadError("truncated .npy header", { file });
+  const text = buf.subarray(buf[6] === 1 ? 10 : 12, headerLength).toString(buf[6] === 3 ? "utf8" : "latin1");
+  const descr = /'descr':\s*'([^']+)'/.exec(text)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(text)?.[1];
+  if (!descr || shapeText === undefined || /'fortran_order':\s*True/.test(text)) {
+    throw new ClipNadError(`unsupported .npy header: ${text.trim()}`, { file });
+  }
+  const shape = shapeText.split(",").map((t) => t.trim()).filter((t) => t.length).map(Number);
+  return { descr, shape, dataOffset: headerLength };
 }
 
 /** Parse .npy bytes (the data is copied into a fresh, aligned array). */

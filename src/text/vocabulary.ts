@@ -53,13 +53,17 @@ export interface VocabularyOptions {
 /**
  * Unit-row text embeddings of a word list (words × d, row i = word i), computed once per (model, words, templates)
  * and cached as raw float32 at <cache>/text/<model>-<words+templates hash>-<d>.f32. Progress per word batch.
+ * Long lists resume: finished rows are appended to <…>-<d>.f32.partial as they come (a killed run — the 30k
+ * words × 80 templates of a large model take hours on a CPU — continues where it stopped; a torn last row is
+ * dropped), and the partial file becomes the cache entry when the list is done. Memory: words × d floats.
  */
 export async function vocabularyEmbeddings(words: readonly string[], encode: TextEncoder, opts: VocabularyOptions): Promise<Float32Array> {
   checkWords(words);
   const key = crypto.createHash("sha256").update(JSON.stringify({ words, templates: opts.templates ?? null })).digest("hex").slice(0, 16);
   const dir = path.join(cacheDir(opts.cacheDir), "text");
   const prefix = `${opts.modelHash.slice(0, 16)}-${key}-`;
-  const cached = fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.startsWith(prefix) && f.endsWith(".f32")) : undefined;
+  const listed = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+  const cached = listed.find((f) => f.startsWith(prefix) && f.endsWith(".f32"));
   if (cached) {
     const d = Number(cached.slice(prefix.length, -4));
     const buf = fs.readFileSync(path.join(dir, cached));
@@ -67,20 +71,48 @@ export async function vocabularyEmbeddings(words: readonly string[], encode: Tex
   }
   let out: Float32Array | undefined;
   let d = 0;
+  let start = 0;
+  let partial: string | undefined;
+  const previous = listed.find((f) => f.startsWith(prefix) && f.endsWith(".f32.partial"));
+  if (previous) {
+    d = Number(previous.slice(prefix.length, -".f32.partial".length));
+    partial = path.join(dir, previous);
+    const buf = fs.readFileSync(partial);
+    if (Number.isInteger(d) && d > 0) {
+      start = Math.min(words.length, Math.floor(buf.length / (d * 4)));
+      out = new Float32Array(words.length * d);
+      out.set(new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + start * d * 4)));
+      fs.truncateSync(partial, start * d * 4); // drop a torn last row
+      opts.onProgress?.(start, words.length);
+    } else {
+      start = 0;
+      d = 0;
+      fs.rmSync(partial, { force: true });
+      partial = undefined;
+    }
+  }
   const batch = opts.templates ? 8 : 256;
-  for (let i = 0; i < words.length; i += batch) {
+  for (let i = start; i < words.length; i += batch) {
     const chunk = words.slice(i, i + batch);
     const emb = opts.templates ? await templateEmbeddings(chunk, encode, { templates: opts.templates }) : await encode(chunk);
-    if (!d) {
-      d = emb.length / chunk.length;
-      if (!Number.isInteger(d) || d < 1) throw new ClipNadError(`text encoder returned ${emb.length} values for ${chunk.length} texts`);
-      out = new Float32Array(words.length * d);
+    if (!d) d = emb.length / chunk.length;
+    if (!Number.isInteger(d) || d < 1) {
+      throw new ClipNadError(`text encoder returned ${emb.length} values for ${chunk.length} texts`);
     }
     if (emb.length !== chunk.length * d) throw new ClipNadError(`text encoder returned ${emb.length} values for ${chunk.length} texts of ${d} dims`);
-    out!.set(opts.templates ? emb : normalizeRows(emb, d), i * d);
+    out ??= new Float32Array(words.length * d);
+    const rows = opts.templates ? emb : normalizeRows(emb, d);
+    out.set(rows, i * d);
+    if (!partial) {
+      fs.mkdirSync(dir, { recursive: true });
+      partial = path.join(dir, `${prefix}${d}.f32.partial`);
+      fs.writeFileSync(partial, Buffer.alloc(0));
+    }
+    fs.appendFileSync(partial, Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength));
     opts.onProgress?.(Math.min(i + batch, words.length), words.length);
   }
   fs.mkdirSync(dir, { recursive: true });
   writeFileAtomic(path.join(dir, `${prefix}${d}.f32`), Buffer.from(out!.buffer, out!.byteOffset, out!.byteLength));
+  if (partial) fs.rmSync(partial, { force: true });
   return out!;
 }

@@ -6,7 +6,7 @@
  * status line.
  */
 import { describe, it, expect, beforeAll } from "vitest";
-import { syntheticSource } from "../../src/browser/synthetic";
+import { SYNTHETIC_WORDS, syntheticSource } from "../../src/browser/synthetic";
 import { BrowserBackend } from "../../src/browser/backend";
 import { browserWidgetState, savedStateDocument } from "../../src/browser/state";
 import { fmt as fmtValue } from "./heatmapLogic";
@@ -46,8 +46,8 @@ beforeAll(async () => {
 
 const H = 6, C = 40, D = 16;
 
-async function savedBrowser(pairs = 60, neurons = 3) {
-  const backend = new BrowserBackend(syntheticSource({ heads: H, neurons: C, dim: D }));
+async function savedBrowser(pairs = 60, neurons = 3, textLabels = false) {
+  const backend = new BrowserBackend(syntheticSource({ heads: H, neurons: C, dim: D, textLabels }));
   const off = await backend.buildOffline(pairs, neurons);
   return { backend, doc: savedStateDocument("model-1", browserWidgetState(backend, off)) };
 }
@@ -244,6 +244,44 @@ describe("NeuronHeadBrowser front end (jsdom)", () => {
     (host.querySelector(".nhb-head-btn") as HTMLButtonElement).click();
     await until(host, () => !!host.querySelector(".nhb-headview"));
     expect(host.querySelectorAll(".nhb-headrow").length).toBe(12);
+  });
+
+  it("text labels: signed OMP words of the pair and its neuron, TextSpan texts of heads (offline page)", async () => {
+    const { doc } = await savedBrowser(H * C, 0, true);
+    const { host } = await render(doc);
+    clickCanvas(host, 7.5, 2.5);
+    await until(host, () => !!host.querySelector(".nhb-omp-pair"));
+    // synthetic labels: unit u has words u, u+1, u+2 with γ = +0.5, −0.25, +0.125 (src/browser/synthetic.ts)
+    const words = (sel: string) => Array.from(host.querySelectorAll(`${sel} li`)).map((li) => li.textContent);
+    const w = SYNTHETIC_WORDS;
+    const u = 2 * C + 7, nu = 7 * 7 + 1;
+    const signed = (word: string, c: number) => `${word} ${c >= 0 ? "+" : "−"}${fmtValue(Math.abs(c))}`;
+    const pairWords = [signed(w[u % 20], 0.5), signed(w[(u + 1) % 20], -0.25), signed(w[(u + 2) % 20], 0.125)];
+    expect(words(".nhb-detail .nhb-omp-pair")).toEqual(pairWords);
+    expect(host.querySelector(".nhb-detail .nhb-omp-pair .nhb-neg")!.textContent).toMatch(/^ −/);
+    expect(words(".nhb-detail .nhb-omp-neuron")[0]).toBe(`${w[nu % 20]} +${fmtValue(0.5)}`);
+    expect(words(".nhb-detail .nhb-textspan")).toEqual([`${w[6 % 20]} 40.0%`, `${w[7 % 20]} 20.0%`]);
+    (host.querySelector(".nhb-neuron-btn") as HTMLButtonElement).click();
+    await until(host, () => !!host.querySelector(".nhb-neuronview .nhb-omp-neuron"));
+    expect(words(".nhb-neuronview .nhb-omp-neuron")[0]).toBe(`${w[nu % 20]} +${fmtValue(0.5)}`);
+    (host.querySelector(".nhb-head-btn") as HTMLButtonElement).click();
+    await until(host, () => !!host.querySelector(".nhb-headview .nhb-textspan"));
+    expect(words(".nhb-headview .nhb-textspan")).toEqual([`${w[6]} 40.0%`, `${w[7]} 20.0%`]);
+    // a hostile word in a label is text, never markup
+    expect(host.querySelectorAll("img[onerror]").length).toBe(0);
+  });
+
+  it("text labels over the live comm: the neuron and head replies carry them", async () => {
+    const backend = new BrowserBackend(syntheticSource({ heads: H, neurons: C, dim: D, textLabels: true }));
+    const neuron = await backend.handle({ kind: "neuron", id: 1, neuron: 3 });
+    const head = await backend.handle({ kind: "head", id: 2, head: 4 });
+    const coefficients = neuron.reply.kind === "neuron" && neuron.reply.words?.map((x) => x.coefficient);
+    expect(coefficients).toEqual([0.5, -0.25, 0.125]);
+    const texts = head.reply.kind === "head" && head.reply.texts?.map((x) => x.text);
+    expect(texts).toEqual([SYNTHETIC_WORDS[12], SYNTHETIC_WORDS[13]]);
+    const plain = new BrowserBackend(syntheticSource({ heads: H, neurons: C, dim: D }));
+    const pair = await plain.handle({ kind: "select", id: 3, head: 1, neuron: 2 });
+    expect(pair.reply.kind === "pair" && "textWords" in pair.reply.detail).toBe(false);
   });
 
   it("live: requests go over the comm with ids, replies come back with buffers; kernel errors show in the status line", async () => {

@@ -3,7 +3,9 @@
  * top images), the neuron view (all heads of one neuron: sub-concepts) and the head view (its top neurons).
  * Text goes through textContent only (see dom.ts).
  */
-import { HeadNeuronRow, ImageRef, NeuronHeadColumn, PairDetail, RankedPair, UnitImages, WordMatch } from "../../src/browser/protocol";
+import {
+  HeadNeuronRow, HeadText, ImageRef, NeuronHeadColumn, PairDetail, RankedPair, TextWord, UnitImages, WordMatch,
+} from "../../src/browser/protocol";
 import { ImageUrls, el } from "./dom";
 import { fmt } from "./heatmapLogic";
 
@@ -68,6 +70,38 @@ function wordList(words: WordMatch[], sign: 1 | -1): HTMLDivElement {
   return box;
 }
 
+/** A unit's sparse text decomposition: OMP words with their signed coefficients, largest |γ| first. */
+export function textWordList(title: string, words: TextWord[], cls = "nhb-omp"): HTMLDivElement {
+  const box = el("div", `nhb-words ${cls}`);
+  box.appendChild(el("div", "nhb-sub", title));
+  const ul = el("ul");
+  for (const w of words) {
+    const li = el("li");
+    li.appendChild(el("span", "nhb-word", w.word));
+    const value = ` ${w.coefficient >= 0 ? "+" : "−"}${fmt(Math.abs(w.coefficient))}`;
+    li.appendChild(el("span", w.coefficient < 0 ? "nhb-val nhb-neg" : "nhb-val", value));
+    ul.appendChild(li);
+  }
+  if (!words.length) ul.appendChild(el("li", "nhb-val", "(no words: the unit does not vary)"));
+  box.appendChild(ul);
+  return box;
+}
+
+/** A head's TextSpan texts with the share of its output variance each explains. */
+export function headTextList(title: string, texts: HeadText[]): HTMLDivElement {
+  const box = el("div", "nhb-words nhb-textspan");
+  box.appendChild(el("div", "nhb-sub", title));
+  const ol = el("ol");
+  for (const t of texts) {
+    const li = el("li");
+    li.appendChild(el("span", "nhb-word", t.text));
+    li.appendChild(el("span", "nhb-val", ` ${(100 * t.fraction).toFixed(1)}%`));
+    ol.appendChild(li);
+  }
+  box.appendChild(ol);
+  return box;
+}
+
 /** The selected pair's detail. */
 export function pairDetail(d: PairDetail, buffers: Uint8Array[], urls: ImageUrls, actions: PanelActions): HTMLDivElement {
   const box = el("div", "nhb-detail");
@@ -88,6 +122,17 @@ export function pairDetail(d: PairDetail, buffers: Uint8Array[], urls: ImageUrls
     words.append(wordList(d.words, 1), wordList(d.words, -1));
     box.appendChild(words);
   }
+  if (d.textWords || d.neuronWords || d.headTexts) {
+    const text = el("div", "nhb-wordcols nhb-textlabels");
+    if (d.textWords) {
+      text.appendChild(textWordList("pair: sparse text decomposition (OMP γ)", d.textWords, "nhb-omp nhb-omp-pair"));
+    }
+    if (d.neuronWords) {
+      text.appendChild(textWordList(`neuron ${d.neuron}: OMP γ`, d.neuronWords, "nhb-omp nhb-omp-neuron"));
+    }
+    if (d.headTexts?.length) text.appendChild(headTextList(`head ${d.head}: TextSpan`, d.headTexts));
+    box.appendChild(text);
+  }
   box.appendChild(el("div", "nhb-sub", `Top images (${d.images.length} of ${d.totalImages})`));
   box.appendChild(thumbnails(d.images, buffers, urls));
   if (d.totalImages > d.images.length) {
@@ -107,14 +152,19 @@ function ownImages(title: string, own: UnitImages, buffers: Uint8Array[], urls: 
 }
 
 /**
- * Neuron view: the neuron's own top images (when the kernel ranks units' images), then every head of the neuron side
- * by side with its pair's top images — the sub-concepts, one click from the neuron.
+ * Neuron view: the neuron's OMP words and own top images (when the kernel has them), then every head of the neuron
+ * side by side with its pair's top images — the sub-concepts, one click from the neuron.
  */
 export function neuronView(
-  neuron: number, cols: NeuronHeadColumn[], buffers: Uint8Array[], urls: ImageUrls, actions: PanelActions, own?: UnitImages,
+  neuron: number, cols: NeuronHeadColumn[], buffers: Uint8Array[], urls: ImageUrls, actions: PanelActions,
+  own?: UnitImages, words?: TextWord[],
 ): HTMLDivElement {
   const box = el("div", "nhb-neuronview");
   box.appendChild(el("div", "nhb-h", `Neuron ${neuron}: all ${cols.length} heads (sub-concepts)`));
+  if (words) {
+    const title = `neuron ${neuron}: sparse text decomposition (OMP γ)`;
+    box.appendChild(textWordList(title, words, "nhb-omp nhb-omp-neuron"));
+  }
   if (own) box.appendChild(ownImages(`Neuron ${neuron}'s own top images`, own, buffers, urls));
   const row = el("div", "nhb-columns");
   for (const c of cols) {
@@ -127,12 +177,19 @@ export function neuronView(
   return box;
 }
 
-/** Head view: the head's own top images (when ranked), then its top neurons by the first score with a few images. */
+/**
+ * Head view: the head's TextSpan texts and own top images (when the kernel has them), then its top neurons by the
+ * first score with a few images.
+ */
 export function headView(
-  head: number, rows: HeadNeuronRow[], buffers: Uint8Array[], urls: ImageUrls, actions: PanelActions, own?: UnitImages,
+  head: number, rows: HeadNeuronRow[], buffers: Uint8Array[], urls: ImageUrls, actions: PanelActions,
+  own?: UnitImages, texts?: HeadText[],
 ): HTMLDivElement {
   const box = el("div", "nhb-headview");
   box.appendChild(el("div", "nhb-h", `Head ${head}: top ${rows.length} neurons`));
+  if (texts?.length) {
+    box.appendChild(headTextList(`head ${head}: TextSpan texts (share of the head's variance)`, texts));
+  }
   if (own) box.appendChild(ownImages(`Head ${head}'s own top images`, own, buffers, urls));
   for (const r of rows) {
     const line = el("div", "nhb-headrow");

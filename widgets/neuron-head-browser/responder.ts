@@ -120,12 +120,15 @@ export class LocalResponder implements Responder {
         return { reply: { kind: "pair", id, detail: this.partial(body.head, body.neuron), note: `pair not embedded — ${this.note}` }, buffers };
       }
       case "neuron": {
+        // the neuron's OMP words travel with each of its embedded pairs
+        const withWords = [...this.byKey.values()].find((p) => p.neuron === body.neuron && p.neuronWords);
+        const words = withWords ? { words: withWords.neuronWords } : {};
         const units = this.units;
         const view = units?.neurons.find((v) => v.neuron === body.neuron);
         if (units && view) {
           const heads = view.heads.map((c) => ({ ...c, images: this.images(c.images, buffers) }));
           const own = { images: this.images(view.own, buffers), ranking: units.ranking };
-          return { reply: { kind: "neuron", id, neuron: body.neuron, heads, own }, buffers };
+          return { reply: { kind: "neuron", id, neuron: body.neuron, heads, own, ...words }, buffers };
         }
         const first = this.first();
         const heads = [];
@@ -133,7 +136,7 @@ export class LocalResponder implements Responder {
           const hit = this.byKey.get(h * C + body.neuron);
           heads.push({ head: h, score: first[h * C + body.neuron], images: hit ? this.images(hit.images.slice(0, 4), buffers) : [] });
         }
-        return { reply: { kind: "neuron", id, neuron: body.neuron, heads }, buffers };
+        return { reply: { kind: "neuron", id, neuron: body.neuron, heads, ...words }, buffers };
       }
       case "head": {
         const first = this.first();
@@ -146,7 +149,8 @@ export class LocalResponder implements Responder {
         const units = this.units;
         const saved = units?.heads.find((v) => v.head === body.head);
         const own = units && saved ? { images: this.images(saved.own, buffers), ranking: units.ranking } : undefined;
-        return { reply: { kind: "head", id, head: body.head, rows, own }, buffers };
+        const texts = this.model.typed("offline").heads?.find((x) => x.head === body.head)?.texts;
+        return { reply: { kind: "head", id, head: body.head, rows, own, ...(texts ? { texts } : {}) }, buffers };
       }
       case "images": {
         const hit = this.byKey.get(body.head * C + body.neuron);

@@ -24,6 +24,9 @@ const CSS = `
 .nhb-words ul { margin: 0; padding-left: 16px; }
 .nhb-word { font-family: ui-monospace, monospace; }
 .nhb-val { color: #777; font-size: 11px; }
+.nhb-neg { color: #a33; }
+.nhb-textlabels { margin-top: 4px; }
+.nhb-textspan ol { margin: 0; padding-left: 20px; }
 .nhb-thumbs { display: flex; flex-wrap: wrap; gap: 4px; }
 .nhb-thumb { margin: 0; width: 72px; text-align: center; font-size: 10px; overflow: hidden; }
 .nhb-thumb img { width: 64px; height: 64px; image-rendering: auto; border: 1px solid #ddd; }

@@ -201,7 +201,8 @@ export class NeuronHeadBrowserView extends DOMWidgetView {
     const a = await this.ask({ kind: "neuron", neuron }, "neuron");
     if (!a || seq !== this.seq.sub) return;
     this.subUrls.release();
-    replaceChildren(this.subview, neuronView(neuron, a.reply.heads, a.buffers, this.subUrls, this.actions, a.reply.own));
+    const view = neuronView(neuron, a.reply.heads, a.buffers, this.subUrls, this.actions, a.reply.own, a.reply.words);
+    replaceChildren(this.subview, view);
     this.mark(t0);
   }
 
@@ -211,7 +212,8 @@ export class NeuronHeadBrowserView extends DOMWidgetView {
     const a = await this.ask({ kind: "head", head }, "head");
     if (!a || seq !== this.seq.sub) return;
     this.subUrls.release();
-    replaceChildren(this.subview, headView(head, a.reply.rows, a.buffers, this.subUrls, this.actions, a.reply.own));
+    const view = headView(head, a.reply.rows, a.buffers, this.subUrls, this.actions, a.reply.own, a.reply.texts);
+    replaceChildren(this.subview, view);
     this.mark(t0);
   }
 

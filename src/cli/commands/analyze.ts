@@ -7,7 +7,7 @@ import { readNpy } from "../../io/npy";
 import { DEFAULT_PERCENT_KEPT, EvaluationInputs, ablateReport, reconstructReport } from "../../analysis/evaluation";
 import { KeepRule } from "../../analysis/sparsity";
 import { addDeviceOption, jsonOutPath, openModel, positiveInt } from "../modelOption";
-import { PhaseProgress } from "../progress";
+import { PhasedProgress } from "../progress";
 import { register as registerShift } from "./analyzeShift";
 import { register as registerRegisters } from "./analyzeRegisters";
 import { register as registerSubconcepts } from "./analyzeSubconcepts";
@@ -76,7 +76,7 @@ function registerEvaluation(analyze: Command, analysis: "reconstruct" | "ablate"
         if (!(arr.data instanceof Float32Array) && !(arr.data instanceof Float64Array)) throw new ClipNadError("class embeddings must be float32 or float64", { file: o.classEmbeddings });
         classEmbeddings = Float32Array.from(arr.data);
       }
-      const progress = new PhaseProgress({ quiet: o.quiet });
+      const progress = new PhasedProgress({ quiet: o.quiet });
       const inputs: EvaluationInputs = {
         collection,
         model,
@@ -86,7 +86,7 @@ function registerEvaluation(analyze: Command, analysis: "reconstruct" | "ablate"
         limit: o.limit === undefined ? undefined : positiveInt("limit", o.limit),
         stride: positiveInt("stride", o.stride),
         batchSize: positiveInt("batch", o.batch),
-        onProgress: (p, done, total) => progress.update(p, done, total),
+        onProgress: progress.update,
       };
       try {
         const report = analysis === "reconstruct" ? await reconstructReport(inputs) : await ablateReport(inputs, parsePercents(o.percent), { rule: keepRule(o.keepRule) });

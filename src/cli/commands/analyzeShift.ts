@@ -9,7 +9,7 @@ import { shiftReport } from "../../analysis/shift";
 import { readStanfordCars } from "../../data/stanfordCars";
 import { ShiftLabel, carsShiftLabels, readShiftLabels, toyShiftLabels, writeShiftLabels } from "../../data/shiftLabels";
 import { addDeviceOption, jsonOutPath, openModel, positiveInt } from "../modelOption";
-import { PhaseProgress } from "../progress";
+import { PhasedProgress } from "../progress";
 
 function conceptEmbeddingFile(file: string, d: number): Float32Array {
   const arr = readNpy(file);
@@ -67,7 +67,7 @@ export function register(analyze: Command): void {
       const labels = readShiftLabels(o.labels);
       const collection = openCollection(o.collection);
       let model: Awaited<ReturnType<typeof openModel>>["model"] | undefined;
-      const progress = new PhaseProgress({ quiet: o.quiet });
+      const progress = new PhasedProgress({ quiet: o.quiet });
       try {
         let concept: string | Float32Array;
         if (o.conceptEmbedding) concept = conceptEmbeddingFile(o.conceptEmbedding, collection.d);

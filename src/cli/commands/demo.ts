@@ -11,7 +11,8 @@ export function register(program: Command): void {
   addModelOptions(
     program
       .command("demo")
-      .description("decompose a few toy-world scenes: top neuron-head pairs per scene with their best-matching words")
+      .description("decompose a few toy-world scenes: top neuron-head pairs per scene with their best-matching words " +
+        "and OMP words")
       .option("--scenes <n>", "number of scenes", "4")
       .option("--seed <n>", "scene seed", "7")
       .option("--pairs <n>", "pairs listed per scene", "5")
@@ -53,6 +54,9 @@ export function formatScene(ex: SceneExplanation): string {
     const words = p.words.map((w) => `${w.word} (${w.cosine.toFixed(2)})`).join(", ");
     const dir = p.coefficientShift >= 0 ? "+w" : "−w";
     lines.push(`    neuron ${String(p.neuron).padStart(4)} × head ${String(p.head).padStart(2)}  ${(100 * p.share).toFixed(1).padStart(5)}%  ${dir}: ${words}`);
+    const signed = (c: number) => `${c >= 0 ? "+" : "−"}${Math.abs(c).toFixed(2)}`;
+    const omp = p.ompWords.map((w) => `${w.word} ${signed(w.coefficient)}`).join(", ");
+    lines.push(`${" ".repeat(30)}OMP γ: ${omp}`);
   }
   return lines.join("\n") + "\n";
 }

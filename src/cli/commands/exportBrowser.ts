@@ -33,6 +33,8 @@ export function register(program: Command): void {
     .option("--vocabulary <file|toy>", "word list for best-matching words (default: assets/text/words_30k.txt; the toy captions' words for the toy model)")
     .option("--vocab-size <n>", "use only the first N words")
     .option("--no-words", "no best-matching words (no text tower needed)")
+    .option("--labels <labels.json>", "sparse text labels from `clip-nad text-decompose`: OMP words (signed) " +
+      "of pairs and neurons, TextSpan texts of heads")
     .option("--thumbnail <px>", "thumbnail size", "64")
     .option("--unit-norm <raw|centred>", "rank the neuron and head views' images by this contribution norm (one more pass over the collection; default: the collection's stored centred top-k)")
     .option("--quiet", "no progress output");
@@ -55,6 +57,7 @@ export function register(program: Command): void {
           vocabulary,
           vocabularySize: o.vocabSize === undefined ? undefined : positiveInt("vocab-size", o.vocabSize),
           thumbnailSize: positiveInt("thumbnail", o.thumbnail),
+          labels: o.labels,
           onProgress: (msg, frac) => progress.message(msg, frac),
         });
         const backend = new BrowserBackend(source);

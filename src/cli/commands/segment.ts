@@ -22,11 +22,13 @@ import {
 } from "../../apps/segmentation";
 import { addModelOptions, clipNadVersion, openModel, positiveInt } from "../modelOption";
 import { Progress } from "../progress";
+import { Device } from "../../clip/device";
 import { addSegmentationOptions, describeMode, parseSegmentationFlags, signsOption } from "../segmentOptions";
 
 interface SegmentFlags {
   model: string;
   quiet?: boolean;
+  device?: Device;
   image: string;
   classes?: string;
   classFile?: string;
@@ -89,7 +91,7 @@ export function register(program: Command): void {
       let classes: SegmentationClasses | undefined;
       if (o.classes !== undefined) classes = parseClassList(o.classes);
       if (o.classFile !== undefined) classes = readClassFile(o.classFile);
-      const { model, name } = await openModel(o.model, o.quiet);
+      const { model, name } = await openModel(o.model, o.quiet, o.device);
       try {
         const R = model.config.imageResolution;
         const flags = parseSegmentationFlags(o, R);

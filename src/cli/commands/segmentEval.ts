@@ -38,7 +38,7 @@ export function register(program: Command): void {
       }
       const dataset = openSegmentationDataset(o.dataset, o.root);
       const limit = o.limit === undefined ? undefined : positiveInt("limit", o.limit);
-      const { model } = await openModel(o.model, o.quiet);
+      const { model } = await openModel(o.model, o.quiet, o.device);
       let embedding: Progress | undefined;
       let progress: Progress | undefined;
       const images = Math.min(limit ?? dataset.items.length, dataset.items.length);
