@@ -10,38 +10,12 @@ import { SYNTHETIC_WORDS, syntheticSource } from "../../src/browser/synthetic";
 import { BrowserBackend } from "../../src/browser/backend";
 import { browserWidgetState, savedStateDocument } from "../../src/browser/state";
 import { fmt as fmtValue } from "./heatmapLogic";
+import { BrowserModule, SavedStateManager, loadBrowserWidget } from "./testing";
 
-// jsdom lacks these; @lumino/dragdrop and @jupyterlab/ui-components touch them at import time (toolchain.md §6).
-const g = globalThis as Record<string, unknown>;
-if (!g.DragEvent) g.DragEvent = class DragEvent extends (g.MouseEvent as typeof MouseEvent) {};
-if (!window.matchMedia) {
-  (window as unknown as Record<string, unknown>).matchMedia = (q: string) => ({
-    matches: false, media: q, onchange: null, addListener() {}, removeListener() {}, addEventListener() {}, removeEventListener() {}, dispatchEvent: () => false,
-  });
-}
-
-type Mod = typeof import(".");
-let browser: Mod;
-// A minimal saved-state widget manager (ManagerBase, as html-manager is, minus rendermime/ui-components, which
-// pull @jupyter/web-components and its un-hoisted tslib into the test). The real html-manager page is covered by
-// the Chromium test (test/browser-offline.test.ts).
-let Manager: new () => {
-  set_state(s: unknown): Promise<unknown[]>;
-  create_view(m: unknown): Promise<unknown>;
-};
-
+let browser: BrowserModule;
+let Manager: SavedStateManager;
 beforeAll(async () => {
-  browser = await import(".");
-  const { ManagerBase } = await import("@jupyter-widgets/base-manager");
-  class TestManager extends ManagerBase {
-    protected async loadClass(className: string, moduleName: string): Promise<never> {
-      if (moduleName !== browser.MODULE_NAME) throw new Error(`unknown module ${moduleName}`);
-      return (browser as unknown as Record<string, never>)[className];
-    }
-    protected async _create_comm(): Promise<never> { throw new Error("no kernel"); }
-    protected async _get_comm_info(): Promise<{}> { return {}; }
-  }
-  Manager = TestManager as unknown as typeof Manager;
+  ({ browser, Manager } = await loadBrowserWidget());
 }, 120_000);
 
 const H = 6, C = 40, D = 16;
