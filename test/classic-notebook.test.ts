@@ -80,7 +80,12 @@ async function runExtraCell(page: Page, code: string): Promise<string> {
     cell.set_text(code);
     cell.execute();
     for (let i = 0; i < 600 && typeof cell.input_prompt_number !== "number"; i++) await new Promise((r) => setTimeout(r, 100));
-    return Array.from(cell.element[0].querySelectorAll(".output_stdout")).map((e) => e.textContent).join("");
+    // stdout, then anything else the cell printed (an error, stderr), so a failure shows what the kernel said
+    const text = (sel: string) => Array.from(cell.element[0].querySelectorAll(sel)).map((e) => e.textContent).join("");
+    const all = () => text(".output_stdout") + text(".output_stderr, .output_error");
+    // The reply (shell channel) can overtake the cell's output (iopub) on a loaded machine: wait for the output too.
+    for (let i = 0; i < 200 && all() === ""; i++) await new Promise((r) => setTimeout(r, 100));
+    return all();
   }, code);
 }
 
@@ -158,6 +163,7 @@ describe("classic Jupyter Notebook 6 + clip-nad kernel + the clip-nad nbextensio
 
     // The kernel saw the click: its browser.selected is the pair shown.
     const out = await runExtraCell(page, "console.log(`SELECTED ${JSON.stringify(browser.selected)}`);");
+    expect(out).toMatch(/SELECTED /);
     expect(JSON.parse(/SELECTED (.*)/.exec(out)![1])).toEqual({ neuron: Number(m![1]), head: 3 });
     expect(pageErrors, pageErrors.join("\n")).toEqual([]);
   }, 600_000);

@@ -26,16 +26,16 @@ async function savedBrowser(pairs = 60, neurons = 3, textLabels = false) {
   return { backend, doc: savedStateDocument("model-1", browserWidgetState(backend, off)) };
 }
 
-async function render(doc: Record<string, unknown>, setup?: (model: InstanceType<Mod["NeuronHeadBrowserModel"]>) => void) {
+async function render(doc: Record<string, unknown>, setup?: (model: InstanceType<BrowserModule["NeuronHeadBrowserModel"]>) => void) {
   const manager = new Manager();
   const models = await manager.set_state(doc);
-  const model = models[0] as InstanceType<Mod["NeuronHeadBrowserModel"]>;
+  const model = models[0] as InstanceType<BrowserModule["NeuronHeadBrowserModel"]>;
   setup?.(model);
   const host = document.createElement("div");
   document.body.appendChild(host);
   const view = (await manager.create_view(model)) as { el: HTMLElement };
   host.appendChild(view.el);
-  return { host, model, view: view as InstanceType<Mod["NeuronHeadBrowserView"]> };
+  return { host, model, view: view as InstanceType<BrowserModule["NeuronHeadBrowserView"]> };
 }
 
 /** Wait until no request is pending and `cond` holds. */

@@ -102,7 +102,7 @@ export function toySegmentation(root: string): SegmentationDataset {
   const ds = readToyDataset(root, { labelBy: "colour" });
   const missing = ds.items.find((it) => typeof it.meta?.colourMaskPath !== "string");
   if (missing)
-    throw new ClipNadError("the toy-world dataset has no colour masks (written with --no-masks?)", {
+    throw new ClipNadError("the toy-world dataset has no colour masks (it was written without masks)", {
       file: path.join(root, "index.jsonl"),
       key: missing.id,
     });
