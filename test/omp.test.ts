@@ -7,7 +7,7 @@ import * as path from "path";
 import yauzl from "yauzl";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Command } from "commander";
-import { Matrix, SparseCodes, codeRow, sparseEncode, topAtoms } from "../src/analysis/omp";
+import { Matrix, SparseCodes, codeRow, ompGram, sparseEncode, topAtoms } from "../src/analysis/omp";
 import { ResidualKernel } from "../src/analysis/ompKernel";
 import { decodeNpy, readNpy, writeNpy } from "../src/io/npy";
 import { encodeCsrNpz, readCsrNpz, writeCsrNpz } from "../src/io/npz";
@@ -98,6 +98,27 @@ describe("OMP = sklearn SparseCoder(transform_algorithm='omp')", () => {
     const top = topAtoms(codes, 0, 3);
     expect(top.map((t) => t.atom)).toEqual(row.slice(0, 3).map((e) => e.k));
     top.forEach((t, i) => expect(Math.sign(t.coefficient)).toBe(Math.sign(row[i].v)));
+  });
+});
+
+describe("the Gram matrix (upper triangle per row block, mirrored)", () => {
+  it.each([
+    ["float32", 1], ["float32", 13], ["float64", 50], ["float64", 97],
+  ] as const)("equals the naive D·Dᵀ in %s with %i-row blocks, exactly symmetric", async (precision, blockRows) => {
+    const K = 97, d = 11;
+    let seed = 7;
+    const D = Float64Array.from({ length: K * d }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1);
+    const data = precision === "float32" ? Float32Array.from(D) : D;
+    const g = await ompGram({ data, rows: K, cols: d }, precision, { blockRows });
+    expect(g.K).toBe(K);
+    for (let i = 0; i < K; i++) {
+      for (let j = 0; j < K; j++) {
+        let t = 0;
+        for (let k = 0; k < d; k++) t += data[i * d + k] * data[j * d + k];
+        expect(Math.abs(g.data[i * K + j] - t)).toBeLessThan(precision === "float32" ? 1e-5 : 1e-12);
+        expect(g.data[j * K + i]).toBe(g.data[i * K + j]);
+      }
+    }
   });
 });
 

@@ -70,8 +70,16 @@ function countStops(stops: Uint8Array): SparseCodes["earlyStops"] {
 
 const GRAM_BLOCK_BYTES = 128 << 20;
 
-/** G = D·Dᵀ (K×K) on onnxruntime, computed in row blocks (no K×K temporary beyond G itself), in shared memory. */
-export async function ompGram(dictionary: Matrix, precision: OmpPrecision): Promise<OmpGram> {
+/**
+ * G = D·Dᵀ (K×K) on onnxruntime, in shared memory. Symmetric, so each row block is multiplied only with the atoms
+ * from its first row on (half the flops: the Gram is most of a short run's time) and mirrored into the lower
+ * triangle; exactly symmetric, as numpy's D @ D.T (BLAS syrk) is for sklearn. No K×K temporary beyond G itself.
+ */
+export async function ompGram(
+  dictionary: Matrix,
+  precision: OmpPrecision,
+  opts: { blockRows?: number } = {},
+): Promise<OmpGram> {
   const { rows: K, cols: d } = dictionary;
   const b = precision === "float64" ? 8 : 4;
   if (K * K > 2 ** 32)
@@ -82,15 +90,30 @@ export async function ompGram(dictionary: Matrix, precision: OmpPrecision): Prom
   const gemm = await OrtGemm.create(precision);
   try {
     const D = precision === "float64" ? toF64(dictionary.data) : toF32(dictionary.data);
-    const block = Math.max(1, Math.min(K, Math.floor(GRAM_BLOCK_BYTES / (K * b))));
+    const block = opts.blockRows ?? Math.max(1, Math.min(K, Math.floor(GRAM_BLOCK_BYTES / (K * b))));
     for (let r = 0; r < K; r += block) {
       const n = Math.min(block, K - r);
-      data.set(await gemm.run(D.subarray(r * d, (r + n) * d), n, D, K, d), r * K);
+      const w = K - r; // atoms r … K−1
+      const part = await gemm.run(D.subarray(r * d, (r + n) * d), n, D.subarray(r * d), w, d);
+      for (let i = 0; i < n; i++) data.set(part.subarray(i * w, (i + 1) * w), (r + i) * K + r);
+      mirrorBlock(data, K, r, n);
     }
   } finally {
     await gemm.release();
   }
   return { K, precision, data };
+}
+
+/** Lower triangle from the upper one for rows r … r+n−1: G[j][i] = G[i][j] for i in the block, j > i (tiled). */
+function mirrorBlock(g: Float32Array | Float64Array, K: number, r: number, n: number): void {
+  const T = 64;
+  for (let j0 = r; j0 < K; j0 += T) {
+    const j1 = Math.min(K, j0 + T);
+    for (let i = r; i < r + n; i++) {
+      const row = i * K;
+      for (let j = Math.max(j0, i + 1); j < j1; j++) g[j * K + i] = g[row + j];
+    }
+  }
 }
 
 export interface OmpOptions {
