@@ -4,11 +4,14 @@ import { ClipNadError } from "../errors";
 
 /**
  * Durable, atomic file writes: a temp file next to the target, fsync, rename. A crash leaves either the old
- * file or the new one, never half of one; a reader never sees a partial file. OS errors (ENOSPC, ENOTDIR, EACCES)
- * become ClipNadErrors naming the file.
+ * file or the new one, never half of one; a reader never sees a partial file. The temp name is unique per writer
+ * (pid + counter), so two processes filling the same cache entry at once (two notebooks, two array tasks on one node)
+ * never write into one temp file; it ends in ".tmp", which a collection's resume sweeps. OS errors (ENOSPC, ENOTDIR,
+ * EACCES) become ClipNadErrors naming the file.
  */
+let tmpCounter = 0;
 export function writeFileAtomic(file: string, bytes: Buffer | string): void {
-  const tmp = `${file}.tmp`;
+  const tmp = `${file}.${process.pid}-${tmpCounter++}.tmp`;
   try {
     const fd = fs.openSync(tmp, "w");
     try {
