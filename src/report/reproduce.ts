@@ -5,11 +5,19 @@
  *
  * A notebook is executed again only when one of its inputs changed: its own file, the library (src/, kernel-ext/,
  * assets/), the model, or the settings (model and data switches). The record is `<out>/cache.json`; a failed
- * notebook is never cached. Notebooks run one after the other (each is one kernel, which uses the cores).
+ * notebook is never cached.
+ *
+ * Notebooks run in `jobs` lanes at once (one kernel each). Notebooks that share work files (the notebook metadata
+ * `clip-nad.shares`, e.g. fig1's toy scenes and collections, which the sparsity and text notebooks reuse) form one
+ * chain that runs in one lane, in inventory order, so no two kernels fill the same folder. Chains go to lanes
+ * longest first, by the last recorded run times. On the toy model a kernel uses about one core (its JavaScript is
+ * single-threaded), so two lanes on two cores cut the wall time by about a third; the default is 2 lanes for the toy
+ * model and 1 otherwise (a paper-sized notebook holds several GB: RN50x16's OMP Gram alone is 3.4 GB).
  */
 import { spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { ClipNadError } from "../errors";
 import { ensureDir, readJson, writeFileAtomic, writeJsonAtomic } from "../io/atomic";
@@ -36,6 +44,8 @@ export interface ReproduceOptions {
   notebooksDir?: string;
   /** Run even when cached. */
   force?: boolean;
+  /** Notebooks (kernels) at once; default `defaultJobs(model)`. */
+  jobs?: number;
   /** The standalone widget bundle's source, for pages of notebooks with saved widgets (e.g. the browser). */
   widgetBundle?: () => string;
   onEvent?: (e: ReproduceEvent) => void;
@@ -126,10 +136,46 @@ function outputsOf(nb: Notebook): { figures: PlotlyFigure[]; tables: string[] } 
   return { figures, tables };
 }
 
-function runNotebook(file: string, outDir: string, env: NodeJS.ProcessEnv, onLine: (line: string) => void): Promise<{ ok: boolean; output: string }> {
+/** 2 lanes for the toy model on a machine with 2+ cores, else 1 (see the header). */
+export function defaultJobs(model: string): number {
+  return model === "toy" ? Math.min(2, os.cpus().length) : 1;
+}
+
+/** The notebook's `clip-nad.shares` metadata: the name of the work files it shares with other notebooks. */
+export function sharesOf(file: string): string | undefined {
+  const meta = (readNotebook(file).metadata ?? {}) as { "clip-nad"?: { shares?: unknown } };
+  const shares = meta["clip-nad"]?.shares;
+  return typeof shares === "string" && shares ? shares : undefined;
+}
+
+/**
+ * Indices of `notebooks` grouped into chains: the notebooks with one `shares` value form one chain (in their given
+ * order), every other notebook is a chain of its own. Chains are ordered longest first by `seconds` (a recorded
+ * run time; 30 s when none), ties in the given order, so a greedy assignment to lanes finishes early.
+ */
+export function notebookChains(notebooks: string[], shares: (n: string) => string | undefined,
+  seconds: (n: string) => number | undefined): number[][] {
+  const chains: number[][] = [];
+  const byShare = new Map<string, number[]>();
+  notebooks.forEach((n, i) => {
+    const key = shares(n);
+    const existing = key === undefined ? undefined : byShare.get(key);
+    if (existing) existing.push(i);
+    else {
+      const chain = [i];
+      chains.push(chain);
+      if (key !== undefined) byShare.set(key, chain);
+    }
+  });
+  const estimate = (chain: number[]) => chain.reduce((a, i) => a + (seconds(notebooks[i]) ?? 30), 0);
+  return chains.map((chain, order) => ({ chain, order, t: estimate(chain) }))
+    .sort((a, b) => b.t - a.t || a.order - b.order).map((c) => c.chain);
+}
+
+function runNotebook(file: string, outDir: string, prefix: string, env: NodeJS.ProcessEnv, onLine: (line: string) => void): Promise<{ ok: boolean; output: string }> {
   const runner = path.join(PACKAGE_ROOT, "tools", "notebooks", "run_notebooks.py");
   return new Promise((resolve, reject) => {
-    const child = spawn("/usr/bin/python3", [runner, file, "--out", outDir, "--prefix", path.join(path.dirname(outDir), "jupyter")], {
+    const child = spawn("/usr/bin/python3", [runner, file, "--out", outDir, "--prefix", prefix], {
       cwd: path.dirname(file), env, stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -161,8 +207,8 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
   const cacheFile = path.join(out, "cache.json");
   const cache: CacheRecord = fs.existsSync(cacheFile) ? readJson<CacheRecord>(cacheFile) : {};
   const env = { ...process.env, CLIP_NAD_MODEL: model, CLIP_NAD_DATA: data, CLIP_NAD_WORK: path.join(out, "work") };
-  const results: NotebookResult[] = [];
-  for (let i = 0; i < wanted.length; i++) {
+  const results: NotebookResult[] = new Array(wanted.length);
+  const runOne = async (i: number, lane: number) => {
     const name = wanted[i];
     const src = path.join(nbDir, name);
     const inputs = crypto.createHash("sha256").update(await sha256File(src)).update(library).update(modelKey).update(data).digest("hex");
@@ -175,7 +221,8 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
     if (!cached) {
       delete cache[name];
       writeJsonAtomic(cacheFile, cache);
-      const run = await runNotebook(src, path.join(out, "notebooks"), env, (line) => opts.onEvent?.({ kind: "cell", notebook: name, line }));
+      const prefix = path.join(out, "jupyter", `lane-${lane}`); // each lane installs its own kernelspec
+      const run = await runNotebook(src, path.join(out, "notebooks"), prefix, env, (line) => opts.onEvent?.({ kind: "cell", notebook: name, line }));
       ok = run.ok;
       if (!ok) error = run.output.split("\n").filter((l) => /FAIL|Error|error/.test(l)).slice(0, 8).join("\n") || run.output.slice(-2000);
       else {
@@ -197,9 +244,15 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
       result.tables = tables.length;
       result.figures = figures.map((f, k) => ({ png: `figures/${name.replace(/\.ipynb$/, "")}-${k + 1}.png`, title: figureTitle(f) }));
     }
-    results.push(result);
+    results[i] = result;
     opts.onEvent?.({ kind: "done", index: i, total: wanted.length, notebook: name, seconds, cached, ok });
-  }
+  };
+  const chains = notebookChains(wanted, (n) => sharesOf(path.join(nbDir, n)), (n) => cache[n]?.seconds);
+  const lanes = Math.max(1, Math.min(opts.jobs ?? defaultJobs(model), chains.length));
+  let next = 0;
+  await Promise.all(Array.from({ length: lanes }, async (_, lane) => {
+    for (let c = next++; c < chains.length; c = next++) for (const i of chains[c]) await runOne(i, lane);
+  }));
   opts.onEvent?.({ kind: "report", message: "rendering figures to PNG" });
   const jobs: { spec: PlotlyFigure; opts: { format: "png"; out: string; scale: number } }[] = [];
   for (const r of results) {
@@ -215,7 +268,7 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
       `th,td{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}</style></head><body>${markdownToHtml(fs.readFileSync(inventory, "utf8"))}</body></html>\n`);
   }
   const index = path.join(out, "index.html");
-  writeFileAtomic(index, reportHtml(results, out, { model, data, seconds: (Date.now() - t0) / 1000 }));
+  writeFileAtomic(index, reportHtml(results, out, { model, data, lanes, seconds: (Date.now() - t0) / 1000 }));
   return { outDir: out, index, notebooks: results, seconds: (Date.now() - t0) / 1000 };
 }
 
@@ -225,7 +278,7 @@ function figureTitle(f: PlotlyFigure): string {
   return text.replace(/<br>.*$/s, "").replace(/<[^>]+>/g, "").trim();
 }
 
-function reportHtml(results: NotebookResult[], out: string, info: { model: string; data: string; seconds: number }): string {
+function reportHtml(results: NotebookResult[], out: string, info: { model: string; data: string; lanes: number; seconds: number }): string {
   const plotly = fs.readFileSync(require.resolve("plotly.js-dist-min/plotly.min.js"), "utf8");
   const rows = results.map((r) => `<tr><td><a href="#${escapeHtml(r.notebook)}">${escapeHtml(r.title)}</a></td><td><a href="${escapeHtml(r.page)}">${escapeHtml(r.notebook)}</a></td>` +
     `<td>${r.ok ? "ok" : "<b>failed</b>"}</td><td>${r.cached ? `cached (ran in ${r.ranSeconds.toFixed(0)} s)` : `${r.seconds.toFixed(0)} s`}</td><td>${r.figures.length}</td><td>${r.tables}</td></tr>`).join("\n");
@@ -268,7 +321,7 @@ pre{white-space:pre-wrap;background:#f6f8fa;padding:.5em}pre.error{background:#f
 </head><body>
 <h1>Interpreting ResNet-based CLIP via Neuron-Attention Decomposition — reproduced with clip-nad</h1>
 <p>Model <b>${escapeHtml(info.model)}</b>, data <b>${escapeHtml(info.data)}</b>; ${results.length} notebooks, ${results.filter((r) => r.ok).length} ran without error;
-this report took ${info.seconds.toFixed(0)} s. Each notebook states the paper's claim and numbers beside this run's; the
+this report took ${info.seconds.toFixed(0)} s${info.lanes > 1 ? ` (${info.lanes} notebooks at a time)` : ""}. Each notebook states the paper's claim and numbers beside this run's; the
 <a href="inventory.html">inventory</a> maps every figure and table of the paper to its notebook.
 ${browser ? `The neuron-head browser, read-only and offline: <a href="${escapeHtml(browser.page)}">${escapeHtml(browser.page)}</a>.` : ""}</p>
 <table><thead><tr><th>item</th><th>notebook</th><th>status</th><th>time</th><th>figures</th><th>tables</th></tr></thead><tbody>

@@ -1,7 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Command } from "commander";
-import { reproduce } from "../../report/reproduce";
+import { ClipNadError } from "../../errors";
+import { defaultJobs, reproduce } from "../../report/reproduce";
 import { ensureStandaloneBundle } from "../../browser/bundle";
 
 /**
@@ -17,8 +18,11 @@ export function register(program: Command): void {
     .option("--out <dir>", "report folder", "clip-nad-report")
     .option("--notebooks <list>", "only these notebooks (comma-separated file names)")
     .option("--force", "run every notebook even when its cached run is current")
+    .option("--jobs <n>", "notebooks (kernels) at once; notebooks sharing work files run one after another (default: 2 for the toy model on 2+ cores, else 1)")
     .option("--quiet", "no progress output")
-    .action(async (o: { model: string; data: string; out: string; notebooks?: string; force?: boolean; quiet?: boolean }) => {
+    .action(async (o: { model: string; data: string; out: string; notebooks?: string; force?: boolean; jobs?: string; quiet?: boolean }) => {
+      const jobs = o.jobs === undefined ? defaultJobs(o.model) : Number(o.jobs);
+      if (!Number.isInteger(jobs) || jobs < 1) throw new ClipNadError(`--jobs must be a whole number ≥ 1 (got ${o.jobs})`);
       const log = (line: string) => { if (!o.quiet) process.stderr.write(`${line}\n`); };
       const result = await reproduce({
         model: o.model,
@@ -26,10 +30,11 @@ export function register(program: Command): void {
         outDir: o.out,
         notebooks: o.notebooks?.split(",").map((s) => s.trim()).filter(Boolean),
         force: o.force,
+        jobs,
         widgetBundle: () => fs.readFileSync(ensureStandaloneBundle(), "utf8"),
         onEvent: (e) => {
           if (e.kind === "start") log(`[${e.index + 1}/${e.total}] ${e.notebook}: ${e.cached ? "cached (inputs unchanged)" : "running"}`);
-          else if (e.kind === "cell" && /^\s+cell \d+:/.test(e.line)) log(`    ${e.line.trim()}`);
+          else if (e.kind === "cell" && /^\s+cell \d+:/.test(e.line)) log(`    ${e.notebook} ${e.line.trim()}`);
           else if (e.kind === "done" && !e.cached) log(`[${e.index + 1}/${e.total}] ${e.notebook}: ${e.ok ? "done" : "FAILED"} in ${e.seconds.toFixed(1)} s`);
           else if (e.kind === "report") log(e.message);
         },
