@@ -45,10 +45,21 @@ function declarations(ts, projectRoot, log) {
   const tmp = `${dir}.tmp-${process.pid}`;
   try {
     const options = {
-      declaration: true, emitDeclarationOnly: true, outDir: tmp, rootDir: projectRoot, skipLibCheck: true, noEmitOnError: false,
-      target: ts.ScriptTarget.ES2022, lib: ["lib.es2022.d.ts"], module: ts.ModuleKind.CommonJS,
-      moduleResolution: ts.ModuleResolutionKind.Node10, esModuleInterop: true, resolveJsonModule: true, strict: true,
-      types: ["node"], typeRoots: [path.join(projectRoot, "node_modules", "@types")],
+      declaration: true,
+      emitDeclarationOnly: true,
+      outDir: tmp,
+      rootDir: projectRoot,
+      skipLibCheck: true,
+      noEmitOnError: false,
+      target: ts.ScriptTarget.ES2022,
+      lib: ["lib.es2022.d.ts"],
+      module: ts.ModuleKind.CommonJS,
+      moduleResolution: ts.ModuleResolutionKind.Node10,
+      esModuleInterop: true,
+      resolveJsonModule: true,
+      strict: true,
+      types: ["node"],
+      typeRoots: [path.join(projectRoot, "node_modules", "@types")],
     };
     // Every module (not only what the front door reaches), so deep imports ("clip-nad/src/…") have declarations too.
     const program = ts.createProgram(files.filter((f) => f.endsWith(".ts")), options);
@@ -76,7 +87,11 @@ function installPackageResolution({ tslabDir, projectRoot, log }) {
   let declDir; // undefined: not looked up yet; null: none (use the sources)
   const decls = () => (declDir === undefined ? (declDir = declarations(ts, projectRoot, log)) : declDir);
   // The package.json the checker sees: types from the declarations when there are some.
-  const packageJson = () => JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(projectRoot, "package.json"), "utf8")), types: decls() ? "src/index.d.ts" : "src/index.ts" });
+  const packageJson = () =>
+    JSON.stringify({
+      ...JSON.parse(fs.readFileSync(path.join(projectRoot, "package.json"), "utf8")),
+      types: decls() ? "src/index.d.ts" : "src/index.ts",
+    });
   /** The real path behind a virtual one (null: not ours), or "" for a file the checker must not see. */
   const physical = (p) => {
     const m = typeof p === "string" ? virtual.exec(p) : null;
@@ -96,7 +111,8 @@ function installPackageResolution({ tslabDir, projectRoot, log }) {
       const real = physical(p);
       if (real === null || fs.existsSync(p)) return orig.call(this, p, ...rest);
       if (real === "") return method === "fileExists" || method === "directoryExists" ? false : undefined;
-      if (method === "readFile" && /[\\/]package\.json$/.test(p) && real === path.join(projectRoot, "package.json")) return packageJson();
+      if (method === "readFile" && /[\\/]package\.json$/.test(p) && real === path.join(projectRoot, "package.json"))
+        return packageJson();
       return orig.call(this, real, ...rest);
     };
   }

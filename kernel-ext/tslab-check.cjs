@@ -16,7 +16,8 @@ function checkTslab(tslabDir) {
   } catch (e) {
     return [`cannot read tslab's package.json in ${tslabDir} (${e.message})`];
   }
-  if (version !== TSLAB_VERSION) problems.push(`tslab ${version} is installed, this kernel needs exactly ${TSLAB_VERSION} (run npm ci)`);
+  if (version !== TSLAB_VERSION)
+    problems.push(`tslab ${version} is installed, this kernel needs exactly ${TSLAB_VERSION} (run npm ci)`);
   let jupyter, main;
   try {
     jupyter = require(path.join(tslabDir, "dist", "jupyter"));
@@ -32,8 +33,10 @@ function checkTslab(tslabDir) {
     ["JupyterHandlerImpl.prototype.handleExecuteImpl", proto(jupyter.JupyterHandlerImpl).handleExecuteImpl],
     ["main.startKernel", main.startKernel],
   ];
-  for (const [name, fn] of need) if (typeof fn !== "function") problems.push(`tslab's ${name} is missing (the kernel patches it)`);
-  if (!("lastWriteDisplayData" in jupyter)) problems.push("tslab's jupyter.lastWriteDisplayData export is missing (display helpers use it)");
+  for (const [name, fn] of need)
+    if (typeof fn !== "function") problems.push(`tslab's ${name} is missing (the kernel patches it)`);
+  if (!("lastWriteDisplayData" in jupyter))
+    problems.push("tslab's jupyter.lastWriteDisplayData export is missing (display helpers use it)");
   return problems;
 }
 

@@ -10,9 +10,14 @@ const root = path.resolve(__dirname, "..");
 
 function writer(file: string, byte: number, times: number): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["-r", "tsx/cjs", path.join(root, "test/atomic.child.ts"), file, String(byte), String(times)], {
-      cwd: root, stdio: ["ignore", "ignore", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["-r", "tsx/cjs", path.join(root, "test/atomic.child.ts"), file, String(byte), String(times)],
+      {
+        cwd: root,
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (c) => (stderr += c));
     child.on("close", (code) => resolve({ code, stderr }));
@@ -20,7 +25,8 @@ function writer(file: string, byte: number, times: number): Promise<{ code: numb
 }
 
 describe("writeFileAtomic", () => {
-  it("two processes writing the same file at once both succeed; readers see whole files only; no temp file is left", async () => {
+  it("two processes writing the same file at once both succeed; readers see whole files only; no temp file is " +
+      "left", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "clipnad-atomic-"));
     const file = path.join(dir, "entry.bin");
     const seen: string[] = [];

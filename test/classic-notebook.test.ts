@@ -42,7 +42,8 @@ function notebookNoise(text: string, url: string): boolean {
     || /^Access to font at 'about:blank'/.test(text) || (url === "about:blank" && /ERR_FAILED/.test(text));
 }
 
-const api = (p: string, init: RequestInit = {}) => fetch(`${base}${p}`, { ...init, headers: { Authorization: `token ${TOKEN}` } });
+const api = (p: string, init: RequestInit = {}) =>
+  fetch(`${base}${p}`, { ...init, headers: { Authorization: `token ${TOKEN}` } });
 
 interface NotebookState { done: boolean; busy: boolean; prompts: unknown[]; errors: string[] }
 
@@ -50,18 +51,35 @@ interface NotebookState { done: boolean; busy: boolean; prompts: unknown[]; erro
 async function restartAndRunAll(page: Page, name: string, timeoutMs: number): Promise<void> {
   await page.goto(`${base}/notebooks/${name}?token=${TOKEN}`);
   await page.waitForFunction(() => {
-    const w = window as unknown as { Jupyter?: { notebook?: { kernel?: { is_connected(): boolean } } }; require?: { defined(m: string): boolean } };
-    return !!w.Jupyter?.notebook?.kernel?.is_connected() && !!w.require?.defined("nbextensions/clip-nad-widgets/extension");
+    const w = window as unknown as {
+      Jupyter?: { notebook?: { kernel?: { is_connected(): boolean } } };
+      require?: { defined(m: string): boolean };
+    };
+    return (
+      !!w.Jupyter?.notebook?.kernel?.is_connected() && !!w.require?.defined("nbextensions/clip-nad-widgets/extension")
+    );
   }, undefined, { timeout: 120_000 });
-  await page.evaluate(() => (window as unknown as { Jupyter: { notebook: { set_autosave_interval(ms: number): void } } }).Jupyter.notebook.set_autosave_interval(0));
+  await page.evaluate(() =>
+    (
+      window as unknown as { Jupyter: { notebook: { set_autosave_interval(ms: number): void } } }
+    ).Jupyter.notebook.set_autosave_interval(0),
+  );
   await page.click("#kernellink");
   await page.click("#restart_run_all > a");
   await page.click(".modal-dialog .modal-footer button.btn-danger"); // "Restart and Run All Cells"
   // Every code cell gets its execution count; the kernel goes idle; any stderr (tslab's errors) fails fast.
   const state = await page.waitForFunction(() => {
-    const nb = (window as unknown as { Jupyter: { notebook: { kernel_busy?: boolean; get_cells(): { cell_type: string; input_prompt_number?: unknown }[] } } }).Jupyter.notebook;
+    const nb = (
+      window as unknown as {
+        Jupyter: {
+          notebook: { kernel_busy?: boolean; get_cells(): { cell_type: string; input_prompt_number?: unknown }[] };
+        };
+      }
+    ).Jupyter.notebook;
     const code = nb.get_cells().filter((c) => c.cell_type === "code");
-    const errors = Array.from(document.querySelectorAll(".output_stderr, .output_error")).map((e) => e.textContent ?? "");
+    const errors = Array.from(document.querySelectorAll(".output_stderr, .output_error")).map(
+      (e) => e.textContent ?? "",
+    );
     const busy = !!document.querySelector("#kernel_indicator_icon.kernel_busy_icon");
     const prompts = code.map((c) => c.input_prompt_number);
     const done = prompts.every((p) => typeof p === "number") && !busy;
@@ -75,11 +93,25 @@ async function restartAndRunAll(page: Page, name: string, timeoutMs: number): Pr
 /** Append a code cell, run it from the notebook, return its stdout. */
 async function runExtraCell(page: Page, code: string): Promise<string> {
   return page.evaluate(async (code) => {
-    const nb = (window as unknown as { Jupyter: { notebook: { insert_cell_at_bottom(t: string): { set_text(s: string): void; execute(): void; element: { [0]: HTMLElement }; input_prompt_number?: unknown } } } }).Jupyter.notebook;
+    const nb = (
+      window as unknown as {
+        Jupyter: {
+          notebook: {
+            insert_cell_at_bottom(t: string): {
+              set_text(s: string): void;
+              execute(): void;
+              element: { [0]: HTMLElement };
+              input_prompt_number?: unknown;
+            };
+          };
+        };
+      }
+    ).Jupyter.notebook;
     const cell = nb.insert_cell_at_bottom("code");
     cell.set_text(code);
     cell.execute();
-    for (let i = 0; i < 600 && typeof cell.input_prompt_number !== "number"; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 600 && typeof cell.input_prompt_number !== "number"; i++)
+      await new Promise((r) => setTimeout(r, 100));
     // stdout, then anything else the cell printed (an error, stderr), so a failure shows what the kernel said
     const text = (sel: string) => Array.from(cell.element[0].querySelectorAll(sel)).map((e) => e.textContent).join("");
     const all = () => text(".output_stdout") + text(".output_stderr, .output_error");
@@ -93,22 +125,42 @@ beforeAll(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   fs.mkdirSync(nbDir, { recursive: true });
   // Copies: the notebook server may save what it runs; the repository's notebooks stay without outputs.
-  for (const nb of ["browser.ipynb", "fig1_pca.ipynb"]) fs.copyFileSync(path.join(ROOT, "notebooks", nb), path.join(nbDir, nb));
+  for (const nb of ["browser.ipynb", "fig1_pca.ipynb"])
+    fs.copyFileSync(path.join(ROOT, "notebooks", nb), path.join(nbDir, nb));
   env = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(VITEST|JUPYTER_|NODE_OPTIONS)/.test(k)) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !/^(VITEST|JUPYTER_|NODE_OPTIONS)/.test(k)) env[k] = v;
   Object.assign(env, {
     JUPYTER_CONFIG_DIR: path.join(tmp, "jupyter-config"), JUPYTER_DATA_DIR: path.join(tmp, "jupyter-data"),
     JUPYTER_RUNTIME_DIR: path.join(tmp, "jupyter-runtime"), CLIP_NAD_WORK: path.join(tmp, "work"),
   });
-  const install = spawnSync(process.execPath, [path.join(ROOT, "src/cli/bin.cjs"), "kernel", "install", "--user", "--nbextension"], { cwd: ROOT, encoding: "utf8", env });
+  const install = spawnSync(
+    process.execPath,
+    [path.join(ROOT, "src/cli/bin.cjs"), "kernel", "install", "--user", "--nbextension"],
+    { cwd: ROOT, encoding: "utf8", env },
+  );
   expect(install.stderr).toBe("");
   expect(install.status).toBe(0);
-  expect(install.stdout).toContain(`installed kernelspec 'clip-nad' in ${path.join(tmp, "jupyter-data", "kernels", "clip-nad")}`);
+  expect(install.stdout).toContain(
+    `installed kernelspec 'clip-nad' in ${path.join(tmp, "jupyter-data", "kernels", "clip-nad")}`,
+  );
   expect(install.stdout).toContain(`enabled in ${path.join(tmp, "jupyter-config", "nbconfig", "notebook.json")}`);
 
   const port = await freePort();
-  server = spawn("jupyter", ["notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, "--port-retries=0",
-    `--NotebookApp.token=${TOKEN}`, `--notebook-dir=${nbDir}`, "--allow-root"], { cwd: tmp, env, stdio: ["ignore", "pipe", "pipe"] });
+  server = spawn(
+    "jupyter",
+    [
+      "notebook",
+      "--no-browser",
+      "--ip=127.0.0.1",
+      `--port=${port}`,
+      "--port-retries=0",
+      `--NotebookApp.token=${TOKEN}`,
+      `--notebook-dir=${nbDir}`,
+      "--allow-root",
+    ],
+    { cwd: tmp, env, stdio: ["ignore", "pipe", "pipe"] },
+  );
   server.stdout!.on("data", (d) => (serverLog += d));
   server.stderr!.on("data", (d) => (serverLog += d));
   base = `http://127.0.0.1:${port}`;
@@ -141,7 +193,8 @@ afterAll(async () => {
 }, 60_000);
 
 describe("classic Jupyter Notebook 6 + clip-nad kernel + the clip-nad nbextension", () => {
-  it("browser.ipynb: Restart & Run All renders the browser; a heat-map click updates the pair panel via the kernel", async () => {
+  it("browser.ipynb: Restart & Run All renders the browser; a heat-map click updates the pair panel via the " +
+      "kernel", async () => {
     const { page } = chrome;
     await restartAndRunAll(page, "browser.ipynb", 480_000);
     await page.waitForSelector(".clip-nad-widget-view .nhb-canvas", { timeout: 60_000 });
@@ -155,7 +208,9 @@ describe("classic Jupyter Notebook 6 + clip-nad kernel + the clip-nad nbextensio
     const m = /^Pair: head 3 · neuron (\d+)/.exec(header);
     expect(m, header).not.toBeNull();
     // Thumbnails are PNGs sent by the kernel over the comm (the live path; no offline data for this pair).
-    const thumbs = await page.$$eval(".nhb-detail img", (imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth));
+    const thumbs = await page.$$eval(".nhb-detail img", (imgs) =>
+      imgs.map((i) => (i as HTMLImageElement).naturalWidth),
+    );
     expect(thumbs.length).toBeGreaterThan(0);
     for (const w of thumbs) expect(w).toBeGreaterThan(0);
     console.log(`classic notebook: click → pair panel ${ms.toFixed(0)} ms (${header})`);

@@ -11,7 +11,15 @@ import { register as registerDecompose } from "../src/cli/commands/decompose";
 import { sha256File } from "../src/io/hash";
 import { readNpy } from "../src/io/npy";
 import { ClipNadError } from "../src/errors";
-import { TINY_WEIGHTS, e2eCases, e2eImagePaths, expectedNpy, relErr, runCommand, writeTextCapableTiny } from "./cli-helpers";
+import {
+  TINY_WEIGHTS,
+  e2eCases,
+  e2eImagePaths,
+  expectedNpy,
+  relErr,
+  runCommand,
+  writeTextCapableTiny,
+} from "./cli-helpers";
 
 const ROOT = path.join(__dirname, "..");
 let tmp = "";

@@ -47,18 +47,30 @@ describe("image folder (the one lister, src/data/images)", () => {
     expect(listImages(root)).toEqual({ root: path.resolve(root), items: ds.items });
   });
 
-  it("a list of files keeps the paths as ids, in the order given; a toy-world folder lists its scenes; duplicates are refused", async () => {
+  it("a list of files keeps the paths as ids, in the order given; a toy-world folder lists its scenes; duplicates " +
+      "are refused", async () => {
     const root = tmp();
     await writeImage(path.join(root, "x", "2.png"), "png");
     await writeImage(path.join(root, "1.png"), "png");
-    const two = path.join(root, "x", "2.png"), one = path.join(root, "1.png");
-    expect(listImages([two, one]).items).toEqual([{ id: two, path: two }, { id: one, path: one }]);
-    expect(listImages([one, two]).items).toEqual([{ id: one, path: one }, { id: two, path: two }]);
+    const two = path.join(root, "x", "2.png"),
+      one = path.join(root, "1.png");
+    expect(listImages([two, one]).items).toEqual([
+      { id: two, path: two },
+      { id: one, path: one },
+    ]);
+    expect(listImages([one, two]).items).toEqual([
+      { id: one, path: one },
+      { id: two, path: two },
+    ]);
     expect(() => listImages([one, two, one])).toThrow(/listed twice/);
     expect(() => listImages([])).toThrow(ClipNadError);
     const toy = tmp();
     await writeToyDataset(toy, { n: 3, seed: 1, size: 16 });
-    expect(listImages(toy).items.map((i) => i.id)).toEqual(["images/000000.png", "images/000001.png", "images/000002.png"]);
+    expect(listImages(toy).items.map((i) => i.id)).toEqual([
+      "images/000000.png",
+      "images/000001.png",
+      "images/000002.png",
+    ]);
   });
 
   it("names the folder when it is missing or has no images", () => {

@@ -24,7 +24,12 @@ let tmp: string;
 let toy: ClipModel;
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [BIN, ...args], { cwd: tmp, encoding: "utf8", timeout: 240_000, env: { ...process.env, CLIP_NAD_CACHE: path.join(tmp, "cache"), ...env } });
+  return spawnSync(process.execPath, [BIN, ...args], {
+    cwd: tmp,
+    encoding: "utf8",
+    timeout: 240_000,
+    env: { ...process.env, CLIP_NAD_CACHE: path.join(tmp, "cache"), ...env },
+  });
 }
 
 beforeAll(async () => {
@@ -39,7 +44,8 @@ afterAll(async () => {
 });
 
 describe("the README's dataset flow: collect a toy-world folder, then browse it", () => {
-  it("the browser finds every top image where the collection read it (thumbnails), and refuses another model", async () => {
+  it("the browser finds every top image where the collection read it (thumbnails), and refuses another " +
+      "model", async () => {
     const scenes = path.join(tmp, "scenes");
     await writeToyDataset(scenes, { n: 10, seed: 1, masks: true });
     const col = await collect({ model: toy, images: scenes, outDir: path.join(tmp, "col"), topK: 4 });
@@ -61,7 +67,9 @@ describe("the README's dataset flow: collect a toy-world folder, then browse it"
     expect(source.thumbnailFailures!().map((f) => f.path)).toEqual([other]);
     // opening the collection with another checkpoint is refused by hash (same d would not be enough)
     const fake = fakeModel();
-    await expect(browserSourceFrom({ ...fake, config: { ...fake.config, embedDim: col.d } } as ClipModel, col)).rejects.toThrow(/was made with model/);
+    await expect(
+      browserSourceFrom({ ...fake, config: { ...fake.config, embedDim: col.d } } as ClipModel, col),
+    ).rejects.toThrow(/was made with model/);
     col.close();
   }, 120_000);
 });
@@ -69,7 +77,10 @@ describe("the README's dataset flow: collect a toy-world folder, then browse it"
 describe("export-figure", () => {
   it("refuses a PNG larger than the browser can render instead of writing an empty file", () => {
     const spec = path.join(tmp, "spec.json");
-    fs.writeFileSync(spec, JSON.stringify({ data: [{ type: "bar", x: [1], y: [1] }], layout: { width: 600, height: 400 } }));
+    fs.writeFileSync(
+      spec,
+      JSON.stringify({ data: [{ type: "bar", x: [1], y: [1] }], layout: { width: 600, height: 400 } }),
+    );
     const out = path.join(tmp, "huge.png");
     const r = cli(["export-figure", "--in", spec, "--out", out, "--scale", "50"]);
     expect(r.status).toBe(1);
@@ -117,11 +128,23 @@ describe("collect and merge: locks, refusals, errors", () => {
     const imgs = path.join(tmp, "sigint-imgs");
     await writeImageFolder(imgs, 40);
     const out = path.join(tmp, "sigint-col");
-    const child: ChildProcess = spawn(process.execPath, [BIN, "collect", "--images", imgs, "--out", out, "--batch", "2", "--topk", "2"], {
-      cwd: tmp, env: { ...process.env, CLIP_NAD_CACHE: path.join(tmp, "cache"), CLIP_NAD_COLLECT_DELAY_MS: "150" }, stdio: "ignore",
-    });
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [BIN, "collect", "--images", imgs, "--out", out, "--batch", "2", "--topk", "2"],
+      {
+        cwd: tmp,
+        env: { ...process.env, CLIP_NAD_CACHE: path.join(tmp, "cache"), CLIP_NAD_COLLECT_DELAY_MS: "150" },
+        stdio: "ignore",
+      },
+    );
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-    const committed = () => { try { return JSON.parse(fs.readFileSync(path.join(out, "progress.json"), "utf8")).next as number; } catch { return 0; } };
+    const committed = () => {
+      try {
+        return JSON.parse(fs.readFileSync(path.join(out, "progress.json"), "utf8")).next as number;
+      } catch {
+        return 0;
+      }
+    };
     for (let i = 0; i < 600 && committed() === 0; i++) await new Promise((r) => setTimeout(r, 50)); // a commit happened
     expect(fs.readFileSync(path.join(out, LOCK_FILE), "utf8").trim()).toBe(String(child.pid)); // written with its pid
     child.kill("SIGINT");
@@ -139,7 +162,9 @@ describe("collect and merge: locks, refusals, errors", () => {
     try {
       expect(fs.readFileSync(path.join(dir, LOCK_FILE), "utf8").trim()).toBe(String(process.pid));
       expect(() => lockFolder(dir, "collection")).toThrow(/this process is already writing this folder/);
-      await expect(collect({ model: fakeModel(), images: path.join(tmp, "lock-imgs"), outDir: dir })).rejects.toThrow(/already writing/);
+      await expect(collect({ model: fakeModel(), images: path.join(tmp, "lock-imgs"), outDir: dir })).rejects.toThrow(
+        /already writing/,
+      );
       await expect(mergeCollections([path.join(tmp, "refuse-col")], dir)).rejects.toThrow(/already writing/);
     } finally {
       release();
@@ -163,13 +188,21 @@ describe("collect and merge: locks, refusals, errors", () => {
       inFlight--;
       return new Float32Array(3 * R * R);
     };
-    await collect({ model: fakeModel(), images: path.join(tmp, "sigint-imgs"), outDir: path.join(tmp, "one-at-a-time"), batchSize: 8, topK: 2, loadPixels });
+    await collect({
+      model: fakeModel(),
+      images: path.join(tmp, "sigint-imgs"),
+      outDir: path.join(tmp, "one-at-a-time"),
+      batchSize: 8,
+      topK: 2,
+      loadPixels,
+    });
     expect(most).toBe(1);
   });
 });
 
 describe("embed and embed-text: one policy with collect", () => {
-  it("embed skips an unreadable image and lists it, and takes the same images in the same order as collect", async () => {
+  it("embed skips an unreadable image and lists it, and takes the same images in the same order as " +
+      "collect", async () => {
     const imgs = path.join(tmp, "embed-imgs");
     await writeImageFolder(imgs, 6, ["broken.png"]); // 6 images, two of them in sub/, and one that does not decode
     const out = path.join(tmp, "emb.npy");
@@ -180,7 +213,8 @@ describe("embed and embed-text: one policy with collect", () => {
     expect(side.skipped.map((s: { id: string }) => s.id)).toEqual(["broken.png"]);
     expect(side.shape[0]).toBe(6);
     const col = await collect({ model: toy, images: imgs, outDir: path.join(tmp, "embed-col"), topK: 2 });
-    expect(side.images.map((p: string) => path.relative(imgs, p).split(path.sep).join("/"))).toEqual(col.ids); // incl. sub/*.png
+    // incl. sub/*.png
+    expect(side.images.map((p: string) => path.relative(imgs, p).split(path.sep).join("/"))).toEqual(col.ids);
     expect(col.ids.filter((id) => id.startsWith("sub/"))).toHaveLength(2);
     expect(col.manifest.skipped.map((s) => s.id)).toEqual(["broken.png"]);
     col.close();
@@ -190,10 +224,17 @@ describe("embed and embed-text: one policy with collect", () => {
 describe("export-notebook", () => {
   it("writes HTML only to an .html file, and warns about an unexecuted notebook", () => {
     const nb = path.join(tmp, "plain.ipynb");
-    fs.writeFileSync(nb, JSON.stringify({
-      cells: [{ cell_type: "code", id: "a", metadata: {}, source: "console.log(1)", outputs: [], execution_count: null }],
-      metadata: {}, nbformat: 4, nbformat_minor: 5,
-    }));
+    fs.writeFileSync(
+      nb,
+      JSON.stringify({
+        cells: [
+          { cell_type: "code", id: "a", metadata: {}, source: "console.log(1)", outputs: [], execution_count: null },
+        ],
+        metadata: {},
+        nbformat: 4,
+        nbformat_minor: 5,
+      }),
+    );
     const pdf = cli(["export-notebook", "--in", nb, "--out", path.join(tmp, "x.pdf")]);
     expect(pdf.status).toBe(1);
     expect(pdf.stderr).toMatch(/x\.pdf: the exported page is HTML/);
@@ -203,12 +244,15 @@ describe("export-notebook", () => {
     expect(html.stderr).toMatch(/looks unexecuted \(1 code cell\(s\) never ran/);
   }, 60_000);
 
-  it("renders $…$ math offline (MathML, no script, no network) and wraps long code lines instead of cutting them", () => {
+  it("renders $…$ math offline (MathML, no script, no network) and wraps long code lines instead of cutting " +
+      "them", () => {
     const md = markdownToHtml("the pair $r^{n,h} = s\\,w + c$ and `$not math$`\n\n$$\n\\sum_{n,h} r^{n,h} = M\n$$");
     expect(md).toMatch(/<math[^>]*><semantics><mrow><msup><mi>r<\/mi>/);
     expect(md).toContain("<code>$not math$</code>");
     expect(md).toMatch(/<div class="math"><span class="katex"><math[^>]*display="block"/);
-    const page = notebookToHtml({ cells: [{ cell_type: "code", source: "x".repeat(400), outputs: [], execution_count: 1 }] });
+    const page = notebookToHtml({
+      cells: [{ cell_type: "code", source: "x".repeat(400), outputs: [], execution_count: 1 }],
+    });
     expect(page).toMatch(/pre\{[^}]*white-space:pre-wrap/);
     expect(page).not.toMatch(/<script[^>]+src=/);
   });
@@ -222,17 +266,43 @@ describe("the widget's kernel side", () => {
     const g = globalThis as { __clipNadKernel?: unknown };
     const saved = g.__clipNadKernel;
     g.__clipNadKernel = {
-      version: 1, notebookDir: tmp, projectRoot: ROOT,
-      open: () => "comm-1", send: (_id: string, data: Record<string, unknown>, _m: unknown, buffers?: unknown[]) => void sent.push({ data, buffers }),
-      close: () => undefined, onMsg: (id: string, fn: (msg: unknown) => unknown) => void handlers.set(id, fn), onClose: () => undefined,
-      registerTarget: () => undefined, unregisterTarget: () => undefined, isOpen: () => true, displayData: () => undefined,
+      version: 1,
+      notebookDir: tmp,
+      projectRoot: ROOT,
+      open: () => "comm-1",
+      send: (_id: string, data: Record<string, unknown>, _m: unknown, buffers?: unknown[]) =>
+        void sent.push({ data, buffers }),
+      close: () => undefined,
+      onMsg: (id: string, fn: (msg: unknown) => unknown) => void handlers.set(id, fn),
+      onClose: () => undefined,
+      registerTarget: () => undefined,
+      unregisterTarget: () => undefined,
+      isOpen: () => true,
+      displayData: () => undefined,
       log: (l: string) => void logged.push(l),
     };
     try {
-      const state = { heads: 2, neurons: 3, score_names: ["a"], score_name: "a", selected_head: -1, selected_neuron: -1, query: "", ranking: [], scores: new Uint8Array(24) };
-      const m = new WidgetModel({ modelName: "M", modelModule: "x", modelModuleVersion: "1" }, state, { validate: checkFrontendUpdate });
-      const frontend = (data: Record<string, unknown>, buffers: Uint8Array[] = []) => handlers.get("comm-1")!({ data, buffers });
-      for (const bad of [{ state: { heads: -1 } }, { state: { selected_head: 7 } }, { state: { scores: null }, buffer_paths: [["scores"]] }]) {
+      const state = {
+        heads: 2,
+        neurons: 3,
+        score_names: ["a"],
+        score_name: "a",
+        selected_head: -1,
+        selected_neuron: -1,
+        query: "",
+        ranking: [],
+        scores: new Uint8Array(24),
+      };
+      const m = new WidgetModel({ modelName: "M", modelModule: "x", modelModuleVersion: "1" }, state, {
+        validate: checkFrontendUpdate,
+      });
+      const frontend = (data: Record<string, unknown>, buffers: Uint8Array[] = []) =>
+        handlers.get("comm-1")!({ data, buffers });
+      for (const bad of [
+        { state: { heads: -1 } },
+        { state: { selected_head: 7 } },
+        { state: { scores: null }, buffer_paths: [["scores"]] },
+      ]) {
         sent.length = 0;
         expect(() => frontend({ method: "update", ...bad }, [new Uint8Array(3)])).toThrow(/update refused/);
         expect(sent.some((s) => (s.data.content as { kind?: string })?.kind === "error")).toBe(true);
@@ -267,7 +337,10 @@ describe("the command line", () => {
     const program = new Command();
     for (const register of commands) register(program);
     const flags = new Set<string>();
-    const visit = (c: InstanceType<typeof Command>) => { for (const o of c.options) if (o.long) flags.add(o.long); c.commands.forEach(visit); };
+    const visit = (c: InstanceType<typeof Command>) => {
+      for (const o of c.options) if (o.long) flags.add(o.long);
+      c.commands.forEach(visit);
+    };
     visit(program);
     const offenders: string[] = [];
     const walk = (dir: string) => {
@@ -277,7 +350,8 @@ describe("the command line", () => {
         if (!p.endsWith(".ts")) continue;
         fs.readFileSync(p, "utf8").split("\n").forEach((line, i) => {
           if (!/new ClipNadError\(/.test(line)) return;
-          for (const m of line.matchAll(/--[a-z][a-z-]*/g)) if (flags.has(m[0])) offenders.push(`${path.relative(ROOT, p)}:${i + 1} (${m[0]})`);
+          for (const m of line.matchAll(/--[a-z][a-z-]*/g))
+            if (flags.has(m[0])) offenders.push(`${path.relative(ROOT, p)}:${i + 1} (${m[0]})`);
         });
       }
     };

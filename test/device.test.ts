@@ -14,7 +14,13 @@ import { loadModel } from "../src/clip/model";
 import { graphPath } from "../src/clip/session";
 import { fileSha256 } from "../src/io/hash";
 import { TOY_MODEL_PATH } from "../src/clip/resolve";
-import { DeviceError, deviceSessionError, missingCudaProviderFiles, ortBinaryDir, parseDevice } from "../src/clip/device";
+import {
+  DeviceError,
+  deviceSessionError,
+  missingCudaProviderFiles,
+  ortBinaryDir,
+  parseDevice,
+} from "../src/clip/device";
 import { ClipNadError } from "../src/errors";
 import { Command } from "commander";
 import { commands } from "../src/cli/commands";
@@ -57,7 +63,8 @@ describe("device switch", () => {
     expect(() => parseDevice("tpu")).toThrow(/unknown device 'tpu' \(use cpu, webgpu, cuda\)/);
   });
 
-  it("cuda without its provider libraries: DeviceError naming the files, the folder and the install command", async () => {
+  it("cuda without its provider libraries: DeviceError naming the files, the folder and the install " +
+      "command", async () => {
     const e = await loadError("cuda");
     if (!cudaMissing) return expectMatchesCpu(e as Awaited<ReturnType<typeof loadModel>>);
     expect(e).toBeInstanceOf(DeviceError);
@@ -85,14 +92,21 @@ describe("device switch", () => {
 
   it("deviceSessionError tells device failures from graph failures", () => {
     // onnxruntime-node 1.30's messages (captured on this machine).
-    const noAdapter = new Error("/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:136 onnxruntime::webgpu::WebGpuContext::Initialize(const onnxruntime::webgpu::WebGpuContextConfig&)::<lambda()> adapter_result.status == wgpu::RequestAdapterStatus::Success was false. Failed to get a WebGPU adapter: No supported adapters");
+    const noAdapter = new Error(
+      "/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:136 " +
+        "onnxruntime::webgpu::WebGpuContext::Initialize(const onnxruntime::webgpu::WebGpuContextConfig&)::<lambda()> " +
+          "adapter_result.status == wgpu::RequestAdapterStatus::Success was false. Failed to get a WebGPU adapter: " +
+            "No supported adapters",
+    );
     const noCudaLib = new Error("OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library");
     const badGraph = new Error("Load model from x.onnx failed:Protobuf parsing failed.");
     const w = deviceSessionError("webgpu", noAdapter, "m.pt");
     expect(w).toBeInstanceOf(DeviceError);
     expect(w!.message).toContain("(Failed to get a WebGPU adapter: No supported adapters)");
     expect(w!.message.startsWith("m.pt: ")).toBe(true);
-    expect(deviceSessionError("cuda", noCudaLib)?.message).toMatch(/could not start the CUDA execution provider \(.*Failed to load shared library\).*LD_LIBRARY_PATH/);
+    expect(deviceSessionError("cuda", noCudaLib)?.message).toMatch(
+      /could not start the CUDA execution provider \(.*Failed to load shared library\).*LD_LIBRARY_PATH/,
+    );
     expect(deviceSessionError("webgpu", badGraph)).toBeUndefined();
     expect(deviceSessionError("cpu", noAdapter)).toBeUndefined();
   });
@@ -106,23 +120,45 @@ describe("device switch", () => {
       return sub ? c.commands.find((x) => x.name() === sub)! : c;
     };
     const device = (cmd: string) => find(cmd).options.find((o) => o.long === "--device");
-    for (const cmd of ["demo", "embed", "embed-text", "decompose", "collect", "analyze reconstruct", "analyze ablate", "analyze shift", "analyze registers", "export-browser", "text-decompose", "segment",
-      "segment-eval"]) {
+    for (const cmd of [
+      "demo",
+      "embed",
+      "embed-text",
+      "decompose",
+      "collect",
+      "analyze reconstruct",
+      "analyze ablate",
+      "analyze shift",
+      "analyze registers",
+      "export-browser",
+      "text-decompose",
+      "segment",
+      "segment-eval",
+    ]) {
       const opt = device(cmd);
       expect(opt?.argChoices, cmd).toEqual(["cpu", "webgpu", "cuda"]);
       expect(opt?.defaultValue, cmd).toBe("cpu");
-      expect(opt?.description, cmd).toContain("ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js");
+      expect(opt?.description, cmd).toContain(
+        "ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js",
+      );
     }
     expect(device("info")).toBeUndefined();
     const out = path.join(cache, "t.npy");
-    const r = spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), "embed-text", "--text", "red", "--out", out, "--device", "cuda"],
-      { encoding: "utf8", env: { ...process.env, CLIP_NAD_CACHE: cache } });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(root, "src/cli/bin.cjs"), "embed-text", "--text", "red", "--out", out, "--device", "cuda"],
+      { encoding: "utf8", env: { ...process.env, CLIP_NAD_CACHE: cache } },
+    );
     if (!cudaMissing) return;
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/clip-nad: the CUDA execution provider is not installed/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(fs.existsSync(out)).toBe(false);
-    const bad = spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), "embed-text", "--text", "red", "--out", out, "--device", "tpu"], { encoding: "utf8" });
+    const bad = spawnSync(
+      process.execPath,
+      [path.join(root, "src/cli/bin.cjs"), "embed-text", "--text", "red", "--out", out, "--device", "tpu"],
+      { encoding: "utf8" },
+    );
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain("argument 'tpu' is invalid. Allowed choices are cpu, webgpu, cuda.");
   });

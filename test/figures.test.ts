@@ -1,7 +1,14 @@
 // Paper figure specs are pure plotly JSON: snapshot them, and check the parts a reader relies on.
 import { describe, expect, it } from "vitest";
 import { ClipNadError } from "../src/errors";
-import { PAPER_RECONSTRUCTION_RN50X16, ReconstructionSummary, reconstructionFigure, sparsityFigure, sparsityHistogramFigure, SparsityCurve } from "../src/figures";
+import {
+  PAPER_RECONSTRUCTION_RN50X16,
+  ReconstructionSummary,
+  reconstructionFigure,
+  sparsityFigure,
+  sparsityHistogramFigure,
+  SparsityCurve,
+} from "../src/figures";
 import { percentile, scoreHistogram } from "../src/analysis/sparsity";
 
 const result: ReconstructionSummary = {
@@ -92,10 +99,17 @@ describe("sparsityHistogramFigure", () => {
   const hist = scoreHistogram(scores, 20, true);
 
   it("matches the snapshot", () => {
-    expect(sparsityHistogramFigure(hist, { unit: "neuron-head pairs", label: "toy", thresholds: [{ percentKept: 10, score: percentile(scores, 90) }] })).toMatchSnapshot();
+    expect(
+      sparsityHistogramFigure(hist, {
+        unit: "neuron-head pairs",
+        label: "toy",
+        thresholds: [{ percentKept: 10, score: percentile(scores, 90) }],
+      }),
+    ).toMatchSnapshot();
   });
 
-  it("bars are the histogram's counts at its bin centres; a threshold is drawn at log10(score) on a log histogram", () => {
+  it("bars are the histogram's counts at its bin centres; a threshold is drawn at log10(score) on a log " +
+      "histogram", () => {
     const thr = percentile(scores, 90); // numpy.percentile(scores, 90) with linear interpolation
     const fig = sparsityHistogramFigure(hist, { unit: "neurons", thresholds: [{ percentKept: 10, score: thr }] });
     const bars = fig.data[0] as { x: number[]; y: number[] };

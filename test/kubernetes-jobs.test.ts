@@ -17,16 +17,38 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "clip-nad-k8s-"));
 const scenes = path.join(tmp, "scenes");
 const reference = path.join(tmp, "reference");
 
-interface Container { image: string; workingDir: string; command: string[]; env: { name: string; value: string }[]; volumeMounts: { name: string; mountPath: string }[] }
+interface Container {
+  image: string;
+  workingDir: string;
+  command: string[];
+  env: { name: string; value: string }[];
+  volumeMounts: { name: string; mountPath: string }[];
+}
 interface Job {
   kind: string;
   metadata: { name: string };
-  spec: { completionMode?: string; completions: number; parallelism?: number; template: { spec: { restartPolicy: string; containers: Container[]; volumes: { name: string; persistentVolumeClaim: { claimName: string } }[] } } };
+  spec: {
+    completionMode?: string;
+    completions: number;
+    parallelism?: number;
+    template: {
+      spec: {
+        restartPolicy: string;
+        containers: Container[];
+        volumes: { name: string; persistentVolumeClaim: { claimName: string } }[];
+      };
+    };
+  };
 }
 
 function readYaml(...files: string[]): Job[] {
-  const r = spawnSync("/usr/bin/python3", ["-c", "import json, sys, yaml; print(json.dumps([yaml.safe_load(open(f)) for f in sys.argv[1:]]))", ...files], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`python3-yaml could not read the manifests (apt-get install python3-yaml):\n${r.stderr}`);
+  const r = spawnSync(
+    "/usr/bin/python3",
+    ["-c", "import json, sys, yaml; print(json.dumps([yaml.safe_load(open(f)) for f in sys.argv[1:]]))", ...files],
+    { encoding: "utf8" },
+  );
+  if (r.status !== 0)
+    throw new Error(`python3-yaml could not read the manifests (apt-get install python3-yaml):\n${r.stderr}`);
   return JSON.parse(r.stdout) as Job[];
 }
 
@@ -37,19 +59,31 @@ const envOf = (c: Container) => Object.fromEntries(c.env.map((e) => [e.name, e.v
 function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(VITEST|SLURM_|JOB_COMPLETION_INDEX|AWS_BATCH_|CLIP_NAD_SHARDS|NODE_OPTIONS)/.test(k)) env[k] = v;
+    if (v !== undefined && !/^(VITEST|SLURM_|JOB_COMPLETION_INDEX|AWS_BATCH_|CLIP_NAD_SHARDS|NODE_OPTIONS)/.test(k))
+      env[k] = v;
   }
   return env;
 }
 
 function cli(...args: string[]): void {
-  const r = spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), ...args], { cwd: root, encoding: "utf8", env: cleanEnv() });
+  const r = spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), ...args], {
+    cwd: root,
+    encoding: "utf8",
+    env: cleanEnv(),
+  });
   if (r.status !== 0) throw new Error(`clip-nad ${args.join(" ")} failed:\n${r.stderr}`);
 }
 
 /** Run a container's command as its pod would: in its workingDir (the checkout), with its env plus `env`. */
-function runContainer(c: Container, env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(c.command[0], c.command.slice(1), { cwd: root, encoding: "utf8", env: { ...cleanEnv(), ...envOf(c), ...env } });
+function runContainer(
+  c: Container,
+  env: Record<string, string>,
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(c.command[0], c.command.slice(1), {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...cleanEnv(), ...envOf(c), ...env },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -61,10 +95,12 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe("Kubernetes manifests", () => {
-  it("an Indexed Job whose CLIP_NAD_SHARDS equals its completions; both Jobs share the volume and the output folder", () => {
+  it("an Indexed Job whose CLIP_NAD_SHARDS equals its completions; both Jobs share the volume and the output " +
+      "folder", () => {
     expect(collectJob.kind).toBe("Job");
     expect(collectJob.spec.completionMode).toBe("Indexed");
-    const c = container(collectJob), m = container(mergeJob);
+    const c = container(collectJob),
+      m = container(mergeJob);
     expect(Number(envOf(c).CLIP_NAD_SHARDS)).toBe(collectJob.spec.completions);
     expect(c.command.join(" ")).toContain("--shard auto");
     expect(envOf(m).CLIP_NAD_OUT).toBe(envOf(c).CLIP_NAD_OUT);
@@ -82,15 +118,28 @@ describe("Kubernetes manifests", () => {
 
   it("the containers' commands, run per completion index and then merged, equal an unsharded collect", () => {
     const out = path.join(tmp, "out");
-    const settings = { CLIP_NAD_MODEL: "toy", CLIP_NAD_IMAGES: path.join(scenes, "images"), CLIP_NAD_OUT: out,
-      CLIP_NAD_COLLECT_ARGS: "--topk 8", CLIP_NAD_SHARDS: "3", CLIP_NAD_CACHE: process.env.CLIP_NAD_CACHE ?? path.join(os.homedir(), ".cache", "clip-nad") };
+    const settings = {
+      CLIP_NAD_MODEL: "toy",
+      CLIP_NAD_IMAGES: path.join(scenes, "images"),
+      CLIP_NAD_OUT: out,
+      CLIP_NAD_COLLECT_ARGS: "--topk 8",
+      CLIP_NAD_SHARDS: "3",
+      CLIP_NAD_CACHE: process.env.CLIP_NAD_CACHE ?? path.join(os.homedir(), ".cache", "clip-nad"),
+    };
     for (const i of [2, 0, 1]) {
       const r = runContainer(container(collectJob), { ...settings, JOB_COMPLETION_INDEX: String(i) });
-      expect(r.stderr).toContain(`collect: shard ${i}/3 from JOB_COMPLETION_INDEX=${i}, CLIP_NAD_SHARDS=3 (kubernetes)`);
+      expect(r.stderr).toContain(
+        `collect: shard ${i}/3 from JOB_COMPLETION_INDEX=${i}, CLIP_NAD_SHARDS=3 (kubernetes)`,
+      );
       expect(r.status, r.stderr).toBe(0);
     }
     // A pod without the count is refused before it collects anything.
-    const noCount = runContainer(container(collectJob), { ...settings, CLIP_NAD_SHARDS: "", CLIP_NAD_OUT: path.join(tmp, "bad"), JOB_COMPLETION_INDEX: "0" });
+    const noCount = runContainer(container(collectJob), {
+      ...settings,
+      CLIP_NAD_SHARDS: "",
+      CLIP_NAD_OUT: path.join(tmp, "bad"),
+      JOB_COMPLETION_INDEX: "0",
+    });
     expect(noCount.status).toBe(1);
     expect(noCount.stderr).toMatch(/CLIP_NAD_SHARDS is not/);
     expect(fs.existsSync(path.join(tmp, "bad"))).toBe(false);

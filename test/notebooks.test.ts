@@ -16,7 +16,11 @@ const OUT = path.join(root, "build", "reproduce");
 const EXECUTED = path.join(OUT, "notebooks");
 
 function reproduceCli(args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), "reproduce", "--out", OUT, ...args], { cwd: root, encoding: "utf8", timeout: 1_500_000 });
+  const r = spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), "reproduce", "--out", OUT, ...args], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 1_500_000,
+  });
   return { status: r.status, out: `${r.stdout}\n${r.stderr}`, stdout: r.stdout };
 }
 
@@ -95,14 +99,18 @@ describe("notebooks/ executed with the clip-nad kernel", () => {
   it("fig_distribution_shift: the per-year figure, the per-image r and the correlation over years", () => {
     const nb: Notebook = JSON.parse(fs.readFileSync(path.join(EXECUTED, "fig_distribution_shift.ipynb"), "utf8"));
     const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
-    const figs = outputs.filter((o) => o.data && o.data[PLOTLY]).map((o) => o.data![PLOTLY] as { data: { name: string; y: number[] }[] });
+    const figs = outputs
+      .filter((o) => o.data && o.data[PLOTLY])
+      .map((o) => o.data![PLOTLY] as { data: { name: string; y: number[] }[] });
     expect(figs).toHaveLength(1);
     expect(figs[0].data.map((t) => t.name)[0]).toBe("realised share of yellow objects (dataset.json)");
     expect(figs[0].data).toHaveLength(3);
     for (const t of figs[0].data) expect(t.y).toHaveLength(11); // years 2000–2010
     const text = outputs.map((o) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? "")).join("");
     expect(text).toMatch(/"yellow": pairs( \(\d+, \d+\)){5}; point-biserial r = -?\d\.\d{3} \(p = /);
-    const m = /"yellow" over 11 years: r\(true share, mean ρ\) = (-?\d\.\d{3}) .*; centred t: r = (-?\d\.\d{3})/.exec(text);
+    const m = /"yellow" over 11 years: r\(true share, mean ρ\) = (-?\d\.\d{3}) .*; centred t: r = (-?\d\.\d{3})/.exec(
+      text,
+    );
     expect(m).not.toBeNull();
     // the check variant (t centred over the colour words) follows the known share over the years
     expect(Number(m![2])).toBeGreaterThan(0.8);
@@ -111,7 +119,9 @@ describe("notebooks/ executed with the clip-nad kernel", () => {
   it("app_attention_sink: the attention map, the zero-sink accuracy and the register ranking", () => {
     const nb: Notebook = JSON.parse(fs.readFileSync(path.join(EXECUTED, "app_attention_sink.ipynb"), "utf8"));
     const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
-    const figs = outputs.filter((o) => o.data && o.data[PLOTLY]).map((o) => o.data![PLOTLY] as { data: { type: string; z?: number[][] }[] });
+    const figs = outputs
+      .filter((o) => o.data && o.data[PLOTLY])
+      .map((o) => o.data![PLOTLY] as { data: { type: string; z?: number[][] }[] });
     expect(figs.map((f) => f.data[0].type)).toEqual(["heatmap", "bar"]);
     expect(figs[0].data[0].z).toHaveLength(4); // the toy's 4×4 grid
     const text = outputs.map((o) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? "")).join("");
@@ -119,20 +129,29 @@ describe("notebooks/ executed with the clip-nad kernel", () => {
     expect(text).toMatch(/300 images, 512 neurons; mean attention to the last token/);
   });
 
-  it("fig3 shows the mIoU bars beside the paper's, the ablation table, the qualitative grid and the ordering checks", () => {
+  it("fig3 shows the mIoU bars beside the paper's, the ablation table, the qualitative grid and the ordering " +
+      "checks", () => {
     const nb: Notebook = JSON.parse(fs.readFileSync(path.join(EXECUTED, "fig3_segmentation.ipynb"), "utf8"));
     const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
-    const figs = outputs.filter((o) => o.output_type === "display_data" && o.data && o.data[PLOTLY]).map((o) => o.data![PLOTLY] as { data: { name: string; type: string; y?: (number | null)[] }[] });
+    const figs = outputs
+      .filter((o) => o.output_type === "display_data" && o.data && o.data[PLOTLY])
+      .map((o) => o.data![PLOTLY] as { data: { name: string; type: string; y?: (number | null)[] }[] });
     expect(figs).toHaveLength(2);
-    expect(figs[0].data.map((t) => t.name)).toEqual([expect.stringMatching(/^this run \(toy, \d+ toy-world canvases\)$/), "paper (RN50x16, PASCAL Context-59)"]);
+    expect(figs[0].data.map((t) => t.name)).toEqual([
+      expect.stringMatching(/^this run \(toy, \d+ toy-world canvases\)$/),
+      "paper (RN50x16, PASCAL Context-59)",
+    ]);
     expect(figs[0].data[1].y).toEqual([26.2, 24.7, 16.5, 22.8, null, 22.2]);
     for (const y of figs[0].data[0].y!) expect(y).toBeGreaterThan(0);
     expect(figs[1].data.filter((t) => t.type === "image")).toHaveLength(3 * 8); // 3 images × (image, truth, 6 methods)
     const tables = outputs.filter((o) => o.data && String(o.data["text/html"] ?? "").includes("clip-nad-table"));
     expect(tables).toHaveLength(1);
-    expect(String(tables[0].data!["text/plain"])).toMatch(/neuron activation × head similarity \(ours\)\s+26\.2\s+\d+\.\d/);
-    const text = outputs.map((o) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? "")).join("");
-    for (const claim of ["pairs > MaskCLIP", "pairs > self-self", "product > either factor"]) expect(text).toMatch(new RegExp(`(holds|fails)\\s+${claim.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
+    expect(String(tables[0].data!["text/plain"])).toMatch(
+      /neuron activation × head similarity \(ours\)\s+26\.2\s+\d+\.\d/,
+    );
+    const text = outputs.map((o) => (Array.isArray(o.text) ? o.text.join("") : (o.text ?? ""))).join("");
+    for (const claim of ["pairs > MaskCLIP", "pairs > self-self", "product > either factor"])
+      expect(text).toMatch(new RegExp(`(holds|fails)\\s+${claim.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
   });
 
   it("numbers the executed cells as a Jupyter kernel does (In [1], In [2], …)", () => {
@@ -143,7 +162,10 @@ describe("notebooks/ executed with the clip-nad kernel", () => {
 
   it("exports fig1 to a standalone page whose plot renders in headless Chromium with no network", async () => {
     const page = path.join(OUT, "pages", "fig1_pca.html");
-    const { figures } = exportNotebookHtml(path.join(EXECUTED, "fig1_pca.ipynb"), path.join(OUT, "fig1_pca.check.html"));
+    const { figures } = exportNotebookHtml(
+      path.join(EXECUTED, "fig1_pca.ipynb"),
+      path.join(OUT, "fig1_pca.check.html"),
+    );
     expect(figures).toBe(1);
     const r = await inspectRenderedPlots(page);
     expect(r.errors).toEqual([]);
@@ -160,19 +182,26 @@ describe("the top-image notebooks (issue 11), executed above", () => {
   const outputs = (nb: Notebook) => nb.cells.flatMap((c) => c.outputs ?? []);
   const str = (v: unknown) => (Array.isArray(v) ? v.join("") : String(v ?? ""));
   const text = (nb: Notebook) => outputs(nb).map((o) => str(o.text) + str(o.data?.["text/plain"])).join("\n");
-  const imageGrid = (nb: Notebook) => outputs(nb).filter((o) => o.data?.[PLOTLY]).map((o) => o.data![PLOTLY] as { data: { type: string; source?: string }[] });
+  const imageGrid = (nb: Notebook) =>
+    outputs(nb)
+      .filter((o) => o.data?.[PLOTLY])
+      .map((o) => o.data![PLOTLY] as { data: { type: string; source?: string }[] });
 
-  it("fig4 shows one image grid of data-URI image traces (3 heads, 3 neurons, 3 pairs × 10) and the shared-label table", () => {
+  it("fig4 shows one image grid of data-URI image traces (3 heads, 3 neurons, 3 pairs × 10) and the shared-label " +
+      "table", () => {
     const nb = executed("fig4_top_images.ipynb");
     const grids = imageGrid(nb);
     expect(grids).toHaveLength(1);
     expect(grids[0].data).toHaveLength(90);
-    expect(grids[0].data.every((t) => t.type === "image" && String(t.source).startsWith("data:image/png;base64,"))).toBe(true);
+    expect(
+      grids[0].data.every((t) => t.type === "image" && String(t.source).startsWith("data:image/png;base64,")),
+    ).toBe(true);
     expect(text(nb)).toMatch(/heads +head \d+ .* \d+\/10 \(\d+ % of all\)/);
     expect(text(nb)).toMatch(/neuron-head pairs +neuron \d+ · head \d+/);
   });
 
-  it("fig_subconcepts shows the neuron's top images against its strongest pairs' and writes the subconcepts JSON", () => {
+  it("fig_subconcepts shows the neuron's top images against its strongest pairs' and writes the subconcepts " +
+      "JSON", () => {
     const nb = executed("fig_subconcepts.ipynb");
     const grids = imageGrid(nb);
     expect(grids).toHaveLength(1);
@@ -189,8 +218,12 @@ describe("the top-image notebooks (issue 11), executed above", () => {
     const nb = executed("fig_polysemanticity.ipynb");
     expect(imageGrid(nb).length).toBeGreaterThanOrEqual(2);
     const t = text(nb);
-    for (const attr of ["shape", "colour", "pattern", "size", "background", "texture"]) expect(t).toMatch(new RegExp(`\\n${attr} +\\d+ +\\d\\.\\d\\d +\\d\\.\\d\\d +\\d\\.\\d\\d`));
-    expect(t).toMatch(/raw: \d+\.\d% of all pairs and \d+\.\d% of the 512 strongest pairs have an inertia at or below the neurons' median/);
+    for (const attr of ["shape", "colour", "pattern", "size", "background", "texture"])
+      expect(t).toMatch(new RegExp(`\\n${attr} +\\d+ +\\d\\.\\d\\d +\\d\\.\\d\\d +\\d\\.\\d\\d`));
+    expect(t).toMatch(
+      new RegExp("raw: \\d+\\.\\d% of all pairs and \\d+\\.\\d% of the 512 strongest pairs have an inertia at " +
+        "or below the neurons' median"),
+    );
   });
 });
 

@@ -31,11 +31,19 @@ describe("the kernel's tslab", () => {
   });
 
   it("names the mismatch: another version, a missing method, a missing export", () => {
-    const good = "class ZmqServer { init() {} handleShellMessage() {} handleExecute() {} }\n" +
-      "class JupyterHandlerImpl { handleExecuteImpl() {} }\nmodule.exports = { ZmqServer, JupyterHandlerImpl, lastWriteDisplayData: null };";
+    const good =
+      "class ZmqServer { init() {} handleShellMessage() {} handleExecute() {} }\n" +
+      "class JupyterHandlerImpl { handleExecuteImpl() {} }\nmodule.exports = { ZmqServer, JupyterHandlerImpl, " +
+        "lastWriteDisplayData: null };";
     const dir1 = fakeTslab("1.0.23", good, "module.exports = { startKernel() {} };");
-    expect(checkTslab(dir1)).toEqual([`tslab 1.0.23 is installed, this kernel needs exactly ${TSLAB_VERSION} (run npm ci)`]);
-    const dir2 = fakeTslab(TSLAB_VERSION, good.replace("handleExecute() {}", "").replace(", lastWriteDisplayData: null", ""), "module.exports = {};");
+    expect(checkTslab(dir1)).toEqual([
+      `tslab 1.0.23 is installed, this kernel needs exactly ${TSLAB_VERSION} (run npm ci)`,
+    ]);
+    const dir2 = fakeTslab(
+      TSLAB_VERSION,
+      good.replace("handleExecute() {}", "").replace(", lastWriteDisplayData: null", ""),
+      "module.exports = {};",
+    );
     expect(checkTslab(dir2)).toEqual([
       "tslab's ZmqServer.prototype.handleExecute is missing (the kernel patches it)",
       "tslab's main.startKernel is missing (the kernel patches it)",
@@ -51,9 +59,15 @@ describe("the kernel's tslab", () => {
     const tslab = fakeTslab("0.9.0", "module.exports = {};", "module.exports = {};");
     fs.mkdirSync(path.join(root, "node_modules"));
     fs.renameSync(tslab, path.join(root, "node_modules", "tslab"));
-    const r = spawnSync(process.execPath, [path.join(root, "kernel-ext", "kernel.cjs"), "--config-path", path.join(root, "none.json")], { encoding: "utf8", timeout: 30_000 });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(root, "kernel-ext", "kernel.cjs"), "--config-path", path.join(root, "none.json")],
+      { encoding: "utf8", timeout: 30_000 },
+    );
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`[clip-nad kernel] cannot start: tslab 0.9.0 is installed, this kernel needs exactly ${TSLAB_VERSION}`);
+    expect(r.stderr).toContain(
+      `[clip-nad kernel] cannot start: tslab 0.9.0 is installed, this kernel needs exactly ${TSLAB_VERSION}`,
+    );
     fs.rmSync(root, { recursive: true, force: true });
   });
 });
@@ -66,7 +80,13 @@ describe("run-time dependencies", () => {
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
         const p = path.join(dir, e.name);
         if (e.isDirectory()) { if (!["node_modules", "labextension"].includes(e.name)) walk(p); continue; }
-        if (!/\.(ts|cjs|mjs|js)$/.test(e.name) || /\.test\.ts$/.test(e.name) || e.name === "live.ts" || e.name === "test-host.ts") continue;
+        if (
+          !/\.(ts|cjs|mjs|js)$/.test(e.name) ||
+          /\.test\.ts$/.test(e.name) ||
+          e.name === "live.ts" ||
+          e.name === "test-host.ts"
+        )
+          continue;
         const text = fs.readFileSync(p, "utf8");
         for (const m of text.matchAll(/(?:from\s+|require\(\s*|import\(\s*)["']([^"'./][^"']*)["']/g)) {
           if (/[\s$`]/.test(m[1])) continue; // text inside a template string, not an import

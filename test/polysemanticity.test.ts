@@ -64,11 +64,25 @@ describe("numeric entry points", () => {
     expect(m.superclasses).toBe(4);
     expect(Array.from(m.classToSuper.subarray(0, 8))).toEqual([0, 0, 1, -1, -1, -1, -1, 3]);
     fs.writeFileSync(file, JSON.stringify({ 1000: 2 }));
-    expect(() => readSuperclassMap(file)).toThrow(`${file}, key '1000': '1000' is not an ImageNet class index (0..999)`);
-    // The most over-represented label across kinds: colour r is 3/3 of the rows against 3/10 overall (+0.7), size 0 only 2/3 vs ½.
-    const colour = { name: "colour", classes: 3, names: ["r", "g", "b"], values: Int32Array.of(0, 0, 0, 1, 1, 2, 2, 2, 2, 2) };
+    expect(() => readSuperclassMap(file)).toThrow(
+      `${file}, key '1000': '1000' is not an ImageNet class index (0..999)`,
+    );
+    // The most over-represented label across kinds: colour r is 3/3 of the rows against 3/10 overall (+0.7),
+    // size 0 only 2/3 vs ½.
+    const colour = {
+      name: "colour",
+      classes: 3,
+      names: ["r", "g", "b"],
+      values: Int32Array.of(0, 0, 0, 1, 1, 2, 2, 2, 2, 2),
+    };
     const size = { name: "size", classes: 2, values: Int32Array.of(0, 1, 0, 1, 0, 1, 0, 1, 0, 1) };
-    expect(enrichedLabel([size, colour], [0, 1, 2, -1])).toEqual({ kind: "colour", name: "r", count: 3, of: 3, base: 0.3 });
+    expect(enrichedLabel([size, colour], [0, 1, 2, -1])).toEqual({
+      kind: "colour",
+      name: "r",
+      count: 3,
+      of: 3,
+      base: 0.3,
+    });
     expect(enrichedLabel([size], [1, 3])).toEqual({ kind: "size", name: "1", count: 2, of: 2, base: 0.5 });
     const shipped = readSuperclassMap();
     expect(shipped.superclasses).toBe(100);

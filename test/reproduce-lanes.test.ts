@@ -13,7 +13,10 @@ const dir = path.join(root, "notebooks");
 /** The folder a notebook's `const WORK = …` names, with the notebook's switches set as given (undefined: none). */
 function workFolder(file: string, DATA: string): string | undefined {
   const nb = JSON.parse(fs.readFileSync(file, "utf8")) as { cells: { cell_type: string; source: string[] | string }[] };
-  const code = nb.cells.filter((c) => c.cell_type === "code").map((c) => (Array.isArray(c.source) ? c.source.join("") : c.source)).join("\n");
+  const code = nb.cells
+    .filter((c) => c.cell_type === "code")
+    .map((c) => (Array.isArray(c.source) ? c.source.join("") : c.source))
+    .join("\n");
   const m = /const WORK = (`[^;]*`);/.exec(code);
   if (!m) return undefined;
   const evaluate = new Function("process", "DATA", "TOY_ATTRIBUTE", `return ${m[1]};`);

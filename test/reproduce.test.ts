@@ -10,11 +10,25 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "clip-nad-reproduce-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function notebook(file: string, sources: string[]) {
-  fs.writeFileSync(file, JSON.stringify({
-    cells: [{ cell_type: "markdown", id: "m", metadata: {}, source: "# A tiny notebook\n\nIt prints." },
-      ...sources.map((source, i) => ({ cell_type: "code", id: `c${i}`, metadata: {}, source, outputs: [], execution_count: null }))],
-    metadata: { kernelspec: { name: "clip-nad", display_name: "TypeScript (clip-nad)", language: "typescript" } }, nbformat: 4, nbformat_minor: 5,
-  }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      cells: [
+        { cell_type: "markdown", id: "m", metadata: {}, source: "# A tiny notebook\n\nIt prints." },
+        ...sources.map((source, i) => ({
+          cell_type: "code",
+          id: `c${i}`,
+          metadata: {},
+          source,
+          outputs: [],
+          execution_count: null,
+        })),
+      ],
+      metadata: { kernelspec: { name: "clip-nad", display_name: "TypeScript (clip-nad)", language: "typescript" } },
+      nbformat: 4,
+      nbformat_minor: 5,
+    }),
+  );
 }
 
 describe("clip-nad reproduce: caching by inputs", () => {
@@ -27,7 +41,10 @@ describe("clip-nad reproduce: caching by inputs", () => {
 
   it("runs every notebook, then skips the ones whose inputs did not change, then reruns an edited one", async () => {
     const first = await run();
-    expect(first.notebooks.map((r) => [r.notebook, r.ok, r.cached])).toEqual([["a.ipynb", true, false], ["b.ipynb", true, false]]);
+    expect(first.notebooks.map((r) => [r.notebook, r.ok, r.cached])).toEqual([
+      ["a.ipynb", true, false],
+      ["b.ipynb", true, false],
+    ]);
     expect(first.notebooks[0].title).toBe("A tiny notebook");
     expect(first.notebooks[0].tables).toBe(1);
     const executed = JSON.parse(fs.readFileSync(path.join(out, "notebooks", "b.ipynb"), "utf8"));

@@ -15,7 +15,8 @@ describe("segmentationBarFigure", () => {
     expect(segmentationBarFigure(measured, { label: "toy, 200 canvases" })).toMatchSnapshot();
   });
 
-  it("puts this run's bars beside the paper's, method by method, with no paper bar where the paper has no number", () => {
+  it("puts this run's bars beside the paper's, method by method, with no paper bar where the paper has no " +
+      "number", () => {
     const fig = segmentationBarFigure(measured, { label: "toy" });
     expect(fig.data.map((t) => t.name)).toEqual(["this run (toy)", "paper (RN50x16, PASCAL Context-59)"]);
     const [run, paper] = fig.data;

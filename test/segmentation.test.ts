@@ -108,7 +108,8 @@ describe("token logits vs the PyTorch reference (tiny oracle, whole image)", () 
 
 describe("slide inference", () => {
   for (const method of ["pairs", "maskclip"] as SegmentationMethod[]) {
-    it(`${method}: mmseg slide (test-time resize, clamped windows, averaged, resized back) equals the PyTorch reference`, async () => {
+    it(`${method}: mmseg slide (test-time resize, clamped windows, averaged, resized back) equals the PyTorch ` +
+        `reference`, async () => {
       const c = cases.slide;
       const seg = await createSegmenter(model, { method, classEmbeddings: T });
       const img = await loadImage(path.join(FIX, c.image));
@@ -360,7 +361,8 @@ describe("clip-nad segment", () => {
     expect(meta.classes).toEqual(["class 0", "class 1", "class 2", "class 3", "class 4"]);
   });
 
-  it("slide mode on a non-square image: token logits from decompose's preprocessing, logits at the image size", async () => {
+  it("slide mode on a non-square image: token logits from decompose's preprocessing, logits at the image " +
+      "size", async () => {
     const out = path.join(tmp, "seg-slide");
     await run([
       "segment",
@@ -519,7 +521,8 @@ describe("segment-eval", () => {
 });
 
 describe("PASCAL Context-59 (reduce_zero_label)", () => {
-  it("raw 0 is ignored and k becomes class k − 1: the summed label areas are the raw histogram shifted by one", async () => {
+  it("raw 0 is ignored and k becomes class k − 1: the summed label areas are the raw histogram shifted by " +
+      "one", async () => {
     const voc = path.join(tmp, "VOCdevkit", "VOC2010");
     for (const d of ["JPEGImages", "SegmentationClassContext", "ImageSets/SegmentationContext"])
       fs.mkdirSync(path.join(voc, d), { recursive: true });

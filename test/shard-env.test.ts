@@ -12,7 +12,10 @@ import { ClipNadError } from "../src/errors";
 
 const root = path.resolve(__dirname, "..");
 
-/** What Slurm 22.05 sets in task `id` of `sbatch --array=min-max[:step]` (checked against a real cluster in slurm-collect.test.ts). */
+/**
+ * What Slurm 22.05 sets in task `id` of `sbatch --array=min-max[:step]` (checked against a real cluster in
+ * slurm-collect.test.ts).
+ */
 function slurmEnv(id: number, min: number, max: number, step = 1): Record<string, string> {
   const count = Math.floor((max - min) / step) + 1;
   return {
@@ -51,14 +54,18 @@ describe("shardFromEnvironment", () => {
     expect([again.index, again.count]).toEqual([1, 3]);
     expect(again.source).toEqual(["SLURM_ARRAY_TASK_ID=1", "CLIP_NAD_SHARDS=3"]);
     // Task id beyond the count given.
-    expect(refusal({ ...slurmEnv(3, 3, 3), CLIP_NAD_SHARDS: "3" })).toMatch(/SLURM_ARRAY_TASK_ID=3 is not a shard of 3.*CLIP_NAD_SHARDS/);
+    expect(refusal({ ...slurmEnv(3, 3, 3), CLIP_NAD_SHARDS: "3" })).toMatch(
+      /SLURM_ARRAY_TASK_ID=3 is not a shard of 3.*CLIP_NAD_SHARDS/,
+    );
   });
 
   it("Kubernetes Indexed Job: JOB_COMPLETION_INDEX with the count in CLIP_NAD_SHARDS (required)", () => {
     const s = shardFromEnvironment({ JOB_COMPLETION_INDEX: "4", CLIP_NAD_SHARDS: "8" });
     expect([s.engine, s.index, s.count]).toEqual(["kubernetes", 4, 8]);
     expect(refusal({ JOB_COMPLETION_INDEX: "4" })).toMatch(/Kubernetes Indexed Job.*CLIP_NAD_SHARDS is not/);
-    expect(refusal({ JOB_COMPLETION_INDEX: "8", CLIP_NAD_SHARDS: "8" })).toMatch(/JOB_COMPLETION_INDEX=8 is not a shard of 8/);
+    expect(refusal({ JOB_COMPLETION_INDEX: "8", CLIP_NAD_SHARDS: "8" })).toMatch(
+      /JOB_COMPLETION_INDEX=8 is not a shard of 8/,
+    );
   });
 
   it("AWS Batch array job: AWS_BATCH_JOB_ARRAY_INDEX / AWS_BATCH_JOB_ARRAY_SIZE", () => {
@@ -69,10 +76,23 @@ describe("shardFromEnvironment", () => {
 
   it("no engine, two engines, or malformed values: clear refusals", () => {
     const none = refusal({ HOME: "/root" });
-    for (const v of ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX", "CLIP_NAD_SHARDS", "i/n"]) expect(none).toContain(v);
-    expect(refusal({ ...slurmEnv(0, 0, 1), JOB_COMPLETION_INDEX: "0", CLIP_NAD_SHARDS: "2" })).toMatch(/more than one shard/);
-    expect(refusal({ JOB_COMPLETION_INDEX: "x", CLIP_NAD_SHARDS: "2" })).toMatch(/JOB_COMPLETION_INDEX='x' is not an integer/);
-    expect(refusal({ JOB_COMPLETION_INDEX: "1", CLIP_NAD_SHARDS: "0" })).toMatch(/CLIP_NAD_SHARDS='0' is not an integer ≥ 1/);
+    for (const v of [
+      "SLURM_ARRAY_TASK_ID",
+      "JOB_COMPLETION_INDEX",
+      "AWS_BATCH_JOB_ARRAY_INDEX",
+      "CLIP_NAD_SHARDS",
+      "i/n",
+    ])
+      expect(none).toContain(v);
+    expect(refusal({ ...slurmEnv(0, 0, 1), JOB_COMPLETION_INDEX: "0", CLIP_NAD_SHARDS: "2" })).toMatch(
+      /more than one shard/,
+    );
+    expect(refusal({ JOB_COMPLETION_INDEX: "x", CLIP_NAD_SHARDS: "2" })).toMatch(
+      /JOB_COMPLETION_INDEX='x' is not an integer/,
+    );
+    expect(refusal({ JOB_COMPLETION_INDEX: "1", CLIP_NAD_SHARDS: "0" })).toMatch(
+      /CLIP_NAD_SHARDS='0' is not an integer ≥ 1/,
+    );
     expect(refusal({ ...slurmEnv(0, 0, 1), SLURM_ARRAY_TASK_COUNT: "" })).toMatch(/SLURM_ARRAY_TASK_COUNT is not/);
   });
 });
@@ -80,9 +100,22 @@ describe("shardFromEnvironment", () => {
 describe("clip-nad collect --shard auto", () => {
   const run = (env: Record<string, string>) => {
     const clean: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(SLURM_|JOB_COMPLETION_INDEX|AWS_BATCH_|CLIP_NAD_SHARDS)/.test(k)) clean[k] = v;
-    return spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), "collect", "--images", "/nonexistent-i14", "--out", "/nonexistent-i14-out", "--shard", "auto"],
-      { cwd: root, encoding: "utf8", env: { ...clean, ...env } });
+    for (const [k, v] of Object.entries(process.env))
+      if (v !== undefined && !/^(SLURM_|JOB_COMPLETION_INDEX|AWS_BATCH_|CLIP_NAD_SHARDS)/.test(k)) clean[k] = v;
+    return spawnSync(
+      process.execPath,
+      [
+        path.join(root, "src/cli/bin.cjs"),
+        "collect",
+        "--images",
+        "/nonexistent-i14",
+        "--out",
+        "/nonexistent-i14-out",
+        "--shard",
+        "auto",
+      ],
+      { cwd: root, encoding: "utf8", env: { ...clean, ...env } },
+    );
   };
 
   it("outside a job array: exits 1 with the message, before touching the model or the folders", () => {

@@ -49,7 +49,11 @@ function sh(script: string, extra: Record<string, string> = {}, cwd = tmp): stri
 }
 
 function cli(...args: string[]): void {
-  const r = spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), ...args], { cwd: root, encoding: "utf8", env });
+  const r = spawnSync(process.execPath, [path.join(root, "src/cli/bin.cjs"), ...args], {
+    cwd: root,
+    encoding: "utf8",
+    env,
+  });
   if (r.status !== 0) throw new Error(`clip-nad ${args.join(" ")} failed:\n${r.stderr}`);
 }
 
@@ -103,7 +107,12 @@ function settings(out: string): Record<string, string> {
     CLIP_NAD_SHARDS: "3", CLIP_NAD_COLLECT_ARGS: COLLECT_ARGS };
 }
 
-const log = (dir: string, prefix: string) => fs.readdirSync(dir).filter((f) => f.startsWith(prefix)).map((f) => fs.readFileSync(path.join(dir, f), "utf8")).join("\n");
+const log = (dir: string, prefix: string) =>
+  fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith(prefix))
+    .map((f) => fs.readFileSync(path.join(dir, f), "utf8"))
+    .join("\n");
 
 describe.skipIf(missing.length > 0)("collect as a Slurm job array (single-node cluster from Debian packages)", () => {
   let started = false;
@@ -112,10 +121,21 @@ describe.skipIf(missing.length > 0)("collect as a Slurm job array (single-node c
   beforeAll(() => {
     env = {};
     for (const [k, v] of Object.entries(process.env)) {
-      if (v !== undefined && !/^(VITEST|SLURM_|NODE_OPTIONS|CLIP_NAD_COLLECT_|JOB_COMPLETION_INDEX|AWS_BATCH_)/.test(k)) env[k] = v;
+      if (v !== undefined && !/^(VITEST|SLURM_|NODE_OPTIONS|CLIP_NAD_COLLECT_|JOB_COMPLETION_INDEX|AWS_BATCH_)/.test(k))
+        env[k] = v;
     }
     cli("toyworld", "--out", scenes, "--n", String(N_SCENES), "--seed", "21", "--no-masks", "--quiet");
-    cli("collect", "--model", "toy", "--images", path.join(scenes, "images"), "--out", reference, ...COLLECT_ARGS.split(" "), "--quiet");
+    cli(
+      "collect",
+      "--model",
+      "toy",
+      "--images",
+      path.join(scenes, "images"),
+      "--out",
+      reference,
+      ...COLLECT_ARGS.split(" "),
+      "--quiet",
+    );
     started = true;
     const out = sh(`"${slurmDir}/local-cluster.sh" start "${state}"`);
     expect(out.trim()).toBe(`export SLURM_CONF=${path.join(state, "slurm.conf")}`);
@@ -145,11 +165,13 @@ describe.skipIf(missing.length > 0)("collect as a Slurm job array (single-node c
     for (const task of ["0", "1", "2"]) expect(jobs().get(`${J}_${task}`)?.state).toBe("COMPLETED");
     expectSameFolder(reference, path.join(out, "collection"));
     const logs = log(out, "clip-nad-collect-");
-    for (const i of [0, 1, 2]) expect(logs).toContain(`collect: shard ${i}/3 from SLURM_ARRAY_TASK_ID=${i}, CLIP_NAD_SHARDS=3 (slurm)`);
+    for (const i of [0, 1, 2])
+      expect(logs).toContain(`collect: shard ${i}/3 from SLURM_ARRAY_TASK_ID=${i}, CLIP_NAD_SHARDS=3 (slurm)`);
     expect(fs.readdirSync(path.join(out, "shards")).sort()).toEqual(["0", "1", "2"]);
   }, 120_000);
 
-  it("task 1 killed (scancel) mid-way; the README's Rerun block resumes it and the merge is byte-identical", async () => {
+  it("task 1 killed (scancel) mid-way; the README's Rerun block resumes it and the merge is " +
+      "byte-identical", async () => {
     const out = path.join(tmp, "run-b");
     // A pause after every batch (test hook) leaves time to kill task 1 after its first commit, before its end.
     const slow = { ...settings(out), CLIP_NAD_COLLECT_DELAY_MS: "1500" };
@@ -164,16 +186,23 @@ describe.skipIf(missing.length > 0)("collect as a Slurm job array (single-node c
     sh(`scancel ${first.J}_1`);
     await waitFor("task 1 cancelled, tasks 0 and 2 done, the merge stuck", () => {
       const j = jobs();
-      const ok = j.get(`${first.J}_1`)?.state === "CANCELLED" && j.get(`${first.J}_0`)?.state === "COMPLETED"
-        && j.get(`${first.J}_2`)?.state === "COMPLETED" && j.get(first.M)?.reason === "DependencyNeverSatisfied";
+      const ok =
+        j.get(`${first.J}_1`)?.state === "CANCELLED" &&
+        j.get(`${first.J}_0`)?.state === "COMPLETED" &&
+        j.get(`${first.J}_2`)?.state === "COMPLETED" &&
+        j.get(first.M)?.reason === "DependencyNeverSatisfied";
       return ok ? true : undefined;
     });
-    const manifest = JSON.parse(fs.readFileSync(path.join(out, "shards", "1", "manifest.json"), "utf8")) as { complete: boolean };
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, "shards", "1", "manifest.json"), "utf8")) as {
+      complete: boolean;
+    };
     expect(manifest.complete).toBe(false);
     expect(fs.existsSync(path.join(out, "collection"))).toBe(false);
 
-    const rerun = submitted(sh(readmeBlock("Rerun failed tasks"), { ...settings(out), FAILED: "1", M: first.M }),
-      /rerun array job (\d+), merge job (\d+)/);
+    const rerun = submitted(
+      sh(readmeBlock("Rerun failed tasks"), { ...settings(out), FAILED: "1", M: first.M }),
+      /rerun array job (\d+), merge job (\d+)/,
+    );
     await completed(rerun.M);
     expect(jobs().get(first.M)?.state).toBe("CANCELLED");
     const rerunLog = log(out, `clip-nad-collect-${rerun.J}_`);

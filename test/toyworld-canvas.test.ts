@@ -62,7 +62,8 @@ describe("toy-world canvases", () => {
     }
   });
 
-  it("writes W×H images and masks and records the canvas; a bad canvas is refused before anything is written", async () => {
+  it("writes W×H images and masks and records the canvas; a bad canvas is refused before anything is " +
+      "written", async () => {
     const out = path.join(tmp, "ds");
     await writeToyDataset(out, { n: 2, seed: 1, size: 64, canvas: { width: 160, height: 96 } });
     const meta = JSON.parse(fs.readFileSync(path.join(out, "dataset.json"), "utf8"));
@@ -81,7 +82,8 @@ describe("toy-world canvases", () => {
     expect(fs.existsSync(path.join(bad, "images"))).toBe(false);
   });
 
-  it("plain scenes are unchanged by the canvas option's existence (same as rendering with a canvas equal to the scene)", () => {
+  it("plain scenes are unchanged by the canvas option's existence (same as rendering with a canvas equal to the " +
+      "scene)", () => {
     const a = generateScene(5, 3, { size: 96 });
     const b = generateScene(5, 3, { size: 96, canvas: { width: 96, height: 96 } });
     expect(Buffer.from(b.rgb).equals(Buffer.from(a.rgb))).toBe(true);

@@ -37,13 +37,27 @@ export const NBEXTENSION_DIR = path.join(root, "build/widgets/nbextension/clip-n
  */
 export async function buildNbextension() {
   await build({
-    ...common, entryPoints: ["widgets/classic/extension.ts"], format: "iife", globalName: "clipNadClassic",
+    ...common,
+    entryPoints: ["widgets/classic/extension.ts"],
+    format: "iife",
+    globalName: "clipNadClassic",
     outfile: path.join(NBEXTENSION_DIR, "extension.js"),
-    banner: { js: 'define(["base/js/namespace", "notebook/js/outputarea", "require"], function (Jupyter, outputarea, amdRequire) {\n' +
-      '"use strict";\nvar define = undefined;\n' + common.banner.js },
-    footer: { js: "return { load_ipython_extension: function () { clipNadClassic.load(Jupyter, outputarea, amdRequire); } };\n});" },
+    banner: {
+      js:
+        'define(["base/js/namespace", "notebook/js/outputarea", "require"], function (Jupyter, outputarea, ' +
+          'amdRequire) {\n' +
+        '"use strict";\nvar define = undefined;\n' +
+        common.banner.js,
+    },
+    footer: {
+      js: "return { load_ipython_extension: function () { clipNadClassic.load(Jupyter, outputarea, amdRequire); } " +
+          "};\n});",
+    },
   });
-  fs.copyFileSync(require.resolve("plotly.js-dist-min/plotly.min.js", { paths: [root] }), path.join(NBEXTENSION_DIR, "plotly.min.js"));
+  fs.copyFileSync(
+    require.resolve("plotly.js-dist-min/plotly.min.js", { paths: [root] }),
+    path.join(NBEXTENSION_DIR, "plotly.min.js"),
+  );
   return NBEXTENSION_DIR;
 }
 
@@ -66,6 +80,9 @@ export async function buildWidgets({ standaloneOnly = false, nbextensionOnly = f
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const t0 = Date.now();
-  const out = await buildWidgets({ standaloneOnly: process.argv.includes("--standalone"), nbextensionOnly: process.argv.includes("--nbextension") });
+  const out = await buildWidgets({
+    standaloneOnly: process.argv.includes("--standalone"),
+    nbextensionOnly: process.argv.includes("--nbextension"),
+  });
   console.log(`widgets built in ${Date.now() - t0} ms → ${path.relative(root, out)}`);
 }

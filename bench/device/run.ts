@@ -41,8 +41,18 @@ function checkpointFor(shape: string): string {
   if (shape === "toy") return "toy";
   const file = path.join(OUT, `${shape}.safetensors`);
   if (!fs.existsSync(file)) {
-    const r = spawnSync(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "bench/memory/make_checkpoint.ts"),
-      "--model", shape, "--out", file], { cwd: ROOT, stdio: "inherit" });
+    const r = spawnSync(
+      process.execPath,
+      [
+        path.join(ROOT, "node_modules/tsx/dist/cli.mjs"),
+        path.join(ROOT, "bench/memory/make_checkpoint.ts"),
+        "--model",
+        shape,
+        "--out",
+        file,
+      ],
+      { cwd: ROOT, stdio: "inherit" },
+    );
     if (r.status !== 0) throw new Error(`make_checkpoint.ts --model ${shape} failed`);
   }
   return file;
@@ -103,13 +113,20 @@ async function main(): Promise<number> {
     const cpu = await open(file, "cpu");
     if (cpu instanceof DeviceError) throw cpu;
     const R = cpu.config.imageResolution;
-    console.log(`\n== ${shape} @${R} (H=${cpu.config.visionHeads}, d=${cpu.config.embedDim}); ${RUNS} runs per batch size, ${THREADS} CPU thread(s)`);
+    console.log(
+      `\n== ${shape} @${R} (H=${cpu.config.visionHeads}, d=${cpu.config.embedDim}); ${RUNS} runs per batch size, ` +
+        `${THREADS} CPU thread(s)`,
+    );
     const refPx = pixels(2, R);
     const ref: ImageForward = await cpu.encodeImagePixels(refPx, 2);
     const refText = await cpu.encodeTexts(TEXTS);
     const cpuTimes = new Map<number, { min: number; median: number }>();
     for (const b of BATCHES) cpuTimes.set(b, await perImageTimes(cpu, b));
-    for (const b of BATCHES) console.log(`  cpu     batch ${b}: ${cpuTimes.get(b)!.min.toFixed(1)} / ${cpuTimes.get(b)!.median.toFixed(1)} ms per image (min / median)`);
+    for (const b of BATCHES)
+      console.log(
+        `  cpu     batch ${b}: ${cpuTimes.get(b)!.min.toFixed(1)} / ${cpuTimes.get(b)!.median.toFixed(1)} ms per ` +
+          `image (min / median)`,
+      );
     for (const device of DEVICES) {
       const model = await open(file, device);
       if (model instanceof DeviceError) {
@@ -136,23 +153,35 @@ async function main(): Promise<number> {
 }
 
 /** The parity check and the timings of one device; false when an output is off by more than the tolerance. */
-async function compareAndTime(model: ClipModel, device: Device, ref: ImageForward, refPx: Float32Array, refText: Float32Array,
-  cpuTimes: Map<number, { min: number; median: number }>): Promise<boolean> {
+async function compareAndTime(
+  model: ClipModel,
+  device: Device,
+  ref: ImageForward,
+  refPx: Float32Array,
+  refText: Float32Array,
+  cpuTimes: Map<number, { min: number; median: number }>,
+): Promise<boolean> {
   const out = await model.encodeImagePixels(refPx, 2);
   const text = await model.encodeTexts(TEXTS);
   const errors: [string, number][] = [
-    ["embedding", relError(ref.embedding, out.embedding)], ["Z", relError(ref.features, out.features)],
-    ["a", relError(ref.attention, out.attention)], ["s", relError(ref.coefficients, out.coefficients)],
+    ["embedding", relError(ref.embedding, out.embedding)],
+    ["Z", relError(ref.features, out.features)],
+    ["a", relError(ref.attention, out.attention)],
+    ["s", relError(ref.coefficients, out.coefficients)],
     ["text", relError(refText, text)],
   ];
   const bad = errors.filter(([, e]) => !(e <= TOLERANCE));
-  console.log(`  ${device.padEnd(7)} ${bad.length ? "FAIL" : "PASS"} vs cpu (max rel. error ≤ ${TOLERANCE}): ` +
-    errors.map(([k, e]) => `${k} ${e.toExponential(2)}`).join(", "));
+  console.log(
+    `  ${device.padEnd(7)} ${bad.length ? "FAIL" : "PASS"} vs cpu (max rel. error ≤ ${TOLERANCE}): ` +
+      errors.map(([k, e]) => `${k} ${e.toExponential(2)}`).join(", "),
+  );
   for (const b of BATCHES) {
     const t = await perImageTimes(model, b);
     const c = cpuTimes.get(b)!;
-    console.log(`  ${device.padEnd(7)} batch ${b}: ${t.min.toFixed(1)} / ${t.median.toFixed(1)} ms per image (min / median), ` +
-      `cpu/${device} ${(c.min / t.min).toFixed(2)}×`);
+    console.log(
+      `  ${device.padEnd(7)} batch ${b}: ${t.min.toFixed(1)} / ${t.median.toFixed(1)} ms per image (min / median), ` +
+        `cpu/${device} ${(c.min / t.min).toFixed(2)}×`,
+    );
   }
   return bad.length === 0;
 }

@@ -149,6 +149,7 @@ if (withSklearn) {
     ? ` (differ: ${differing.slice(0, 10).join(", ")}${differing.length > 10 ? ", …" : ""})`
     : "";
   console.log(
-    `supports identical for ${same} of ${N} signals${which}; max |Δγ| on identical supports ${maxDiff.toExponential(2)}`,
+    `supports identical for ${same} of ${N} signals${which}; max |Δγ| on identical supports ` +
+      `${maxDiff.toExponential(2)}`,
   );
 }

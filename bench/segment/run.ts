@@ -91,7 +91,8 @@ async function main() {
   const model = await loadModel(checkpoint);
   const { C, H, d } = model.attentionPool;
   console.log(
-    `${name} (random weights): C = ${C}, H = ${H}, d = ${d}, R = ${model.config.imageResolution}; loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    `${name} (random weights): C = ${C}, H = ${H}, d = ${d}, R = ${model.config.imageResolution}; loaded in ` +
+      `${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
   const rand = mulberry32(59);
   const raw = new Float32Array(P * d).map(() => rand() * 2 - 1);
@@ -133,11 +134,13 @@ async function main() {
   const fmt = (xs: number[]) => `${min(xs).toFixed(0)} / ${median(xs).toFixed(0)}`;
   const ratio = (a: number[], b: number[]) => `${(min(a) / min(b)).toFixed(2)} / ${(median(a) / median(b)).toFixed(2)}`;
   console.log(
-    `\nper image (ms, min / median of ${images} after one warm-up), ${P} classes; ×maskclip = ratio to maskclip in the same run`,
+    `\nper image (ms, min / median of ${images} after one warm-up), ${P} classes; ×maskclip = ratio to maskclip in ` +
+      `the same run`,
   );
   for (const mode of ["whole", "slide"] as const) {
     console.log(
-      `\n${mode === "whole" ? "whole: 384×384, one forward" : "slide: 512×384, crop 384, stride 192 (2 windows, one batch)"}`,
+      `\n${mode === "whole" ? "whole: 384×384, one forward"
+        : "slide: 512×384, crop 384, stride 192 (2 windows, one batch)"}`,
     );
     console.log("| method | setup (s) | forward | head | total | ×maskclip total | ×maskclip head |");
     console.log("|---|---|---|---|---|---|---|");
@@ -145,7 +148,8 @@ async function main() {
     for (const method of SEGMENTATION_METHODS) {
       const t = times[method][mode];
       console.log(
-        `| ${method} | ${(setup[method] / 1000).toFixed(2)} | ${fmt(t.forward)} | ${fmt(t.head)} | ${fmt(t.total)} | ${ratio(t.total, base.total)} | ${ratio(t.head, base.head)} |`,
+        `| ${method} | ${(setup[method] / 1000).toFixed(2)} | ${fmt(t.forward)} | ${fmt(t.head)} | ${fmt(t.total)} | ` +
+          `${ratio(t.total, base.total)} | ${ratio(t.head, base.head)} |`,
       );
     }
   }

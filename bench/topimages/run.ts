@@ -61,8 +61,10 @@ async function timeLevel(label: string, weights: Parameters<typeof TopImagesAccu
   await acc.release();
   const per1000 = (t * 1000) / N, cpu1000 = (cpu * 1000) / N;
   const units = res.pairs.units.length + res.neurons.units.length + res.heads.units.length;
-  console.log(`  ${label.padEnd(34)} ${per1000.toFixed(2).padStart(6)} s wall  ${cpu1000.toFixed(2).padStart(6)} s CPU  ` +
-    `per 1,000 images  (×50 for 50,000: ${(per1000 * 50).toFixed(0)} s wall; ${units} units)`);
+  console.log(
+    `  ${label.padEnd(34)} ${per1000.toFixed(2).padStart(6)} s wall  ${cpu1000.toFixed(2).padStart(6)} s CPU  ` +
+      `per 1,000 images  (×50 for 50,000: ${(per1000 * 50).toFixed(0)} s wall; ${units} units)`,
+  );
   return per1000;
 }
 
@@ -112,8 +114,10 @@ async function main(): Promise<void> {
       const t = (Date.now() - t0) / 1000;
       reader.close();
       const size = (fs.statSync(file).size / 1e9).toFixed(2);
-      console.log(`  unitTopImages end to end from a ${size} GB coefficients.npy (page cache), all levels: ${t.toFixed(2)} s ` +
-        `for ${N} images, including the once-per-model scalars and sessions`);
+      console.log(
+        `  unitTopImages end to end from a ${size} GB coefficients.npy (page cache), all levels: ${t.toFixed(2)} s ` +
+          `for ${N} images, including the once-per-model scalars and sessions`,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -17,7 +17,8 @@ import { accuracy, predictOne } from "./zeroshot";
 /** V for pairs with explicit unit directions (U×d each, zero rows allowed). */
 export function pairDirectionEdit(w: Float32Array, directions: Float32Array, U: number): Float32Array {
   const d = w.length / U;
-  if (directions.length !== U * d) throw new ClipNadError(`pair directions have ${directions.length} values, expected ${U}×${d}`);
+  if (directions.length !== U * d)
+    throw new ClipNadError(`pair directions have ${directions.length} values, expected ${U}×${d}`);
   const V = new Float32Array(U * d);
   for (let u = 0; u < U; u++) {
     let a = 0;
@@ -30,7 +31,8 @@ export function pairDirectionEdit(w: Float32Array, directions: Float32Array, U: 
 /** V for neurons with one explicit unit direction each (C×d). */
 export function neuronDirectionEdit(w: Float32Array, directions: Float32Array, H: number, C: number): Float32Array {
   const d = w.length / (H * C);
-  if (directions.length !== C * d) throw new ClipNadError(`neuron directions have ${directions.length} values, expected ${C}×${d}`);
+  if (directions.length !== C * d)
+    throw new ClipNadError(`neuron directions have ${directions.length} values, expected ${C}×${d}`);
   const V = new Float32Array(H * C * d);
   for (let h = 0; h < H; h++) {
     for (let n = 0; n < C; n++) {
@@ -72,7 +74,8 @@ export async function linearEditAccuracy(
   const U = H * C;
   if (rows.H !== H || rows.C !== C) throw new ClipNadError(`coefficients are ${rows.H}×${rows.C}, model is ${H}×${C}`);
   if (labels.length !== rows.N) throw new ClipNadError(`${labels.length} labels for ${rows.N} images`);
-  for (const V of edits) if (V.length !== U * d) throw new ClipNadError(`an edit has ${V.length} values, expected U×d = ${U}×${d}`);
+  for (const V of edits)
+    if (V.length !== U * d) throw new ClipNadError(`an edit has ${V.length} values, expected U×d = ${U}×${d}`);
   const meanEmb = coefficientsToEmbedding(apw, sBar, ctx.bias ?? embeddingBias(apw));
   // Vᵀ (d×U): the GEMM computes Δ·(Vᵀ)ᵀ
   const VT = edits.map((V) => {

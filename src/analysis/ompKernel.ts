@@ -65,7 +65,14 @@ const simd = (code: number) => [0xfd, ...uleb(code)];
 
 /** The end of a counted loop: counter += step; continue while counter < limit (unsigned); end. */
 const loopBack = (counter: number, step: number, limit: number) => [
-  ...op.get(counter), ...op.i32(step), ...op.add, ...op.tee(counter), ...op.get(limit), ...op.ltU, ...op.brIf(0), ...op.end,
+  ...op.get(counter),
+  ...op.i32(step),
+  ...op.add,
+  ...op.tee(counter),
+  ...op.get(limit),
+  ...op.ltU,
+  ...op.brIf(0),
+  ...op.end,
 ];
 const v = {
   load: [...simd(0x00), 4, 0],

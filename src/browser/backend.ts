@@ -58,7 +58,10 @@ export interface BrowserSource {
    * best first; with it the neuron view shows the neuron's own images beside its pairs' (ranked the same way) and
    * the head view the head's own.
    */
-  unitImages?(unit: { neuron: number; head?: number } | { head: number; neuron?: number }, count: number): SourceImage[];
+  unitImages?(
+    unit: { neuron: number; head?: number } | { head: number; neuron?: number },
+    count: number,
+  ): SourceImage[];
   /** What unitImages ranks by, e.g. "raw norm ‖r(I)‖". */
   unitImagesRanking?: string;
   /** OMP words of pairs and neurons, TextSpan texts of heads (optional). */
@@ -201,7 +204,9 @@ export class BrowserBackend {
 
   /** A pair's first images in the neuron and head views: ranked as the units' own images when the source ranks them. */
   private pairImages(h: number, n: number, count: number): SourceImage[] {
-    return this.source.unitImages ? this.source.unitImages({ neuron: n, head: h }, count) : this.source.topImages(h, n, 0, count).images;
+    return this.source.unitImages
+      ? this.source.unitImages({ neuron: n, head: h }, count)
+      : this.source.topImages(h, n, 0, count).images;
   }
 
   /** A neuron's or head's own top images (undefined when the source does not rank units' images). */
@@ -215,7 +220,11 @@ export class BrowserBackend {
     const top = headTopNeurons(this.source.scores[0].values, this.source.neurons, h, this.opts.headRows);
     const rows: HeadNeuronRow[] = [];
     for (const p of top) {
-      rows.push({ neuron: p.neuron, score: p.score, images: await this.thumbnails(this.pairImages(h, p.neuron, 3), buffers) });
+      rows.push({
+        neuron: p.neuron,
+        score: p.score,
+        images: await this.thumbnails(this.pairImages(h, p.neuron, 3), buffers),
+      });
     }
     return rows;
   }
@@ -253,7 +262,8 @@ export class BrowserBackend {
         const own = (await this.unitOwn({ neuron: n }, buffers))!.images;
         units.neurons.push({ neuron: n, own, heads: await this.neuronColumns(n, buffers) });
       }
-      for (let h = 0; h < heads; h++) units.heads.push({ head: h, own: (await this.unitOwn({ head: h }, buffers))!.images });
+      for (let h = 0; h < heads; h++)
+        units.heads.push({ head: h, own: (await this.unitOwn({ head: h }, buffers))!.images });
     }
     // Sources cache thumbnails by path, so one image shared by many pairs is the same array: store it once.
     const spans: [number, number][] = [];
@@ -272,6 +282,9 @@ export class BrowserBackend {
       `text queries match the embedded pairs' words`;
     const labels = this.source.textLabels;
     const headTexts = labels && Array.from({ length: heads }, (_, h) => ({ head: h, texts: labels.head(h) }));
-    return { index: { pairs, spans, note, ...(units ? { units } : {}), ...(headTexts ? { heads: headTexts } : {}) }, blob };
+    return {
+      index: { pairs, spans, note, ...(units ? { units } : {}), ...(headTexts ? { heads: headTexts } : {}) },
+      blob,
+    };
   }
 }

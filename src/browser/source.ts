@@ -84,12 +84,16 @@ export async function browserSourceFrom(model: ClipModel | null, collection: Col
     ({ id: ids[row], path: collection.imagePath(row, opts.imageRoot), label: path.basename(ids[row]), value });
   const lists = opts.unitTopImages;
   if (lists && (lists.H !== H || lists.C !== C || lists.N !== collection.N)) {
-    throw new ClipNadError(`the unit top images are for ${lists.H}×${lists.C} units over ${lists.N} images, not this collection's`, { file: collection.dir });
+    throw new ClipNadError(
+      `the unit top images are for ${lists.H}×${lists.C} units over ${lists.N} images, not this collection's`,
+      { file: collection.dir },
+    );
   }
   /** The retrieval's list of a unit, else the collection's stored centred one. */
   const unitTop = (unit: { neuron: number; head?: number } | { head: number; neuron?: number }) => {
     if (lists?.has(unit as Unit)) { const t = lists.of(unit as Unit); return { rows: t.rows, values: t.scores }; }
-    if (unit.head !== undefined && unit.neuron !== undefined) return collection.topPair({ neuron: unit.neuron, head: unit.head });
+    if (unit.head !== undefined && unit.neuron !== undefined)
+      return collection.topPair({ neuron: unit.neuron, head: unit.head });
     return unit.neuron !== undefined ? collection.topNeuron(unit.neuron) : collection.topHead(unit.head!);
   };
   const textLabels = opts.labels === undefined
@@ -118,7 +122,8 @@ export async function browserSourceFrom(model: ClipModel | null, collection: Col
     unitImages(unit, count) {
       const t = unitTop(unit);
       const out: SourceImage[] = [];
-      for (let i = 0; i < Math.min(count, t.rows.length); i++) if (t.rows[i] >= 0) out.push(image(t.rows[i], t.values[i]));
+      for (let i = 0; i < Math.min(count, t.rows.length); i++)
+        if (t.rows[i] >= 0) out.push(image(t.rows[i], t.values[i]));
       return out;
     },
     unitImagesRanking: lists ? `${lists.norm} norm ‖r(I)‖` : "centred norm ‖r(I) − r(s̄)‖",

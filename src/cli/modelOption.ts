@@ -27,17 +27,28 @@ export function addDeviceOption(cmd: Command): Command {
  * commands that only read the checkpoint and run nothing).
  */
 export function addModelOptions(cmd: Command, opts: { device?: boolean } = {}): Command {
-  cmd.option("--model <name|path>", `model name (${knownModelNames().join(", ")}) or checkpoint file (.pt, .bin, .safetensors)`, "toy");
+  cmd.option(
+    "--model <name|path>",
+    `model name (${knownModelNames().join(", ")}) or checkpoint file (.pt, .bin, .safetensors)`,
+    "toy",
+  );
   if (opts.device !== false) addDeviceOption(cmd);
   return cmd.option("--quiet", "no progress output");
 }
 
 /** Resolve (downloading a named model if needed) and load on `device` (default cpu), with progress on stderr. */
-export async function openModel(nameOrPath: string, quiet = false, device?: Device | string): Promise<{ model: ClipModel; name: string }> {
+export async function openModel(
+  nameOrPath: string,
+  quiet = false,
+  device?: Device | string,
+): Promise<{ model: ClipModel; name: string }> {
   const progress = new Progress(`loading ${nameOrPath}`, { quiet });
   try {
     // loadModel resolves the name itself (downloading when needed), so the model keeps the name it was asked by.
-    const model = await loadModel(nameOrPath, { device: parseDevice(device), onProgress: (msg, frac) => progress.message(msg, frac) });
+    const model = await loadModel(nameOrPath, {
+      device: parseDevice(device),
+      onProgress: (msg, frac) => progress.message(msg, frac),
+    });
     progress.stop(`loaded ${nameOrPath} (${path.basename(model.path)}) in ${progress.elapsed().toFixed(1)} s`);
     return { model, name: nameOrPath };
   } catch (e) {

@@ -33,7 +33,11 @@ export function parseDevice(text: string | undefined): Device {
 }
 
 /** The provider libraries onnxruntime-node loads for CUDA (the install script's cuda12 manifest needs all three). */
-export const CUDA_PROVIDER_FILES = ["libonnxruntime_providers_shared.so", "libonnxruntime_providers_cuda.so", "libonnxruntime_providers_tensorrt.so"];
+export const CUDA_PROVIDER_FILES = [
+  "libonnxruntime_providers_shared.so",
+  "libonnxruntime_providers_cuda.so",
+  "libonnxruntime_providers_tensorrt.so",
+];
 
 function ortPackageDir(): string {
   return path.dirname(require.resolve("onnxruntime-node/package.json"));
@@ -41,7 +45,8 @@ function ortPackageDir(): string {
 
 /** onnxruntime-node's version (the CUDA provider libraries must be of exactly this version). */
 export function ortVersion(): string {
-  return (JSON.parse(fs.readFileSync(path.join(ortPackageDir(), "package.json"), "utf8")) as { version: string }).version;
+  return (JSON.parse(fs.readFileSync(path.join(ortPackageDir(), "package.json"), "utf8")) as { version: string })
+    .version;
 }
 
 /** Where onnxruntime-node's native binding, and the CUDA provider libraries beside it, live. */
@@ -55,7 +60,8 @@ export function cudaInstallHelp(): string {
   return [
     `install onnxruntime-node ${v}'s CUDA provider libraries (about 200 MB, from NuGet; needs internet):`,
     "  ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js",
-    `or by hand: download https://www.nuget.org/api/v2/package/Microsoft.ML.OnnxRuntime.Gpu.Linux/${v} (a zip) and copy its`,
+    `or by hand: download https://www.nuget.org/api/v2/package/Microsoft.ML.OnnxRuntime.Gpu.Linux/${v} (a zip) and ` +
+      `copy its`,
     `  runtimes/linux-x64/native/libonnxruntime_providers_{shared,cuda,tensorrt}.so into ${ortBinaryDir()}`,
     "(the same onnxruntime version as onnxruntime-node; the CUDA and cuDNN libraries that release needs must be on " +
       "LD_LIBRARY_PATH, with the NVIDIA driver)",
@@ -75,7 +81,11 @@ export function missingCudaProviderFiles(): string[] {
 export function checkDevice(device: Device): void {
   if (device !== "cuda") return;
   if (process.platform !== "linux" || process.arch !== "x64") {
-    throw new DeviceError("cuda", `onnxruntime-node has a CUDA execution provider only on Linux x64 (this is ${process.platform}/${process.arch}); use the webgpu or cpu device`);
+    throw new DeviceError(
+      "cuda",
+      `onnxruntime-node has a CUDA execution provider only on Linux x64 (this is ` +
+        `${process.platform}/${process.arch}); use the webgpu or cpu device`,
+    );
   }
   const missing = missingCudaProviderFiles();
   if (missing.length > 0) {
@@ -98,19 +108,27 @@ export function deviceSessionError(device: Device, e: unknown, file?: string): D
   if (device === "cpu") return undefined;
   const msg = (e as Error)?.message ?? String(e);
   if (device === "webgpu" && /webgpu/i.test(msg) && /adapter|device|vulkan|dawn/i.test(msg)) {
-    return new DeviceError("webgpu",
+    return new DeviceError(
+      "webgpu",
       `no WebGPU adapter: onnxruntime's WebGPU execution provider (Dawn, over Vulkan on Linux) found no usable GPU ` +
-      `(${firstLine(msg)}). It needs a GPU with a Vulkan driver: the Vulkan loader (Debian: libvulkan1) and the GPU's ` +
-      `driver (NVIDIA's driver with its Vulkan ICD, or mesa-vulkan-drivers for AMD/Intel); \`vulkaninfo --summary\` ` +
-      "(vulkan-tools) should list the GPU; Dawn rejects software Vulkan devices such as Mesa's lavapipe. Or use the cpu device.",
-    { file, cause: e });
+        `(${firstLine(msg)}). It needs a GPU with a Vulkan driver: the Vulkan loader (Debian: libvulkan1) and the ` +
+          `GPU's ` +
+        `driver (NVIDIA's driver with its Vulkan ICD, or mesa-vulkan-drivers for AMD/Intel); \`vulkaninfo ` +
+          `--summary\` ` +
+        "(vulkan-tools) should list the GPU; Dawn rejects software Vulkan devices such as Mesa's lavapipe. Or use " +
+          "the cpu device.",
+      { file, cause: e },
+    );
   }
   if (device === "cuda" && /cuda|cudnn|cublas|providers_shared|shared library|\.so/i.test(msg)) {
-    return new DeviceError("cuda",
-      `onnxruntime could not start the CUDA execution provider (${firstLine(msg)}). It needs an NVIDIA GPU and driver, ` +
-      `and the CUDA and cuDNN libraries onnxruntime ${ortVersion()} was built for on LD_LIBRARY_PATH ` +
-      "(https://onnxruntime.ai/docs/execution-providers/CUDA-ExecutionProvider.html#requirements).",
-    { file, cause: e });
+    return new DeviceError(
+      "cuda",
+      `onnxruntime could not start the CUDA execution provider (${firstLine(msg)}). It needs an NVIDIA GPU and ` +
+        `driver, ` +
+        `and the CUDA and cuDNN libraries onnxruntime ${ortVersion()} was built for on LD_LIBRARY_PATH ` +
+        "(https://onnxruntime.ai/docs/execution-providers/CUDA-ExecutionProvider.html#requirements).",
+      { file, cause: e },
+    );
   }
   return undefined;
 }

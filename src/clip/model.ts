@@ -157,9 +157,28 @@ async function openModel(name: string, file: string, hash: string, config: ClipC
   const p = entryPaths(cacheDir(opts.cacheDir), hash);
   progress("creating image session", 0.75);
   const device = parseDevice(opts.device);
-  const session = await openOrRebuild(p.image, file, opts.threads, device, IMAGE_OUTPUTS, IMAGE_GRAPH_VERSION, buildImageGraph);
+  const session = await openOrRebuild(
+    p.image,
+    file,
+    opts.threads,
+    device,
+    IMAGE_OUTPUTS,
+    IMAGE_GRAPH_VERSION,
+    buildImageGraph,
+  );
   progress("model ready", 1);
-  return new OrtClipModel(name, file, hash, config, apw, metadata, new SerialSession(session, file, "image tower"), p.text, opts.threads, device);
+  return new OrtClipModel(
+    name,
+    file,
+    hash,
+    config,
+    apw,
+    metadata,
+    new SerialSession(session, file, "image tower"),
+    p.text,
+    opts.threads,
+    device,
+  );
 }
 
 /**
@@ -308,7 +327,15 @@ class OrtClipModel implements ClipModel {
   private textSession(): Promise<SerialSession> {
     if (!this.text) {
       this.text = (async () => {
-        const session = await openOrRebuild(this.textFile, this.path, this.threads, this.device, [TEXT_OUTPUT], TEXT_GRAPH_VERSION, buildTextGraph);
+        const session = await openOrRebuild(
+          this.textFile,
+          this.path,
+          this.threads,
+          this.device,
+          [TEXT_OUTPUT],
+          TEXT_GRAPH_VERSION,
+          buildTextGraph,
+        );
         return new SerialSession(session, this.path, "text tower");
       })();
       this.text.catch(() => { this.text = undefined; });

@@ -54,13 +54,23 @@ export function sessionOptions(threads?: number, device: Device = "cpu"): ort.In
  * Create a session from a graph file on `device`; failures become ClipNadError naming the checkpoint, and a device
  * that is not available here (provider libraries, GPU adapter) a DeviceError saying what is missing.
  */
-export async function createSession(graphFile: string, checkpoint: string, threads?: number, device: Device = "cpu"): Promise<ort.InferenceSession> {
+export async function createSession(
+  graphFile: string,
+  checkpoint: string,
+  threads?: number,
+  device: Device = "cpu",
+): Promise<ort.InferenceSession> {
   checkDevice(device);
   try {
     return await ort.InferenceSession.create(graphFile, sessionOptions(threads, device));
   } catch (e) {
-    throw deviceSessionError(device, e, checkpoint)
-      ?? new ClipNadError(`onnxruntime could not load the graph ${graphFile}: ${(e as Error).message}`, { file: checkpoint, cause: e });
+    throw (
+      deviceSessionError(device, e, checkpoint) ??
+      new ClipNadError(`onnxruntime could not load the graph ${graphFile}: ${(e as Error).message}`, {
+        file: checkpoint,
+        cause: e,
+      })
+    );
   }
 }
 

@@ -43,7 +43,9 @@ function readInt(env: Env, name: string, min: number): number | undefined {
 
 /** The shard named by the engine's environment; a ClipNadError that says what to set when there is none. */
 export function shardFromEnvironment(env: Env = process.env): EngineShard {
-  const engines = (Object.keys(ENGINE_INDEX) as ShardEngine[]).filter((e) => (env[ENGINE_INDEX[e]] ?? "").trim() !== "");
+  const engines = (Object.keys(ENGINE_INDEX) as ShardEngine[]).filter(
+    (e) => (env[ENGINE_INDEX[e]] ?? "").trim() !== "",
+  );
   if (engines.length === 0) {
     throw new ClipNadError(
       "no shard in the environment: a Slurm array task sets SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT, " +
@@ -52,8 +54,10 @@ export function shardFromEnvironment(env: Env = process.env): EngineShard {
         "outside such a job give the shard as i/n");
   }
   if (engines.length > 1) {
-    throw new ClipNadError(`the environment names more than one shard (${engines.map((e) => ENGINE_INDEX[e]).join(", ")}); ` +
-      "give the shard as i/n");
+    throw new ClipNadError(
+      `the environment names more than one shard (${engines.map((e) => ENGINE_INDEX[e]).join(", ")}); ` +
+        "give the shard as i/n",
+    );
   }
   const engine = engines[0];
   const indexVar = ENGINE_INDEX[engine];
@@ -70,13 +74,18 @@ export function shardFromEnvironment(env: Env = process.env): EngineShard {
   } else if (engine === "aws-batch") {
     const size = readInt(env, "AWS_BATCH_JOB_ARRAY_SIZE", 1);
     if (size === undefined) {
-      throw new ClipNadError(`AWS_BATCH_JOB_ARRAY_INDEX is set but AWS_BATCH_JOB_ARRAY_SIZE is not; set ${SHARD_COUNT_VARIABLE} to the array size`);
+      throw new ClipNadError(
+        `AWS_BATCH_JOB_ARRAY_INDEX is set but AWS_BATCH_JOB_ARRAY_SIZE is not; set ${SHARD_COUNT_VARIABLE} to the ` +
+          `array size`,
+      );
     }
     count = size;
     source.push(`AWS_BATCH_JOB_ARRAY_SIZE=${count}`);
   } else {
-    throw new ClipNadError(`JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job) but ${SHARD_COUNT_VARIABLE} is not: ` +
-      `set ${SHARD_COUNT_VARIABLE} to the Job's completions`);
+    throw new ClipNadError(
+      `JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job) but ${SHARD_COUNT_VARIABLE} is not: ` +
+        `set ${SHARD_COUNT_VARIABLE} to the Job's completions`,
+    );
   }
   if (index >= count) {
     throw new ClipNadError(`${indexVar}=${index} is not a shard of ${count} (need 0 ≤ index < ${count}` +
@@ -89,15 +98,24 @@ export function shardFromEnvironment(env: Env = process.env): EngineShard {
 function slurmCount(env: Env): number {
   const count = readInt(env, "SLURM_ARRAY_TASK_COUNT", 1);
   if (count === undefined) {
-    throw new ClipNadError(`SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; set ${SHARD_COUNT_VARIABLE} to the number of shards`);
+    throw new ClipNadError(
+      `SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; set ${SHARD_COUNT_VARIABLE} to the number of ` +
+        `shards`,
+    );
   }
   const min = readInt(env, "SLURM_ARRAY_TASK_MIN", 0);
   const max = readInt(env, "SLURM_ARRAY_TASK_MAX", 0);
   const step = readInt(env, "SLURM_ARRAY_TASK_STEP", 1) ?? 1;
   if (min !== 0 || max !== count - 1 || step !== 1) {
-    const spec = min === undefined || max === undefined ? "without SLURM_ARRAY_TASK_MIN/MAX" : `--array=${min}-${max}${step === 1 ? "" : `:${step}`}`;
-    throw new ClipNadError(`this Slurm array (${spec}, ${count} task(s)) is not --array=0-${count - 1}: the shard index is the ` +
-      `task id, so submit --array=0-(N-1) for N shards, or set ${SHARD_COUNT_VARIABLE}=N (as when resubmitting some tasks, e.g. --array=1)`);
+    const spec =
+      min === undefined || max === undefined
+        ? "without SLURM_ARRAY_TASK_MIN/MAX"
+        : `--array=${min}-${max}${step === 1 ? "" : `:${step}`}`;
+    throw new ClipNadError(
+      `this Slurm array (${spec}, ${count} task(s)) is not --array=0-${count - 1}: the shard index is the ` +
+        `task id, so submit --array=0-(N-1) for N shards, or set ${SHARD_COUNT_VARIABLE}=N (as when resubmitting ` +
+          `some tasks, e.g. --array=1)`,
+    );
   }
   return count;
 }

@@ -9,4 +9,15 @@ export { readStanfordCars, carYear, StanfordCarsOptions } from "./stanfordCars";
 export { readToyDataset, ToyDatasetReadOptions } from "./toy";
 export { readMat, parseMat, encodeMat, mat, matString, matNumber, MatValue } from "./matfile";
 export { parseCsv } from "./files";
-export { ShiftLabel, CarsConcept, CARS_YELLOW_COLOUR_ID, readShiftLabels, writeShiftLabels, carsShiftLabels, toyShiftLabels, toyDriftYears, toyConceptKey, commonFolder } from "./shiftLabels";
+export {
+  ShiftLabel,
+  CarsConcept,
+  CARS_YELLOW_COLOUR_ID,
+  readShiftLabels,
+  writeShiftLabels,
+  carsShiftLabels,
+  toyShiftLabels,
+  toyDriftYears,
+  toyConceptKey,
+  commonFolder,
+} from "./shiftLabels";

@@ -20,7 +20,10 @@ export const CHROMIUM_ARGS = [
 export function chromiumPath(): string {
   const p = process.env.CLIP_NAD_CHROMIUM || "/usr/bin/chromium";
   if (!fs.existsSync(p)) {
-    throw new ClipNadError("Chromium not found (install Debian's chromium package, or set CLIP_NAD_CHROMIUM to its path)", { file: p });
+    throw new ClipNadError(
+      "Chromium not found (install Debian's chromium package, or set CLIP_NAD_CHROMIUM to its path)",
+      { file: p },
+    );
   }
   return p;
 }

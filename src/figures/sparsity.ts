@@ -91,7 +91,7 @@ export function sparsityFigure(pairs: SparsityCurve, neurons: SparsityCurve, opt
   };
 }
 
-/** A histogram as src/analysis/sparsity.ts scoreHistogram returns it (bins+1 edges, counts; log10 scores when `log`). */
+/** A histogram as src/analysis/sparsity.ts scoreHistogram returns it (bins+1 edges, counts; log10 scores if `log`). */
 export interface ScoreHistogram {
   edges: number[];
   counts: number[];
@@ -113,7 +113,12 @@ export interface SparsityHistogramOptions {
  * histogram the thresholds are drawn at log10(score).
  */
 export function sparsityHistogramFigure(hist: ScoreHistogram, opts: SparsityHistogramOptions = {}): PlotlyFigure {
-  if (!hist || !Array.isArray(hist.edges) || !Array.isArray(hist.counts) || hist.edges.length !== hist.counts.length + 1) {
+  if (
+    !hist ||
+    !Array.isArray(hist.edges) ||
+    !Array.isArray(hist.counts) ||
+    hist.edges.length !== hist.counts.length + 1
+  ) {
     throw new ClipNadError("sparsityHistogramFigure: a histogram needs bins+1 edges and bins counts", { key: "edges" });
   }
   const centres = hist.counts.map((_, b) => (hist.edges[b] + hist.edges[b + 1]) / 2);
@@ -141,7 +146,14 @@ export function sparsityHistogramFigure(hist: ScoreHistogram, opts: SparsityHist
       ...BASE_LAYOUT,
       title: { text: title },
       bargap: 0,
-      xaxis: { title: { text: hist.log ? "Mean value (log10 of the mean top-50 centred norm)" : "Mean value (mean top-50 centred norm)" }, gridcolor: "#e5e5e5" },
+      xaxis: {
+        title: {
+          text: hist.log
+            ? "Mean value (log10 of the mean top-50 centred norm)"
+            : "Mean value (mean top-50 centred norm)",
+        },
+        gridcolor: "#e5e5e5",
+      },
       yaxis: { title: { text: "Frequency" }, gridcolor: "#e5e5e5" },
     },
   };

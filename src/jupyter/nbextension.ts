@@ -55,14 +55,19 @@ export function enableNbextension(configDir: string): string {
     if (text.trim() !== "") {
       const parsed = readJson<unknown>(file);
       if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-        throw new ClipNadError("the notebook config is not a JSON object; fix or remove it (it was left as it is)", { file });
+        throw new ClipNadError("the notebook config is not a JSON object; fix or remove it (it was left as it is)", {
+          file,
+        });
       }
       config = parsed as Record<string, unknown>;
     }
   }
   const current = config.load_extensions;
   if (current !== undefined && (current === null || typeof current !== "object" || Array.isArray(current))) {
-    throw new ClipNadError("\"load_extensions\" is not a JSON object; fix it (the file was left as it is)", { file, key: "load_extensions" });
+    throw new ClipNadError('"load_extensions" is not a JSON object; fix it (the file was left as it is)', {
+      file,
+      key: "load_extensions",
+    });
   }
   config.load_extensions = { ...(current as Record<string, unknown> | undefined), [NBEXTENSION_REQUIRE]: true };
   writeJsonAtomic(file, config);
@@ -74,7 +79,8 @@ export function installNbextension(opts: { user?: boolean; prefix?: string } = {
   const loc = nbextensionLocation(opts);
   const built = ensureNbextensionBundle();
   const nbextensionDir = ensureDir(path.join(loc.dataDir, "nbextensions", NBEXTENSION_NAME));
-  for (const f of NBEXTENSION_FILES) writeFileAtomic(path.join(nbextensionDir, f), fs.readFileSync(path.join(built, f)));
+  for (const f of NBEXTENSION_FILES)
+    writeFileAtomic(path.join(nbextensionDir, f), fs.readFileSync(path.join(built, f)));
   const configFile = enableNbextension(loc.configDir);
   return { ...loc, nbextensionDir, configFile };
 }

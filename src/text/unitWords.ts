@@ -23,7 +23,9 @@ export function meanCentredContribution(
   const { H, C, d } = dec;
   if (collection.H !== H || collection.C !== C) {
     const theirs = `${collection.H}×${collection.C}`;
-    throw new ClipNadError(`the decomposition (${H}×${C}) is not the collection's (${theirs})`, { file: collection.dir });
+    throw new ClipNadError(`the decomposition (${H}×${C}) is not the collection's (${theirs})`, {
+      file: collection.dir,
+    });
   }
   const mean = collection.meanCoefficients;
   const delta = new Float64Array(H * C);

@@ -189,12 +189,20 @@ export async function writeToyDataset(outDir: string, opts: ToyDatasetOptions): 
     });
   }
   const meta = {
-    generator: "clip-nad toyworld", seed, n, size, ...(opts.canvas ? { canvas: { width: opts.canvas.width, height: opts.canvas.height } } : {}),
+    generator: "clip-nad toyworld",
+    seed,
+    n,
+    size,
+    ...(opts.canvas ? { canvas: { width: opts.canvas.width, height: opts.canvas.height } } : {}),
     supersample: opts.supersample ?? 2,
-    minObjects: opts.minObjects ?? 1, maxObjects: opts.maxObjects ?? 4, probabilities: opts.probabilities ?? {},
-    drift: drift ?? null, years: years ?? null,
+    minObjects: opts.minObjects ?? 1,
+    maxObjects: opts.maxObjects ?? 4,
+    probabilities: opts.probabilities ?? {},
+    drift: drift ?? null,
+    years: years ?? null,
     vocabulary: { shapes: SHAPES, colours: COLOURS, patterns: PATTERNS, sizes: SIZES, textures: TEXTURES },
-    maskClasses: SHAPE_CLASSES, colourMaskClasses: COLOUR_CLASSES,
+    maskClasses: SHAPE_CLASSES,
+    colourMaskClasses: COLOUR_CLASSES,
   };
   fs.writeFileSync(path.join(outDir, "dataset.json"), JSON.stringify(meta, null, 1) + "\n");
   return { outDir, n, years };

@@ -7,13 +7,22 @@ import { ToyDatasetOptions, ToyDatasetSummary, writeToyDataset } from "./dataset
  * reused as it is (so several notebooks, or a rerun, do not regenerate the same scenes). The options that define the
  * data are recorded in `<dir>/request.json` after the dataset is complete; anything else in `dir` is replaced whole.
  */
-export async function ensureToyDataset(dir: string, opts: ToyDatasetOptions): Promise<{ reused: boolean; summary?: ToyDatasetSummary }> {
+export async function ensureToyDataset(
+  dir: string,
+  opts: ToyDatasetOptions,
+): Promise<{ reused: boolean; summary?: ToyDatasetSummary }> {
   const { onProgress, concurrency, force, ...defining } = opts;
-  void concurrency; void force;
-  const request = JSON.stringify({ version: 1, ...defining, drift: typeof defining.drift === "string" ? defining.drift : defining.drift ?? null });
+  void concurrency;
+  void force;
+  const request = JSON.stringify({
+    version: 1,
+    ...defining,
+    drift: typeof defining.drift === "string" ? defining.drift : (defining.drift ?? null),
+  });
   const file = path.join(dir, "request.json");
   try {
-    if (fs.readFileSync(file, "utf8") === request && fs.existsSync(path.join(dir, "index.jsonl"))) return { reused: true };
+    if (fs.readFileSync(file, "utf8") === request && fs.existsSync(path.join(dir, "index.jsonl")))
+      return { reused: true };
   } catch {
     // not written by ensureToyDataset yet
   }

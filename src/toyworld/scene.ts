@@ -47,7 +47,8 @@ export function canvasScale(opts: ToyWorldOptions): { sx: number; sy: number } {
   const size = opts.size ?? 128;
   const { width, height } = opts.canvas;
   for (const [name, v] of [["width", width], ["height", height]] as const) {
-    if (!(Number.isInteger(v) && v >= 16 && v <= 4096)) throw new ClipNadError(`canvas ${name} must be an integer in 16..4096, got ${v}`);
+    if (!(Number.isInteger(v) && v >= 16 && v <= 4096))
+      throw new ClipNadError(`canvas ${name} must be an integer in 16..4096, got ${v}`);
   }
   return { sx: width / size, sy: height / size };
 }
@@ -63,7 +64,10 @@ export function sampleSceneSpec(rng: Rng, opts: ToyWorldOptions = {}, dists?: Di
   const { sx, sy } = canvasScale(opts);
   const area = sx * sy;
   const background = { colour: draw(rng, d, "background") as ColourName, texture: draw(rng, d, "texture") };
-  const count = area === 1 ? rng.int(minN, maxN) : rng.int(Math.max(1, Math.round(minN * area)), Math.max(1, Math.round(maxN * area)));
+  const count =
+    area === 1
+      ? rng.int(minN, maxN)
+      : rng.int(Math.max(1, Math.round(minN * area)), Math.max(1, Math.round(maxN * area)));
   const drafts: ToyObject[] = [];
   for (let i = 0; i < count; i++) {
     const size = draw(rng, d, "size");
@@ -89,7 +93,8 @@ export function sampleSceneSpec(rng: Rng, opts: ToyWorldOptions = {}, dists?: Di
       const x = rng.uniform(m / sx, 1 - m / sx), y = rng.uniform(m / sy, 1 - m / sy);
       // Score = smallest gap to already placed objects; stop at the first non-overlapping spot.
       let score = Infinity;
-      for (const p of placed) score = Math.min(score, Math.hypot((x - p.x) * sx, (y - p.y) * sy) - 0.9 * (o.radius + p.radius));
+      for (const p of placed)
+        score = Math.min(score, Math.hypot((x - p.x) * sx, (y - p.y) * sy) - 0.9 * (o.radius + p.radius));
       if (score > best.score) best = { x, y, score };
       if (score >= 0) break;
     }

@@ -16,7 +16,14 @@ const g = globalThis as Record<string, unknown>;
 if (!g.DragEvent) g.DragEvent = class DragEvent extends (g.MouseEvent as typeof MouseEvent) {};
 if (!window.matchMedia) {
   (window as unknown as Record<string, unknown>).matchMedia = (q: string) => ({
-    matches: false, media: q, onchange: null, addListener() {}, removeListener() {}, addEventListener() {}, removeEventListener() {}, dispatchEvent: () => false,
+    matches: false,
+    media: q,
+    onchange: null,
+    addListener() {},
+    removeListener() {},
+    addEventListener() {},
+    removeEventListener() {},
+    dispatchEvent: () => false,
   });
 }
 
@@ -47,10 +54,14 @@ class ClassicComm {
   send(data: { method?: string; content?: unknown }): string {
     this.sent.push(data as ClassicComm["sent"][number]);
     if (data.method === "custom") {
-      void this.backend.handle(data.content).then(({ reply, buffers }) => this.onMsg?.({
-        header: { msg_type: "comm_msg" }, metadata: {}, content: { comm_id: this.comm_id, data: { method: "custom", content: reply } },
-        buffers: buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength)),
-      }));
+      void this.backend.handle(data.content).then(({ reply, buffers }) =>
+        this.onMsg?.({
+          header: { msg_type: "comm_msg" },
+          metadata: {},
+          content: { comm_id: this.comm_id, data: { method: "custom", content: reply } },
+          buffers: buffers.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength)),
+        }),
+      );
     }
     return "msg";
   }
@@ -73,8 +84,19 @@ beforeAll(async () => {
     comm_info: (_t: string, cb: (r: unknown) => void) => cb({ content: { status: "ok", comms: {} } }),
   };
   const events = { on: () => undefined };
-  const outputarea = { OutputArea: { prototype: { register_mime_type: (mime: string, append: Append, opts: { safe: boolean; index: number }) => registered.push({ mime, append, opts }) } } };
-  const plotly = { newPlot: async (div: HTMLElement, data: unknown, layout: unknown) => { plotted.push({ div, data, layout }); } };
+  const outputarea = {
+    OutputArea: {
+      prototype: {
+        register_mime_type: (mime: string, append: Append, opts: { safe: boolean; index: number }) =>
+          registered.push({ mime, append, opts }),
+      },
+    },
+  };
+  const plotly = {
+    newPlot: async (div: HTMLElement, data: unknown, layout: unknown) => {
+      plotted.push({ div, data, layout });
+    },
+  };
   const amdRequire = (deps: string[], ok: (m: unknown) => void, fail: (e: Error) => void) =>
     deps[0] === "./plotly.min" ? setTimeout(() => ok(plotly), 0) : fail(new Error(`unexpected module ${deps[0]}`));
   ext.load({ notebook: { kernel: kernel as never, events } }, outputarea as never, amdRequire);
@@ -87,7 +109,8 @@ function renderer(mime: string): Append {
 async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
   const t0 = Date.now();
   while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}; page: ${document.body.textContent?.slice(0, 300)}`);
+    if (Date.now() - t0 > ms)
+      throw new Error(`timed out waiting for ${what}; page: ${document.body.textContent?.slice(0, 300)}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -100,11 +123,17 @@ describe("classic-notebook extension (jsdom, stand-in notebook API)", () => {
     expect(Object.keys(targets)).toEqual(["jupyter.widget"]);
   });
 
-  it("a kernel-opened browser model renders through the widget-view renderer; a click goes over the classic comm", async () => {
+  it("a kernel-opened browser model renders through the widget-view renderer; a click goes over the classic " +
+      "comm", async () => {
     const ws = browserWidgetState(backend);
     await targets["jupyter.widget"](comm, {
-      header: { msg_type: "comm_open" }, metadata: { version: "2.1.0" },
-      content: { comm_id: comm.comm_id, target_name: "jupyter.widget", data: { state: ws.state, buffer_paths: ws.buffers.map((b) => b.path) } },
+      header: { msg_type: "comm_open" },
+      metadata: { version: "2.1.0" },
+      content: {
+        comm_id: comm.comm_id,
+        target_name: "jupyter.widget",
+        data: { state: ws.state, buffer_paths: ws.buffers.map((b) => b.path) },
+      },
       buffers: ws.buffers.map((b) => new DataView(b.data.buffer, b.data.byteOffset, b.data.byteLength)),
     });
     const element = document.createElement("div");

@@ -31,24 +31,40 @@ export const NBEXTENSION_NAME = "clip-nad-widgets";
 
 // The parts of the classic notebook's API this extension uses (notebook 6.4: services/kernels/{kernel,comm}.js,
 // notebook/js/outputarea.js, base/js/events.js).
-interface ClassicMsg { header: { msg_type: string }; content: { [k: string]: unknown }; metadata: { [k: string]: unknown }; buffers?: (ArrayBuffer | DataView)[] }
+interface ClassicMsg {
+  header: { msg_type: string };
+  content: { [k: string]: unknown };
+  metadata: { [k: string]: unknown };
+  buffers?: (ArrayBuffer | DataView)[];
+}
 type ClassicComm = base.IClassicComm;
 interface CommManager {
   register_target(target: string, f: (comm: ClassicComm, msg: ClassicMsg) => unknown): void;
-  new_comm(target: string, data: unknown, callbacks?: unknown, metadata?: unknown, commId?: string, buffers?: unknown): ClassicComm;
+  new_comm(
+    target: string,
+    data: unknown,
+    callbacks?: unknown,
+    metadata?: unknown,
+    commId?: string,
+    buffers?: unknown,
+  ): ClassicComm;
 }
 interface ClassicKernel {
   comm_manager: CommManager;
   comm_info(target: string, callback: (reply: ClassicMsg) => void): void;
 }
-interface ClassicEvents { on(names: string, handler: (event: unknown, data?: { kernel?: ClassicKernel }) => void): void }
+interface ClassicEvents {
+  on(names: string, handler: (event: unknown, data?: { kernel?: ClassicKernel }) => void): void;
+}
 export interface ClassicJupyter { notebook?: { kernel?: ClassicKernel | null; events: ClassicEvents }; }
 /** jQuery-wrapped elements, as the output area passes them. */
 interface JQ { 0: HTMLElement; append(x: JQ): unknown }
 interface OutputAreaInstance { create_output_subarea(md: unknown, classes: string, mime: string): JQ }
 type Append = (this: OutputAreaInstance, value: unknown, md: unknown, element: JQ) => JQ;
 export interface OutputAreaModule {
-  OutputArea: { prototype: { register_mime_type(mime: string, append: Append, opts: { safe: boolean; index: number }): void } };
+  OutputArea: {
+    prototype: { register_mime_type(mime: string, append: Append, opts: { safe: boolean; index: number }): void };
+  };
 }
 type AmdRequire = (deps: string[], ok: (...mods: unknown[]) => void, fail: (e: Error) => void) => void;
 interface PlotlyLike { newPlot(div: HTMLElement, data: unknown, layout: unknown, config: unknown): Promise<unknown> }
@@ -64,24 +80,38 @@ export class ClassicWidgetManager extends ManagerBase {
   constructor(private readonly kernel: ClassicKernel) {
     super();
     kernel.comm_manager.register_target("jupyter.widget", (comm, msg) =>
-      this.handle_comm_open(comm, msg as unknown as Parameters<ManagerBase["handle_comm_open"]>[1]));
+      this.handle_comm_open(comm, msg as unknown as Parameters<ManagerBase["handle_comm_open"]>[1]),
+    );
   }
 
-  protected async loadClass(className: string, moduleName: string): Promise<typeof base.WidgetModel | typeof base.WidgetView> {
+  protected async loadClass(
+    className: string,
+    moduleName: string,
+  ): Promise<typeof base.WidgetModel | typeof base.WidgetView> {
     const cls = MODULES[moduleName]?.[className];
-    if (!cls) throw new Error(`widget class ${moduleName}.${className} is not available in the clip-nad classic-notebook extension`);
+    if (!cls)
+      throw new Error(
+        `widget class ${moduleName}.${className} is not available in the clip-nad classic-notebook extension`,
+      );
     return cls as typeof base.WidgetModel;
   }
 
-  protected async _create_comm(target: string, modelId?: string, data?: unknown, metadata?: unknown,
-    buffers?: ArrayBuffer[] | ArrayBufferView[]): Promise<base.IClassicComm> {
+  protected async _create_comm(
+    target: string,
+    modelId?: string,
+    data?: unknown,
+    metadata?: unknown,
+    buffers?: ArrayBuffer[] | ArrayBufferView[],
+  ): Promise<base.IClassicComm> {
     return this.kernel.comm_manager.new_comm(target, data ?? {}, {}, metadata ?? {}, modelId, buffers);
   }
 
   protected _get_comm_info(): Promise<{}> {
-    return new Promise((resolve) => this.kernel.comm_info("jupyter.widget", (reply) => {
-      resolve((reply.content.status === "ok" ? reply.content.comms : {}) as {});
-    }));
+    return new Promise((resolve) =>
+      this.kernel.comm_info("jupyter.widget", (reply) => {
+        resolve((reply.content.status === "ok" ? reply.content.comms : {}) as {});
+      }),
+    );
   }
 
   /** The model, waiting briefly: a display can arrive while its comm_open is still being handled. */
@@ -154,11 +184,13 @@ function makePlotlyRenderer(amdRequire: AmdRequire): Append {
       if (P && typeof P.newPlot === "function") resolve(P);
       else reject(new Error("plotly.min.js loaded but defined no Plotly"));
     }, reject));
-    plotly.then((P) => P.newPlot(div, fig.data ?? [], fig.layout ?? {}, fig.config ?? { responsive: true })).catch((e: Error) => {
-      plotly = undefined; // try loading again with the next figure
-      console.error("clip-nad: cannot draw the plotly figure", e);
-      div.textContent = `clip-nad: cannot draw the plotly figure (${e.message})`;
-    });
+    plotly
+      .then((P) => P.newPlot(div, fig.data ?? [], fig.layout ?? {}, fig.config ?? { responsive: true }))
+      .catch((e: Error) => {
+        plotly = undefined; // try loading again with the next figure
+        console.error("clip-nad: cannot draw the plotly figure", e);
+        div.textContent = `clip-nad: cannot draw the plotly figure (${e.message})`;
+      });
     return toinsert;
   };
 }
@@ -175,7 +207,9 @@ export function load(Jupyter: ClassicJupyter, outputarea: OutputAreaModule, amdR
   const nb = Jupyter.notebook;
   if (!nb) return;
   if (nb.kernel) managerFor(nb.kernel);
-  nb.events.on("kernel_created.Kernel kernel_created.Session", (_e, data) => { if (data?.kernel) managerFor(data.kernel); });
+  nb.events.on("kernel_created.Kernel kernel_created.Session", (_e, data) => {
+    if (data?.kernel) managerFor(data.kernel);
+  });
   // A restarted kernel has no widgets: forget the old models (their views stay on the page, inert).
   nb.events.on("kernel_restarting.Kernel", () => { void manager?.clear_state(); });
   console.log(`clip-nad: classic-notebook widget extension loaded (${browser.MODULE_NAME} ${browser.MODULE_VERSION})`);

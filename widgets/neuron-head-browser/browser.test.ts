@@ -26,7 +26,10 @@ async function savedBrowser(pairs = 60, neurons = 3, textLabels = false) {
   return { backend, doc: savedStateDocument("model-1", browserWidgetState(backend, off)) };
 }
 
-async function render(doc: Record<string, unknown>, setup?: (model: InstanceType<BrowserModule["NeuronHeadBrowserModel"]>) => void) {
+async function render(
+  doc: Record<string, unknown>,
+  setup?: (model: InstanceType<BrowserModule["NeuronHeadBrowserModel"]>) => void,
+) {
   const manager = new Manager();
   const models = await manager.set_state(doc);
   const model = models[0] as InstanceType<BrowserModule["NeuronHeadBrowserModel"]>;
@@ -74,7 +77,9 @@ describe("NeuronHeadBrowser front end (jsdom)", () => {
     const { backend, doc } = await savedBrowser();
     // The kernel's list (50 pairs by the first score), with a tie order the kernel chose; mark it so a recomputed
     // list could not match it by accident: put the kernel's 10th pair first.
-    const state = (doc.state as Record<string, { state: { ranking: { neuron: number; head: number; score: number }[] } }>)["model-1"].state;
+    const state = (
+      doc.state as Record<string, { state: { ranking: { neuron: number; head: number; score: number }[] } }>
+    )["model-1"].state;
     const kernel = backend.initialState({ pairs: [], spans: [], note: "" }).state.ranking;
     expect(state.ranking).toEqual(kernel);
     const saved = [kernel[9], ...kernel.slice(0, 9), ...kernel.slice(10)];

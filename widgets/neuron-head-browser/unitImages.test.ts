@@ -38,10 +38,12 @@ async function until(host: HTMLElement, cond: () => boolean, ms = 5000) {
   }
 }
 
-const titles = (host: HTMLElement, sel: string) => Array.from(host.querySelectorAll(`${sel} img`)).map((i) => (i as HTMLImageElement).title.split(" ")[0]);
+const titles = (host: HTMLElement, sel: string) =>
+  Array.from(host.querySelectorAll(`${sel} img`)).map((i) => (i as HTMLImageElement).title.split(" ")[0]);
 
 describe("neuron and head views with units' own top images (read-only page)", () => {
-  it("the neuron view shows the neuron's own images, then each head's pair images, as the kernel ranked them", async () => {
+  it("the neuron view shows the neuron's own images, then each head's pair images, as the kernel ranked " +
+      "them", async () => {
     const source = syntheticSource({ heads: H, neurons: C, dim: D, unitImages: true });
     const backend = new BrowserBackend(source);
     const { host, off } = await renderSaved(backend, 20, C); // every neuron's view embedded
@@ -51,14 +53,20 @@ describe("neuron and head views with units' own top images (read-only page)", ()
     expect(units.neurons).toHaveLength(C);
     // The kernel's live answer carries the same own images.
     const live = await backend.handle({ kind: "neuron", id: 1, neuron: 7 });
-    expect(live.reply.kind === "neuron" && live.reply.own!.images.map((im) => im.id)).toEqual(source.unitImages!({ neuron: 7 }, 8).map((im) => im.id));
+    expect(live.reply.kind === "neuron" && live.reply.own!.images.map((im) => im.id)).toEqual(
+      source.unitImages!({ neuron: 7 }, 8).map((im) => im.id),
+    );
     // Through the UI: the first pair of the top list → its neuron view → its head view.
     (host.querySelector(".nhb-toplist .nhb-link") as HTMLButtonElement).click();
     await until(host, () => !!host.querySelector(".nhb-neuron-btn"));
-    const [, head, neuron] = /head (\d+) · neuron (\d+)/.exec(host.querySelector(".nhb-detail .nhb-h")!.textContent!)!.map(Number);
+    const [, head, neuron] = /head (\d+) · neuron (\d+)/
+      .exec(host.querySelector(".nhb-detail .nhb-h")!.textContent!)!
+      .map(Number);
     (host.querySelector(".nhb-neuron-btn") as HTMLButtonElement).click();
     await until(host, () => !!host.querySelector(".nhb-neuronview"));
-    expect(host.querySelector(".nhb-neuronview .nhb-own .nhb-sub")!.textContent).toBe(`Neuron ${neuron}'s own top images (by synthetic norm)`);
+    expect(host.querySelector(".nhb-neuronview .nhb-own .nhb-sub")!.textContent).toBe(
+      `Neuron ${neuron}'s own top images (by synthetic norm)`,
+    );
     expect(titles(host, ".nhb-neuronview .nhb-own")).toEqual(source.unitImages!({ neuron }, 8).map((im) => im.id));
     const cols = Array.from(host.querySelectorAll(".nhb-neuronview .nhb-column"));
     expect(cols).toHaveLength(H);
@@ -68,7 +76,9 @@ describe("neuron and head views with units' own top images (read-only page)", ()
     });
     (host.querySelector(".nhb-head-btn") as HTMLButtonElement).click();
     await until(host, () => !!host.querySelector(".nhb-headview"));
-    expect(host.querySelector(".nhb-headview .nhb-own .nhb-sub")!.textContent).toBe(`Head ${head}'s own top images (by synthetic norm)`);
+    expect(host.querySelector(".nhb-headview .nhb-own .nhb-sub")!.textContent).toBe(
+      `Head ${head}'s own top images (by synthetic norm)`,
+    );
     expect(titles(host, ".nhb-headview .nhb-own")).toEqual(source.unitImages!({ head }, 8).map((im) => im.id));
   });
 

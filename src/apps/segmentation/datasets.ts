@@ -60,7 +60,8 @@ export async function readRawLabels(file: string, maxValue: number): Promise<Lab
     const v = labels[i];
     if (v > maxValue && v !== IGNORE_INDEX) {
       throw new ClipNadError(
-        `label value ${v} at pixel (${i % info.width}, ${Math.floor(i / info.width)}) is out of range (0..${maxValue}, ${IGNORE_INDEX} = ignore)`,
+        `label value ${v} at pixel (${i % info.width}, ${Math.floor(i / info.width)}) is out of range ` +
+          `(0..${maxValue}, ${IGNORE_INDEX} = ignore)`,
         { file },
       );
     }

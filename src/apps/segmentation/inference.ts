@@ -140,7 +140,10 @@ export interface SegmentationForward {
 
 export interface DenseOptions {
   mode: InferenceMode;
-  /** Slide mode: test-time short side (default: the model resolution R, as the paper code's 384 for RN50x16); "keep" = none. */
+  /**
+   * Slide mode: test-time short side (default: the model resolution R, as the paper code's 384 for RN50x16);
+   * "keep" = none.
+   */
   shortSide?: number | "keep";
   /** Crops per forward (default 4). */
   batch?: number;
@@ -217,7 +220,9 @@ export async function denseLogits(
   }
   if (W1 < crop || H1 < crop) {
     throw new ClipNadError(
-      `the image (${width}×${height}${W1 !== width || H1 !== height ? `, ${W1}×${H1} after the test-time resize` : ""}) is smaller than the ${crop}-pixel crop`,
+      `the image ` +
+        `(${width}×${height}${W1 !== width || H1 !== height ? `, ${W1}×${H1} after the test-time resize` : ""}) is ` +
+          `smaller than the ${crop}-pixel crop`,
       { file: opts.file },
     );
   }

@@ -121,16 +121,20 @@ export async function overlayPNG(
     const [r, g, b] = palette[e.p];
     const share = ((100 * e.a) / pred.length).toFixed(1);
     return (
-      `<rect x="${pad}" y="${y + 2}" width="13" height="13" fill="rgb(${r},${g},${b})" stroke="#333" stroke-width="0.5"/>` +
-      `<text x="${pad + 19}" y="${y + 13}" font-family="DejaVu Sans, sans-serif" font-size="12">${escapeHtml(names[e.p])} (${share}%)</text>`
+      `<rect x="${pad}" y="${y + 2}" width="13" height="13" fill="rgb(${r},${g},${b})" stroke="#333" ` +
+        `stroke-width="0.5"/>` +
+      `<text x="${pad + 19}" y="${y + 13}" font-family="DejaVu Sans, sans-serif" ` +
+        `font-size="12">${escapeHtml(names[e.p])} (${share}%)</text>`
     );
   });
   if (present.length > shown.length) {
     lines.push(
-      `<text x="${pad}" y="${pad + shown.length * row + 13}" font-family="DejaVu Sans, sans-serif" font-size="12">… ${present.length - shown.length} more</text>`,
+      `<text x="${pad}" y="${pad + shown.length * row + 13}" font-family="DejaVu Sans, sans-serif" font-size="12">… ` +
+        `${present.length - shown.length} more</text>`,
     );
   }
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${legendW}" height="${legendH}"><rect width="100%" height="100%" fill="white"/>${lines.join("")}</svg>`;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${legendW}" height="${legendH}"><rect width="100%" ` +
+      `height="100%" fill="white"/>${lines.join("")}</svg>`;
   const image = await sharp(Buffer.from(blended), { raw: { width, height, channels: 3 } })
     .png()
     .toBuffer();

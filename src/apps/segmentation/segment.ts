@@ -8,7 +8,7 @@ import { DenseOptions, DenseResult, argmaxClasses, denseLogits } from "./inferen
 import { Segmenter } from "./method";
 
 export interface ImageSegmentation {
-  /** P×grid×grid: class logits on the token grid of the image preprocessed as `decompose` does (resize + centre crop). */
+  /** P×grid×grid: class logits on the token grid of the image preprocessed as `decompose` does (resize + crop). */
   tokenLogits: Float32Array;
   dense: DenseResult;
   /** Class per pixel (H×W). */

@@ -17,7 +17,8 @@ export function pairSignsFromCollection(
   try {
     if (col.manifest.model.hash !== model.hash) {
       throw new ClipNadError(
-        `the collection was made with another model (sha256 ${col.manifest.model.hash.slice(0, 12)}…, this model ${model.hash.slice(0, 12)}…)`,
+        `the collection was made with another model (sha256 ${col.manifest.model.hash.slice(0, 12)}…, this model ` +
+          `${model.hash.slice(0, 12)}…)`,
         { file: dir },
       );
     }

@@ -26,15 +26,23 @@ function keepRule(text: string): KeepRule {
   return text;
 }
 
-/** Analyses in their own modules: each adds its `clip-nad analyze <name>` subcommand (help lists them in this order). */
-const ANALYSES: ((analyze: Command) => void)[] = [registerSubconcepts, registerPolysemanticity, registerShift, registerRegisters];
+/** Analyses in their own modules: each adds its `clip-nad analyze <name>` subcommand (help lists them in order). */
+const ANALYSES: ((analyze: Command) => void)[] = [
+  registerSubconcepts,
+  registerPolysemanticity,
+  registerShift,
+  registerRegisters,
+];
 
 /** `clip-nad analyze <analysis>`: one subcommand per analysis. */
 export function register(program: Command): void {
   const analyze = program
     .command("analyze")
-    .description("analyses on a collection or an image folder: reconstruct, ablate, subconcepts, polysemanticity, shift, registers "
-      + "(`clip-nad analyze <analysis> --help`)");
+    .description(
+      "analyses on a collection or an image folder: reconstruct, ablate, subconcepts, polysemanticity, shift, " +
+        "registers " +
+        "(`clip-nad analyze <analysis> --help`)",
+    );
   for (const analysis of ["reconstruct", "ablate"] as const) registerEvaluation(analyze, analysis);
   for (const add of ANALYSES) add(analyze);
 }
@@ -69,7 +77,11 @@ function registerEvaluation(analyze: Command, analysis: "reconstruct" | "ablate"
       const collection = openCollection(o.collection);
       const labelled = loadLabelledImages(o.images, o.classes);
       const made = collection.manifest.model; // default: the collection's own checkpoint (its sha256 is checked)
-      const { model } = await openModel(o.model ?? (made.path && fs.existsSync(made.path) ? made.path : made.name), o.quiet, o.device);
+      const { model } = await openModel(
+        o.model ?? (made.path && fs.existsSync(made.path) ? made.path : made.name),
+        o.quiet,
+        o.device,
+      );
       let classEmbeddings: Float32Array | undefined;
       if (o.classEmbeddings) {
         const arr = readNpy(o.classEmbeddings);

@@ -26,7 +26,8 @@ export function printCollectionSummary(col: Collection, seconds: number): void {
 export function shardOption(text: string, quiet?: boolean): Shard {
   if (!isAutoShard(text)) return parseShard(text);
   const shard = shardFromEnvironment();
-  if (!quiet) console.error(`collect: shard ${shard.index}/${shard.count} from ${shard.source.join(", ")} (${shard.engine})`);
+  if (!quiet)
+    console.error(`collect: shard ${shard.index}/${shard.count} from ${shard.source.join(", ")} (${shard.engine})`);
   return { index: shard.index, count: shard.count };
 }
 
@@ -35,18 +36,25 @@ export function register(program: Command): void {
   addModelOptions(
     program
       .command("collect")
-      .description("collect per-image pair coefficients s (H×C), embeddings, means and top-k images per pair/neuron/head; resumable (rerun the same command after an interruption), shardable")
+      .description(
+        "collect per-image pair coefficients s (H×C), embeddings, means and top-k images per pair/neuron/head; " +
+          "resumable (rerun the same command after an interruption), shardable",
+      )
       .requiredOption("--images <dir>", "image folder (recursive, sorted by relative path)")
       .requiredOption("--out <dir>", "collection folder (created; rerun to resume)")
       .option("--limit <n>", "at most this many images (after --stride)")
       .option("--stride <s>", "every S-th image of the sorted list", "1")
-      .option("--shard <i/n|auto>", "only positions p with p % n == i (after stride/limit); combine with `clip-nad merge`. " +
-        "auto: from the job array's environment (SLURM_ARRAY_TASK_ID/_COUNT; Kubernetes JOB_COMPLETION_INDEX with " +
-        "the count in CLIP_NAD_SHARDS; AWS_BATCH_JOB_ARRAY_INDEX/_SIZE; CLIP_NAD_SHARDS overrides the count)")
+      .option(
+        "--shard <i/n|auto>",
+        "only positions p with p % n == i (after stride/limit); combine with `clip-nad merge`. " +
+          "auto: from the job array's environment (SLURM_ARRAY_TASK_ID/_COUNT; Kubernetes JOB_COMPLETION_INDEX with " +
+          "the count in CLIP_NAD_SHARDS; AWS_BATCH_JOB_ARRAY_INDEX/_SIZE; CLIP_NAD_SHARDS overrides the count)",
+      )
       .option("--topk <k>", "top images kept per pair, neuron and head", "50")
       .option("--batch <b>", "images per forward pass (keep it the same when resuming)", "8"),
   ).action(async (o) => {
-    const shard = o.shard === undefined ? undefined : shardOption(o.shard, o.quiet); // before the model loads: fail fast
+    // Before the model loads: fail fast.
+    const shard = o.shard === undefined ? undefined : shardOption(o.shard, o.quiet);
     const { model } = await openModel(o.model, o.quiet, o.device);
     const progress = new Progress("collect", { total: 1, unit: "images", quiet: o.quiet });
     const t0 = Date.now();
@@ -80,7 +88,11 @@ export function register(program: Command): void {
       // A refusal (bad input, another collection in the folder) is not fixed by a rerun; an interruption is.
       const started = fs.existsSync(path.join(o.out, FILES.progress));
       const refusal = e instanceof ClipNadError && !e.retryable;
-      progress.stop(started && !refusal ? `collect stopped; rerun the same command to resume (${path.resolve(o.out)})` : "collect stopped");
+      progress.stop(
+        started && !refusal
+          ? `collect stopped; rerun the same command to resume (${path.resolve(o.out)})`
+          : "collect stopped",
+      );
       throw e;
     } finally {
       await model.dispose();

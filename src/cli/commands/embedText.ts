@@ -37,25 +37,45 @@ export function register(program: Command): void {
   addModelOptions(
     program
       .command("embed-text")
-      .description("text embeddings (CLIP BPE, 77-token truncation; float32 N×d .npy) and a sidecar .json listing the texts")
+      .description(
+        "text embeddings (CLIP BPE, 77-token truncation; float32 N×d .npy) and a sidecar .json listing the texts",
+      )
       .option("--text <text>", "a text to embed (repeatable)", collect, [] as string[])
       .option("--file <file>", "a UTF-8 file with one text per line")
       .requiredOption("--out <file.npy>", "output .npy file (a .json with the texts is written next to it)")
       .option("--batch-size <n>", "texts per forward pass", "64")
       .option("--normalize", "L2-normalise each embedding"),
-  ).action(async (o: { model: string; text: string[]; file?: string; out: string; batchSize: string; normalize?: boolean; quiet?: boolean; device: string }) => {
-    const out = npyOutPath(o.out);
-    const batchSize = positiveInt("batch-size", o.batchSize);
-    const texts = gatherTexts(o.text, o.file);
-    const { model, name } = await openModel(o.model, o.quiet, o.device);
-    try {
-      await writeEmbeddings({
-        model, name, out, total: texts.length, label: "embedding texts", unit: "texts", normalize: o.normalize, quiet: o.quiet,
-        encode: (onProgress) => encodeTexts(model, texts, { batchSize, onProgress }),
-        describe: () => ({ contextLength: model.config.contextLength, texts }),
-      });
-    } finally {
-      await model.dispose();
-    }
-  });
+  ).action(
+    async (o: {
+      model: string;
+      text: string[];
+      file?: string;
+      out: string;
+      batchSize: string;
+      normalize?: boolean;
+      quiet?: boolean;
+      device: string;
+    }) => {
+      const out = npyOutPath(o.out);
+      const batchSize = positiveInt("batch-size", o.batchSize);
+      const texts = gatherTexts(o.text, o.file);
+      const { model, name } = await openModel(o.model, o.quiet, o.device);
+      try {
+        await writeEmbeddings({
+          model,
+          name,
+          out,
+          total: texts.length,
+          label: "embedding texts",
+          unit: "texts",
+          normalize: o.normalize,
+          quiet: o.quiet,
+          encode: (onProgress) => encodeTexts(model, texts, { batchSize, onProgress }),
+          describe: () => ({ contextLength: model.config.contextLength, texts }),
+        });
+      } finally {
+        await model.dispose();
+      }
+    },
+  );
 }

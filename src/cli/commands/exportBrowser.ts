@@ -30,13 +30,24 @@ export function register(program: Command): void {
     .option("--model <name|path>", "model for the best-matching words (default: the collection's)")
     .option("--pairs <n>", "embed details of the top N pairs (by contribution norm)", "200")
     .option("--neurons <n>", "and of all heads of the top N neurons (neuron views)", "10")
-    .option("--vocabulary <file|toy>", "word list for best-matching words (default: assets/text/words_30k.txt; the toy captions' words for the toy model)")
+    .option(
+      "--vocabulary <file|toy>",
+      "word list for best-matching words (default: assets/text/words_30k.txt; the toy captions' words for the toy " +
+        "model)",
+    )
     .option("--vocab-size <n>", "use only the first N words")
     .option("--no-words", "no best-matching words (no text tower needed)")
-    .option("--labels <labels.json>", "sparse text labels from `clip-nad text-decompose`: OMP words (signed) " +
-      "of pairs and neurons, TextSpan texts of heads")
+    .option(
+      "--labels <labels.json>",
+      "sparse text labels from `clip-nad text-decompose`: OMP words (signed) " +
+        "of pairs and neurons, TextSpan texts of heads",
+    )
     .option("--thumbnail <px>", "thumbnail size", "64")
-    .option("--unit-norm <raw|centred>", "rank the neuron and head views' images by this contribution norm (one more pass over the collection; default: the collection's stored centred top-k)")
+    .option(
+      "--unit-norm <raw|centred>",
+      "rank the neuron and head views' images by this contribution norm (one more pass over the collection; default: " +
+        "the collection's stored centred top-k)",
+    )
     .option("--quiet", "no progress output");
   addDeviceOption(cmd)
     .action(async (o) => {
@@ -48,10 +59,16 @@ export function register(program: Command): void {
       const vocabulary = !o.words ? [] : o.vocabulary === "toy" || (o.vocabulary === undefined && isToy) ? [...CAPTION_WORDS] : o.vocabulary;
       const progress = new Progress("export-browser", { quiet: o.quiet });
       try {
-        const lists = o.unitNorm === undefined ? undefined : await unitTopImages(collection, await collectionNormWeights(collection), {
-          k: collection.k, norm: checkNormKind(o.unitNorm), mean: collection.meanCoefficients,
-          onProgress: (done, total) => progress.message(`top images of every unit by the ${o.unitNorm} norm`, done / total),
-        });
+        const lists =
+          o.unitNorm === undefined
+            ? undefined
+            : await unitTopImages(collection, await collectionNormWeights(collection), {
+                k: collection.k,
+                norm: checkNormKind(o.unitNorm),
+                mean: collection.meanCoefficients,
+                onProgress: (done, total) =>
+                  progress.message(`top images of every unit by the ${o.unitNorm} norm`, done / total),
+              });
         const source = await browserSourceFrom(model, collection, {
           unitTopImages: lists,
           vocabulary,

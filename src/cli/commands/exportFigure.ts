@@ -30,11 +30,17 @@ function figureFromReport(kind: string, report: any, file: string): PlotlyFigure
     const hist = report?.histograms?.[measure];
     if (!hist) {
       const have = Object.keys(report?.histograms ?? {}).join(", ") || "none";
-      throw new ClipNadError(`not a polysemanticity report with a '${measure}' histogram (has: ${have})`, { file, key: "histograms" });
+      throw new ClipNadError(`not a polysemanticity report with a '${measure}' histogram (has: ${have})`, {
+        file,
+        key: "histograms",
+      });
     }
     const what = measure === "inertia" ? `inertia of the top-${report.top} image embeddings (lower = more alike)`
       : `distinct ${measure} among the top-${report.top}`;
-    return polysemanticityFigure(hist, { measure: what, label: `${label ?? "model"}, ${report.images} images, ${report.norm} norm` });
+    return polysemanticityFigure(hist, {
+      measure: what,
+      label: `${label ?? "model"}, ${report.images} images, ${report.norm} norm`,
+    });
   }
   throw new ClipNadError(`unknown figure '${kind}' (use reconstruction, sparsity, polysemanticity[:<label>])`);
 }

@@ -62,7 +62,8 @@ export function register(program: Command): void {
       program
         .command("segment")
         .description(
-          "training-free segmentation of one image (paper §A.9: neuron-head pairs; MaskCLIP and self-self baselines); writes token_logits.npy, logits.npy, pred.png, overlay.png",
+          "training-free segmentation of one image (paper §A.9: neuron-head pairs; MaskCLIP and self-self " +
+            "baselines); writes token_logits.npy, logits.npy, pred.png, overlay.png",
         )
         .requiredOption("--image <file>", "image file")
         .option("--classes <names>", 'comma-separated class names, e.g. "cat,dog,grass"')
@@ -79,7 +80,8 @@ export function register(program: Command): void {
   )
     .option(
       "--short-side <px|keep>",
-      "slide inference: resize the image's shorter side to this first (mmseg's test-time resize; default the model resolution, 384 for RN50x16), or 'keep'",
+      "slide inference: resize the image's shorter side to this first (mmseg's test-time resize; default the model " +
+        "resolution, 384 for RN50x16), or 'keep'",
     )
     .action(async (o: SegmentFlags) => {
       const given = [o.classes, o.classFile, o.classEmbeddings].filter((x) => x !== undefined).length;
@@ -163,7 +165,8 @@ export function register(program: Command): void {
           },
           notes: {
             token_logits:
-              "class logits on the token grid, before upsampling, for the image preprocessed as `decompose` does (resize + centre crop)",
+              "class logits on the token grid, before upsampling, for the image preprocessed as `decompose` does " +
+                "(resize + centre crop)",
             logits:
               "class logits at the image size (slide: averaged windows; whole: one forward), before the ×40 softmax",
             pred: "8-bit class index per pixel (argmax of softmax(40·logits)); classes in the order of `classes`",
@@ -172,7 +175,9 @@ export function register(program: Command): void {
         });
         if (!o.quiet) {
           console.log(
-            `${METHOD_LABELS[flags.method]}, ${describeMode(flags.mode)} (${dense.windows} forward${dense.windows > 1 ? "s" : ""}), ${P} classes: wrote token_logits.npy (${P}×${g}×${g}), logits.npy (${P}×${dense.height}×${dense.width}), pred.png, overlay.png, segment.json to ${o.out}`,
+            `${METHOD_LABELS[flags.method]}, ${describeMode(flags.mode)} (${dense.windows} ` +
+              `forward${dense.windows > 1 ? "s" : ""}), ${P} classes: wrote token_logits.npy (${P}×${g}×${g}), ` +
+                `logits.npy (${P}×${dense.height}×${dense.width}), pred.png, overlay.png, segment.json to ${o.out}`,
           );
         }
       } finally {

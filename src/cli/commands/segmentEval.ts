@@ -19,7 +19,8 @@ export function register(program: Command): void {
       program
         .command("segment-eval")
         .description(
-          "evaluate a segmentation method on a benchmark (mIoU as mmseg: areas summed over the dataset, 255 ignored; reduce_zero_label for PASCAL Context-59); writes pred/<id>.png and miou.json; resumable",
+          "evaluate a segmentation method on a benchmark (mIoU as mmseg: areas summed over the dataset, 255 ignored; " +
+            "reduce_zero_label for PASCAL Context-59); writes pred/<id>.png and miou.json; resumable",
         )
         .requiredOption("--dataset <name>", `benchmark: ${SEGMENTATION_DATASETS.join(" | ")}`)
         .requiredOption(
@@ -71,8 +72,10 @@ export function register(program: Command): void {
         });
         progress?.stop();
         console.log(
-          `${METHOD_LABELS[flags.method]} on ${dataset.name} (${report.images} images, ${describeMode(flags.mode)}${report.k ? `, k = ${report.k}` : ""}): ` +
-            `mIoU ${report.mIoU.toFixed(2)}, aAcc ${report.aAcc.toFixed(2)}, mAcc ${report.mAcc.toFixed(2)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+          `${METHOD_LABELS[flags.method]} on ${dataset.name} (${report.images} images, ` +
+            `${describeMode(flags.mode)}${report.k ? `, k = ${report.k}` : ""}): ` +
+            `mIoU ${report.mIoU.toFixed(2)}, aAcc ${report.aAcc.toFixed(2)}, mAcc ${report.mAcc.toFixed(2)} ` +
+              `(${((Date.now() - t0) / 1000).toFixed(1)} s)`,
         );
         console.log(
           `wrote ${path.join(o.out, "miou.json")} and ${report.images} predictions under ${path.join(o.out, "pred")}`,

@@ -31,16 +31,32 @@ export function register(program: Command): void {
     .option("--max-objects <k>", "most objects per scene", "4")
     .option("--drift <spec>", 'attribute drift, e.g. "yellow:0.05->0.4,years:2000-2010" (see src/toyworld/drift.ts)')
     .option("--no-masks", "skip the mask PNGs")
-    .option("--canvas <WxH>", "draw each scene on a W×H canvas (e.g. 256x256) with objects, fills and textures at the scale of --size scenes and the object counts per --size² of area (segmentation benchmarks)")
-    .option("--shape-groups", "minimal pairs: runs of 8 scenes identical but for the dominant object's shape (training data)")
+    .option(
+      "--canvas <WxH>",
+      "draw each scene on a W×H canvas (e.g. 256x256) with objects, fills and textures at the scale of --size scenes " +
+        "and the object counts per --size² of area (segmentation benchmarks)",
+    )
+    .option(
+      "--shape-groups",
+      "minimal pairs: runs of 8 scenes identical but for the dominant object's shape (training data)",
+    )
     .option("--force", "replace a non-empty --out folder whole (without it, a non-empty folder is refused)")
     .option("--quiet", "no progress bar")
     .action(async (o) => {
       const n = intOption("n", o.n, 1);
       if (!o.force && fs.existsSync(o.out) && fs.statSync(o.out).isDirectory() && fs.readdirSync(o.out).length > 0) {
-        throw new ClipNadError("--out folder is not empty (a dataset written into it would mix old and new scenes); choose an empty folder or pass --force to replace it", { file: o.out });
+        throw new ClipNadError(
+          "--out folder is not empty (a dataset written into it would mix old and new scenes); choose an empty " +
+            "folder or pass --force to replace it",
+          { file: o.out },
+        );
       }
-      const bar = o.quiet ? undefined : new SingleBar({ format: "toyworld [{bar}] {value}/{total} scenes | {eta_formatted} left" }, Presets.shades_classic);
+      const bar = o.quiet
+        ? undefined
+        : new SingleBar(
+            { format: "toyworld [{bar}] {value}/{total} scenes | {eta_formatted} left" },
+            Presets.shades_classic,
+          );
       bar?.start(n, 0);
       const t0 = Date.now();
       const summary = await writeToyDataset(o.out, {
@@ -59,7 +75,9 @@ export function register(program: Command): void {
       bar?.stop();
       console.log(`wrote ${n} scenes to ${o.out} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       for (const y of summary.years ?? []) {
-        const parts = Object.keys(y.target).map((k) => `${k} target ${y.target[k].toFixed(3)} realised ${y.realised[k].toFixed(3)}`);
+        const parts = Object.keys(y.target).map(
+          (k) => `${k} target ${y.target[k].toFixed(3)} realised ${y.realised[k].toFixed(3)}`,
+        );
         console.log(`  ${y.year}: ${y.scenes} scenes, ${parts.join("; ")}`);
       }
     });
