@@ -11,7 +11,7 @@ import { markdownToHtml } from "./markdown";
 import { escapeHtml, scriptJson } from "../util/html";
 import { writeFileAtomic } from "../io/atomic";
 
-const PLOTLY_MIME = "application/vnd.plotly.v1+json";
+export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 const WIDGET_MIME = "application/vnd.jupyter.widget-view+json";
 
 type MimeBundle = { [mime: string]: unknown };
@@ -36,7 +36,7 @@ export interface Notebook {
   nbformat?: number;
 }
 
-const joinText = (t: string | string[] | undefined): string => (Array.isArray(t) ? t.join("") : t ?? "");
+export const joinText = (t: string | string[] | undefined): string => (Array.isArray(t) ? t.join("") : t ?? "");
 const stripAnsi = (s: string): string => s.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "");
 
 export function readNotebook(file: string): Notebook {

@@ -21,15 +21,18 @@ import * as os from "os";
 import * as path from "path";
 import { ClipNadError } from "../errors";
 import { ensureDir, readJson, writeFileAtomic, writeJsonAtomic } from "../io/atomic";
-import { sha256File } from "../io/hash";
+import { fileSha256, sha256File } from "../io/hash";
 import { escapeHtml, scriptJson } from "../util/html";
 import { PlotlyFigure } from "../figures/types";
 import { exportFigures } from "../figures/export";
-import { Notebook, exportNotebookHtml, hasSavedWidgets, readNotebook } from "../figures/notebookHtml";
+import {
+  Notebook, PLOTLY_MIME, hasSavedWidgets, joinText, notebookToHtml, readNotebook,
+} from "../figures/notebookHtml";
+import { installKernelSpec } from "../jupyter/kernelspec";
 import { markdownToHtml } from "../figures/markdown";
 
+const KERNEL = "clip-nad";
 export const PACKAGE_ROOT = path.resolve(__dirname, "..", "..");
-const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
 export interface ReproduceOptions {
   /** Model name or path for the notebooks' switch (CLIP_NAD_MODEL; default "toy"). */
@@ -85,7 +88,8 @@ export function notebookOrder(dir = path.join(PACKAGE_ROOT, "notebooks")): strin
   const present = fs.readdirSync(dir).filter((f) => f.endsWith(".ipynb")).sort();
   let order: string[] = [];
   const readme = path.join(dir, "README.md");
-  if (fs.existsSync(readme)) order = [...fs.readFileSync(readme, "utf8").matchAll(/`([^`/]+\.ipynb)`/g)].map((m) => m[1]);
+  if (fs.existsSync(readme))
+    order = [...fs.readFileSync(readme, "utf8").matchAll(/`([^`/]+\.ipynb)`/g)].map((m) => m[1]);
   const seen = new Set<string>();
   const out: string[] = [];
   for (const f of [...order, ...present]) if (present.includes(f) && !seen.has(f)) { seen.add(f); out.push(f); }
@@ -110,30 +114,30 @@ export async function libraryDigest(root = PACKAGE_ROOT): Promise<string> {
   return h.digest("hex");
 }
 
-function notebookTitle(nb: Notebook, file: string): string {
-  for (const c of nb.cells) {
-    if (c.cell_type !== "markdown") continue;
-    const src = Array.isArray(c.source) ? c.source.join("") : c.source;
-    const m = /^#\s+(.+)$/m.exec(src);
-    if (m) return m[1].trim();
-  }
-  return file.replace(/\.ipynb$/, "");
+/** What the report shows of one executed notebook: its title (first heading), intro, figures and tables. */
+interface NotebookContent {
+  title?: string;
+  intro?: string;
+  figures: PlotlyFigure[];
+  tables: string[];
 }
 
-/** Plotly figures and HTML tables a notebook's outputs hold, in order. */
-function outputsOf(nb: Notebook): { figures: PlotlyFigure[]; tables: string[] } {
-  const figures: PlotlyFigure[] = [];
-  const tables: string[] = [];
+function contentOf(nb: Notebook): NotebookContent {
+  const content: NotebookContent = { figures: [], tables: [] };
   for (const c of nb.cells) {
-    for (const o of (c as { outputs?: { data?: Record<string, unknown> }[] }).outputs ?? []) {
+    if (c.cell_type === "markdown" && content.title === undefined) {
+      const src = joinText(c.source);
+      content.intro ??= src.replace(/^#\s+.+$/m, "");
+      content.title = /^#\s+(.+)$/m.exec(src)?.[1].trim();
+    }
+    for (const o of c.outputs ?? []) {
       const data = o.data ?? {};
-      if (data[PLOTLY_MIME]) figures.push(data[PLOTLY_MIME] as PlotlyFigure);
-      const html = data["text/html"];
-      const text = Array.isArray(html) ? html.join("") : typeof html === "string" ? html : "";
-      if (text.includes("clip-nad-table")) tables.push(text);
+      if (data[PLOTLY_MIME]) content.figures.push(data[PLOTLY_MIME] as PlotlyFigure);
+      const html = joinText(data["text/html"] as string | string[] | undefined);
+      if (html.includes("clip-nad-table")) content.tables.push(html);
     }
   }
-  return { figures, tables };
+  return content;
 }
 
 /** 2 lanes for the toy model on a machine with 2+ cores, else 1 (see the header). */
@@ -172,11 +176,18 @@ export function notebookChains(notebooks: string[], shares: (n: string) => strin
     .sort((a, b) => b.t - a.t || a.order - b.order).map((c) => c.chain);
 }
 
-function runNotebook(file: string, outDir: string, prefix: string, env: NodeJS.ProcessEnv, onLine: (line: string) => void): Promise<{ ok: boolean; output: string }> {
+function runNotebook(
+  file: string,
+  outDir: string,
+  env: NodeJS.ProcessEnv,
+  onLine: (line: string) => void,
+): Promise<{ ok: boolean; output: string }> {
   const runner = path.join(PACKAGE_ROOT, "tools", "notebooks", "run_notebooks.py");
   return new Promise((resolve, reject) => {
-    const child = spawn("/usr/bin/python3", [runner, file, "--out", outDir, "--prefix", prefix], {
-      cwd: path.dirname(file), env, stdio: ["ignore", "pipe", "pipe"],
+    const child = spawn("/usr/bin/python3", [runner, file, "--out", outDir, "--kernel", KERNEL, "--no-install"], {
+      cwd: path.dirname(file),
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
     const take = (chunk: Buffer) => {
@@ -186,7 +197,14 @@ function runNotebook(file: string, outDir: string, prefix: string, env: NodeJS.P
     };
     child.stdout.on("data", take);
     child.stderr.on("data", take);
-    child.on("error", (e) => reject(new ClipNadError(`cannot run the notebook runner (${e.message}); it needs Debian's python3-nbclient (tools/setup.sh)`, { file: runner })));
+    child.on("error", (e) =>
+      reject(
+        new ClipNadError(
+          `cannot run the notebook runner (${e.message}); it needs Debian's python3-nbclient (tools/setup.sh)`,
+          { file: runner },
+        ),
+      ),
+    );
     child.on("close", (code) => resolve({ ok: code === 0, output }));
   });
 }
@@ -199,19 +217,36 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
   const nbDir = path.resolve(opts.notebooksDir ?? path.join(PACKAGE_ROOT, "notebooks"));
   const all = notebookOrder(nbDir);
   const wanted = opts.notebooks ?? all;
-  for (const n of wanted) if (!all.includes(n)) throw new ClipNadError(`no notebook named ${n} (notebooks: ${all.join(", ")})`, { file: nbDir });
+  for (const n of wanted)
+    if (!all.includes(n))
+      throw new ClipNadError(`no notebook named ${n} (notebooks: ${all.join(", ")})`, { file: nbDir });
   const model = opts.model ?? "toy";
   const data = opts.data ?? "toy";
   const library = await libraryDigest();
-  const modelKey = fs.existsSync(model) ? await sha256File(model) : model; // a named model is identified by name
+  const modelKey = fs.existsSync(model) ? await fileSha256(model) : model; // a named model is identified by name
   const cacheFile = path.join(out, "cache.json");
   const cache: CacheRecord = fs.existsSync(cacheFile) ? readJson<CacheRecord>(cacheFile) : {};
-  const env = { ...process.env, CLIP_NAD_MODEL: model, CLIP_NAD_DATA: data, CLIP_NAD_WORK: path.join(out, "work") };
+  const work = path.join(out, "work");
+  const env: NodeJS.ProcessEnv = { ...process.env, CLIP_NAD_MODEL: model, CLIP_NAD_DATA: data, CLIP_NAD_WORK: work };
   const results: NotebookResult[] = new Array(wanted.length);
-  const runOne = async (i: number, lane: number) => {
+  const contents = new Map<string, NotebookContent>();
+  // One kernelspec for every run (the runners are told not to install it again), on the runners' JUPYTER_PATH.
+  const jupyter = path.join(out, "jupyter");
+  installKernelSpec({ prefix: jupyter, name: KERNEL });
+  const jupyterPath = [path.join(jupyter, "share", "jupyter"), process.env.JUPYTER_PATH].filter(Boolean);
+  env.JUPYTER_PATH = jupyterPath.join(path.delimiter);
+  let plotly: string | undefined; // plotly.js, read once for every page that has a figure
+  const plotlySource = () => (plotly ??= fs.readFileSync(require.resolve("plotly.js-dist-min/plotly.min.js"), "utf8"));
+  const runOne = async (i: number) => {
     const name = wanted[i];
     const src = path.join(nbDir, name);
-    const inputs = crypto.createHash("sha256").update(await sha256File(src)).update(library).update(modelKey).update(data).digest("hex");
+    const inputs = crypto
+      .createHash("sha256")
+      .update(await sha256File(src))
+      .update(library)
+      .update(modelKey)
+      .update(data)
+      .digest("hex");
     const executed = path.join(out, "notebooks", name);
     const cached = !opts.force && cache[name]?.inputs === inputs && fs.existsSync(executed);
     opts.onEvent?.({ kind: "start", index: i, total: wanted.length, notebook: name, cached });
@@ -221,28 +256,41 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
     if (!cached) {
       delete cache[name];
       writeJsonAtomic(cacheFile, cache);
-      const prefix = path.join(out, "jupyter", `lane-${lane}`); // each lane installs its own kernelspec
-      const run = await runNotebook(src, path.join(out, "notebooks"), prefix, env, (line) => opts.onEvent?.({ kind: "cell", notebook: name, line }));
+      const run = await runNotebook(src, path.join(out, "notebooks"), env, (line) =>
+        opts.onEvent?.({ kind: "cell", notebook: name, line }),
+      );
       ok = run.ok;
-      if (!ok) error = run.output.split("\n").filter((l) => /FAIL|Error|error/.test(l)).slice(0, 8).join("\n") || run.output.slice(-2000);
+      if (!ok)
+        error =
+          run.output
+            .split("\n")
+            .filter((l) => /FAIL|Error|error/.test(l))
+            .slice(0, 8)
+            .join("\n") || run.output.slice(-2000);
       else {
         cache[name] = { inputs, seconds: (Date.now() - started) / 1000 };
         writeJsonAtomic(cacheFile, cache);
       }
     }
     const seconds = cached ? 0 : (Date.now() - started) / 1000;
+    const stem = name.replace(/\.ipynb$/, "");
     const result: NotebookResult = {
       notebook: name, title: name, ok, cached, seconds, ranSeconds: cache[name]?.seconds ?? seconds,
-      page: `pages/${name.replace(/\.ipynb$/, ".html")}`, figures: [], tables: 0, error,
+      page: `pages/${stem}.html`, figures: [], tables: 0, error,
     };
     if (fs.existsSync(executed)) {
+      // Read once (an executed notebook holds plotly.js and the figures: several MB); page, PNGs and report use it.
       const nb = readNotebook(executed);
-      result.title = notebookTitle(nb, name);
-      const bundle = hasSavedWidgets(nb) && opts.widgetBundle ? opts.widgetBundle() : undefined;
-      exportNotebookHtml(executed, path.join(out, result.page), { widgetBundle: bundle });
-      const { figures, tables } = outputsOf(nb);
-      result.tables = tables.length;
-      result.figures = figures.map((f, k) => ({ png: `figures/${name.replace(/\.ipynb$/, "")}-${k + 1}.png`, title: figureTitle(f) }));
+      const page = path.join(out, result.page);
+      if (!cached || !fs.existsSync(page)) {
+        const bundle = hasSavedWidgets(nb) && opts.widgetBundle ? opts.widgetBundle() : undefined;
+        writeFileAtomic(page, notebookToHtml(nb, { title: stem, widgetBundle: bundle, plotlySource: plotlySource() }));
+      }
+      const found = contentOf(nb);
+      contents.set(name, found);
+      result.title = found.title ?? stem;
+      result.tables = found.tables.length;
+      result.figures = found.figures.map((f, k) => ({ png: `figures/${stem}-${k + 1}.png`, title: figureTitle(f) }));
     }
     results[i] = result;
     opts.onEvent?.({ kind: "done", index: i, total: wanted.length, notebook: name, seconds, cached, ok });
@@ -250,25 +298,23 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceResult
   const chains = notebookChains(wanted, (n) => sharesOf(path.join(nbDir, n)), (n) => cache[n]?.seconds);
   const lanes = Math.max(1, Math.min(opts.jobs ?? defaultJobs(model), chains.length));
   let next = 0;
-  await Promise.all(Array.from({ length: lanes }, async (_, lane) => {
-    for (let c = next++; c < chains.length; c = next++) for (const i of chains[c]) await runOne(i, lane);
+  await Promise.all(Array.from({ length: lanes }, async () => {
+    for (let c = next++; c < chains.length; c = next++) for (const i of chains[c]) await runOne(i);
   }));
   opts.onEvent?.({ kind: "report", message: "rendering figures to PNG" });
-  const jobs: { spec: PlotlyFigure; opts: { format: "png"; out: string; scale: number } }[] = [];
-  for (const r of results) {
-    const executed = path.join(out, "notebooks", r.notebook);
-    if (!fs.existsSync(executed)) continue;
-    outputsOf(readNotebook(executed)).figures.forEach((spec, k) => jobs.push({ spec, opts: { format: "png", out: path.join(out, r.figures[k].png), scale: 1 } }));
-  }
+  // A cached notebook's PNGs are this run's already (same executed copy, same library).
+  const jobs = results.flatMap((r) => (contents.get(r.notebook)?.figures ?? []).map((spec, k) => ({
+    spec, opts: { format: "png" as const, out: path.join(out, r.figures[k].png), scale: 1 },
+  })).filter((job) => !r.cached || !fs.existsSync(job.opts.out)));
   if (jobs.length) await exportFigures(jobs);
   const inventory = path.join(nbDir, "README.md");
   if (fs.existsSync(inventory)) {
-    writeFileAtomic(path.join(out, "inventory.html"), `<!doctype html><html><head><meta charset="utf-8"><title>clip-nad — inventory</title>` +
-      `<style>body{font-family:"DejaVu Sans",Arial,sans-serif;max-width:1300px;margin:2em auto}table{border-collapse:collapse}` +
-      `th,td{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}</style></head><body>${markdownToHtml(fs.readFileSync(inventory, "utf8"))}</body></html>\n`);
+    const body = markdownToHtml(fs.readFileSync(inventory, "utf8"));
+    writeFileAtomic(path.join(out, "inventory.html"), page("clip-nad — inventory", INVENTORY_STYLE, body));
   }
   const index = path.join(out, "index.html");
-  writeFileAtomic(index, reportHtml(results, out, { model, data, lanes, seconds: (Date.now() - t0) / 1000 }));
+  const info = { model, data, lanes, seconds: (Date.now() - t0) / 1000 };
+  writeFileAtomic(index, reportHtml(results, contents, info, plotlySource()));
   return { outDir: out, index, notebooks: results, seconds: (Date.now() - t0) / 1000 };
 }
 
@@ -278,56 +324,75 @@ function figureTitle(f: PlotlyFigure): string {
   return text.replace(/<br>.*$/s, "").replace(/<[^>]+>/g, "").trim();
 }
 
-function reportHtml(results: NotebookResult[], out: string, info: { model: string; data: string; lanes: number; seconds: number }): string {
-  const plotly = fs.readFileSync(require.resolve("plotly.js-dist-min/plotly.min.js"), "utf8");
-  const rows = results.map((r) => `<tr><td><a href="#${escapeHtml(r.notebook)}">${escapeHtml(r.title)}</a></td><td><a href="${escapeHtml(r.page)}">${escapeHtml(r.notebook)}</a></td>` +
-    `<td>${r.ok ? "ok" : "<b>failed</b>"}</td><td>${r.cached ? `cached (ran in ${r.ranSeconds.toFixed(0)} s)` : `${r.seconds.toFixed(0)} s`}</td><td>${r.figures.length}</td><td>${r.tables}</td></tr>`).join("\n");
+const FONT = `font-family:"DejaVu Sans",Arial,sans-serif`;
+const INVENTORY_STYLE = `body{${FONT};max-width:1300px;margin:2em auto}table{border-collapse:collapse}
+th,td{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}`;
+const REPORT_STYLE = `body{${FONT};max-width:1400px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+table{border-collapse:collapse;margin:.6em 0}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}
+th{background:#f0f0f0}
+.figure{display:flex;gap:1em;align-items:flex-start;flex-wrap:wrap;margin:1em 0}
+.figure img{max-width:640px;border:1px solid #eee}
+.interactive{min-width:560px;flex:1}figcaption{font-size:12px;color:#666}.meta{color:#666;font-size:13px}
+pre{white-space:pre-wrap;background:#f6f8fa;padding:.5em}pre.error{background:#ffecec;color:#900}
+section{border-top:2px solid #ddd;margin-top:2em}
+.table pre{font-size:12px}`;
+
+function page(title: string, style: string, body: string, head = ""): string {
+  return `<!doctype html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>\n` +
+    `<style>\n${style}\n</style>\n${head}</head><body>\n${body}\n</body></html>\n`;
+}
+
+function summaryRow(r: NotebookResult): string {
+  const time = r.cached ? `cached (ran in ${r.ranSeconds.toFixed(0)} s)` : `${r.seconds.toFixed(0)} s`;
+  const cells = [
+    `<a href="#${escapeHtml(r.notebook)}">${escapeHtml(r.title)}</a>`,
+    `<a href="${escapeHtml(r.page)}">${escapeHtml(r.notebook)}</a>`,
+    r.ok ? "ok" : "<b>failed</b>", time, String(r.figures.length), String(r.tables),
+  ];
+  return `<tr>${cells.map((c) => `<td>${c}</td>`).join("")}</tr>`;
+}
+
+function figureHtml(png: { png: string; title: string }, spec: PlotlyFigure, id: string): string {
+  const src = escapeHtml(png.png);
+  const plot = `Plotly.newPlot(${JSON.stringify(id)},f.data||[],f.layout||{},{responsive:true});`;
+  return `<div class="figure"><figure><img src="${src}" alt="${escapeHtml(png.title)}">` +
+    `<figcaption>PNG: <a href="${src}">${src}</a></figcaption></figure>` +
+    `<div class="interactive" id="${id}"></div>` +
+    `<script>(function(){var f=${scriptJson(spec)};${plot}})();</script></div>`;
+}
+
+function reportHtml(results: NotebookResult[], contents: Map<string, NotebookContent>,
+  info: { model: string; data: string; lanes: number; seconds: number }, plotly: string): string {
   let plotCount = 0;
   const sections = results.map((r) => {
-    const executed = path.join(out, "notebooks", r.notebook);
-    const body: string[] = [`<h2 id="${escapeHtml(r.notebook)}">${escapeHtml(r.title)}</h2>`,
-      `<p class="meta"><a href="${escapeHtml(r.page)}">the whole notebook (offline page)</a> · ${escapeHtml(r.notebook)}</p>`];
+    const body: string[] = [
+      `<h2 id="${escapeHtml(r.notebook)}">${escapeHtml(r.title)}</h2>`,
+      `<p class="meta"><a href="${escapeHtml(r.page)}">the whole notebook (offline page)</a> · ` +
+        `${escapeHtml(r.notebook)}</p>`,
+    ];
     if (!r.ok) body.push(`<pre class="error">${escapeHtml(r.error ?? "failed")}</pre>`);
-    if (fs.existsSync(executed)) {
-      const nb = readNotebook(executed);
-      const intro = nb.cells.find((c) => c.cell_type === "markdown");
-      if (intro) {
-        const src = Array.isArray(intro.source) ? intro.source.join("") : intro.source;
-        body.push(`<div class="intro">${markdownToHtml(src.replace(/^#\s+.+$/m, ""))}</div>`);
-      }
-      const { figures, tables } = outputsOf(nb);
-      figures.forEach((f, k) => {
-        const id = `plot${plotCount++}`;
-        body.push(`<div class="figure"><figure><img src="${escapeHtml(r.figures[k].png)}" alt="${escapeHtml(r.figures[k].title)}">` +
-          `<figcaption>PNG: <a href="${escapeHtml(r.figures[k].png)}">${escapeHtml(r.figures[k].png)}</a></figcaption></figure>` +
-          `<div class="interactive" id="${id}"></div><script>(function(){var f=${scriptJson(f)};Plotly.newPlot(${JSON.stringify(id)},f.data||[],f.layout||{},{responsive:true});})();</script></div>`);
-      });
-      for (const t of tables) body.push(`<div class="table">${t}</div>`);
+    const content = contents.get(r.notebook);
+    if (content) {
+      if (content.intro) body.push(`<div class="intro">${markdownToHtml(content.intro)}</div>`);
+      content.figures.forEach((spec, k) => body.push(figureHtml(r.figures[k], spec, `plot${plotCount++}`)));
+      for (const t of content.tables) body.push(`<div class="table">${t}</div>`);
     }
     return `<section>${body.join("\n")}</section>`;
-  }).join("\n");
+  });
   const browser = results.find((r) => r.notebook === "browser.ipynb");
-  return `<!doctype html>
-<html><head><meta charset="utf-8"><title>clip-nad — the paper, reproduced</title>
-<style>
-body{font-family:"DejaVu Sans",Arial,sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
-table{border-collapse:collapse;margin:.6em 0}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#f0f0f0}
-.figure{display:flex;gap:1em;align-items:flex-start;flex-wrap:wrap;margin:1em 0}.figure img{max-width:640px;border:1px solid #eee}
-.interactive{min-width:560px;flex:1}figcaption{font-size:12px;color:#666}.meta{color:#666;font-size:13px}
-pre{white-space:pre-wrap;background:#f6f8fa;padding:.5em}pre.error{background:#ffecec;color:#900}section{border-top:2px solid #ddd;margin-top:2em}
-.table pre{font-size:12px}
-</style>
-<script>${plotly.replace(/<\/script/gi, "<\\/script")}</script>
-</head><body>
-<h1>Interpreting ResNet-based CLIP via Neuron-Attention Decomposition — reproduced with clip-nad</h1>
-<p>Model <b>${escapeHtml(info.model)}</b>, data <b>${escapeHtml(info.data)}</b>; ${results.length} notebooks, ${results.filter((r) => r.ok).length} ran without error;
-this report took ${info.seconds.toFixed(0)} s${info.lanes > 1 ? ` (${info.lanes} notebooks at a time)` : ""}. Each notebook states the paper's claim and numbers beside this run's; the
-<a href="inventory.html">inventory</a> maps every figure and table of the paper to its notebook.
-${browser ? `The neuron-head browser, read-only and offline: <a href="${escapeHtml(browser.page)}">${escapeHtml(browser.page)}</a>.` : ""}</p>
-<table><thead><tr><th>item</th><th>notebook</th><th>status</th><th>time</th><th>figures</th><th>tables</th></tr></thead><tbody>
-${rows}
+  const ran = results.filter((r) => r.ok).length;
+  const lanes = info.lanes > 1 ? ` (${info.lanes} notebooks at a time)` : "";
+  const link = browser && `<a href="${escapeHtml(browser.page)}">${escapeHtml(browser.page)}</a>`;
+  const header = ["item", "notebook", "status", "time", "figures", "tables"].map((h) => `<th>${h}</th>`).join("");
+  const body = `<h1>Interpreting ResNet-based CLIP via Neuron-Attention Decomposition — reproduced with clip-nad</h1>
+<p>Model <b>${escapeHtml(info.model)}</b>, data <b>${escapeHtml(info.data)}</b>; ${results.length} notebooks, ${ran} ran
+without error; this report took ${info.seconds.toFixed(0)} s${lanes}. Each notebook states the paper's claim and numbers
+beside this run's; the <a href="inventory.html">inventory</a> maps every figure and table of the paper to its notebook.
+${link ? `The neuron-head browser, read-only and offline: ${link}.` : ""}</p>
+<table><thead><tr>${header}</tr></thead><tbody>
+${results.map(summaryRow).join("\n")}
 </tbody></table>
-${sections}
-</body></html>
-`;
+${sections.join("\n")}`;
+  const script = `<script>${plotly.replace(/<\/script/gi, "<\\/script")}</script>\n`;
+  return page("clip-nad — the paper, reproduced", REPORT_STYLE, body, script);
 }

@@ -1,8 +1,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Command } from "commander";
-import { ClipNadError } from "../../errors";
-import { defaultJobs, reproduce } from "../../report/reproduce";
+import { reproduce } from "../../report/reproduce";
+import { positiveInt } from "../modelOption";
 import { ensureStandaloneBundle } from "../../browser/bundle";
 
 /**
@@ -46,9 +46,7 @@ export function register(program: Command): void {
         jobs?: string;
         quiet?: boolean;
       }) => {
-        const jobs = o.jobs === undefined ? defaultJobs(o.model) : Number(o.jobs);
-        if (!Number.isInteger(jobs) || jobs < 1)
-          throw new ClipNadError(`--jobs must be a whole number ≥ 1 (got ${o.jobs})`);
+        const jobs = o.jobs === undefined ? undefined : positiveInt("jobs", o.jobs); // default: defaultJobs(model)
         const log = (line: string) => {
           if (!o.quiet) process.stderr.write(`${line}\n`);
         };
