@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive ONNXRUNTIME_NODE_INSTALL=skip
-APT_PACKAGES="jupyter-nbconvert python3-nbclient jupyter-client python3-jupyter-server jupyter-notebook chromium fonts-dejavu-core slurm-wlm munge python3-yaml"
+APT_PACKAGES="jupyter-nbconvert python3-nbclient jupyter-client python3-jupyter-server jupyter-notebook chromium"
+APT_PACKAGES="$APT_PACKAGES fonts-dejavu-core slurm-wlm munge python3-yaml"
 missing=""
 for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -23,9 +23,11 @@ measure() { # label, command...
   printf '%-44s %6.2f GB  (%s)\n' "$label" "$(echo "$kb / 1048576" | bc -l)" "$wall"
 }
 BIN="$TREE/src/cli/bin.cjs"
-measure "decompose, cold graph cache" node "$BIN" decompose --model "$CK" --image "$WORK/images/images/000000.png" --out "$WORK/d1" --quiet
-measure "decompose, warm graph cache" node "$BIN" decompose --model "$CK" --image "$WORK/images/images/000000.png" --out "$WORK/d2" --quiet
-measure "collect, 16 images, warm cache" node "$BIN" collect --model "$CK" --images "$WORK/images" --out "$WORK/col" --quiet
+IMAGE="$WORK/images/images/000000.png"
+measure "decompose, cold graph cache" node "$BIN" decompose --model "$CK" --image "$IMAGE" --out "$WORK/d1" --quiet
+measure "decompose, warm graph cache" node "$BIN" decompose --model "$CK" --image "$IMAGE" --out "$WORK/d2" --quiet
+measure "collect, 16 images, warm cache" \
+  node "$BIN" collect --model "$CK" --images "$WORK/images" --out "$WORK/col" --quiet
 if [ -f "$TREE/index.cjs" ]; then
   # The front door's one-line decomposition: the image plus the model's weight-only tables (w: 453 MB).
   cat >"$WORK/front.js" <<JS

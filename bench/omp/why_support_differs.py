@@ -25,7 +25,8 @@ def main():
     ours = set(ours_codes[r].indices.tolist())
     sklearn = set(np.nonzero(dense[r])[0].tolist())
     only = ours ^ sklearn
-    print(f"signal {r}: {len(ours - sklearn)} atoms only in clip-nad's support, {len(sklearn - ours)} only in sklearn's")
+    print(f"signal {r}: {len(ours - sklearn)} atoms only in clip-nad's support, "
+          f"{len(sklearn - ours)} only in sklearn's")
     x = X[r].astype(np.float64)
     support, residual = [], x.copy()
     for step in range(m):

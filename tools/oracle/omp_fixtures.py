@@ -97,7 +97,8 @@ def cases(rng):
     coef = np.zeros((8, 30))
     for i in range(8):
         coef[i, rng.choice(30, 3, replace=False)] = rng.uniform(1, 3, 3) * rng.choice([-1, 1], 3)
-    out.append(("exactly_sparse", D, coef @ D, 10, "signals are exact 3-atom combinations: the pursuit stops (alpha^2 < eps) once their support is in"))
+    out.append(("exactly_sparse", D, coef @ D, 10,
+                "signals are exact 3-atom combinations: the pursuit stops (alpha^2 < eps) once their support is in"))
     D = rng.standard_normal((20, 8)) * 1e-9
     out.append(("tiny_atoms", D, rng.standard_normal((5, 8)) * 100, 5,
                 "atoms of norm ~3e-9: the second atom's L_kk <= eps (absolute), stop after 1 atom"))
@@ -106,7 +107,8 @@ def cases(rng):
                 "signals of norm ~1e-9: alpha^2 < eps at once, all-zero codes"))
     D = np.array([[1, 1, 0, 0], [1, -1, 0, 0], [0, 0, 1, 1], [1, 1, 0, 0], [0, 2, 0, 0]], dtype=np.float64)
     X = np.array([[1, 0, 0, 0], [0, 0, 1, 1], [2, 0, 1, 0]], dtype=np.float64)
-    out.append(("ties_first", D, X, 2, "exact ties at the first iteration (duplicate atoms 0 and 3): the first index wins"))
+    out.append(("ties_first", D, X, 2,
+                "exact ties at the first iteration (duplicate atoms 0 and 3): the first index wins"))
     D, X = find_swap_tie(rng)
     out.append(("ties_swapped", D, X, 2,
                 "an exact tie at iteration 2 decided by sklearn's swapped Gram order, not by the lower atom index"))
@@ -190,7 +192,8 @@ def main():
         chosen, variance, total, reconstruct = textspan_reference(R, T, iters, rank)
         np.save(os.path.join(args.out, f"textspan_{name}_R.npy"), R)
         np.save(os.path.join(args.out, f"textspan_{name}_T.npy"), T)
-        spans[name] = {"iterations": iters, "rank": rank, "chosen": chosen, "variance": variance, "totalVariance": total,
+        spans[name] = {"iterations": iters, "rank": rank, "chosen": chosen, "variance": variance,
+                       "totalVariance": total,
                        "reconstructFirstRows": reconstruct[:3].tolist()}
     with open(os.path.join(args.out, "textspan.json"), "w") as f:
         json.dump(spans, f, indent=1)

@@ -121,7 +121,8 @@ class Reference:
         rhat = sign[:, :, None] * w / w.norm(dim=2, keepdim=True)
         scores = torch.einsum("hnd,pd->phn", rhat, self.T).reshape(self.T.shape[0], -1)
         # best first; ties to the lower pair index h*C + n
-        return [sorted(range(scores.shape[1]), key=lambda u: (-scores[p, u].item(), u))[:k] for p in range(scores.shape[0])]
+        return [sorted(range(scores.shape[1]), key=lambda u: (-scores[p, u].item(), u))[:k]
+                for p in range(scores.shape[0])]
 
     def head_token_cos(self, x, a):
         """cos(r_i^h, t_p) for spatial tokens: H x K x P."""
@@ -248,7 +249,8 @@ def main():
     for name in ["pairs", "neurons", "heads", "maskclip", "maskclip+pos", "selfself"]:
         tl = ref.method(name, pixels, k_default, plus)
         np.save(os.path.join(OUT, f"token_logits_{name}.npy"), tl.float().numpy())
-        cases[name] = {"file": f"token_logits_{name}.npy", "k": k_default if name in ("pairs", "neurons", "heads") else None}
+        k = k_default if name in ("pairs", "neurons", "heads") else None
+        cases[name] = {"file": f"token_logits_{name}.npy", "k": k}
     for name in ["pairs", "neurons", "heads"]:
         tl = ref.method(name, pixels, K_PAIRS, torch.from_numpy(signs).double())
         np.save(os.path.join(OUT, f"token_logits_{name}_k{K_PAIRS}_signed.npy"), tl.float().numpy())
@@ -260,7 +262,8 @@ def main():
     info = {
         "model": "test/fixtures/tiny/weights.safetensors", "P": P, "kDefault": k_default, "kSigned": K_PAIRS,
         "whole": {"image": "square.png", "cases": cases},
-        "signed": {"signs": "pair_signs.npy", "files": {n: f"token_logits_{n}_k{K_PAIRS}_signed.npy" for n in ["pairs", "neurons", "heads"]}},
+        "signed": {"signs": "pair_signs.npy",
+                   "files": {n: f"token_logits_{n}_k{K_PAIRS}_signed.npy" for n in ["pairs", "neurons", "heads"]}},
         "slide": {"image": "wide.png", "crop": R, "stride": R // 2, "shortSide": 104, "cases": slide_cases},
     }
     json.dump(info, open(os.path.join(OUT, "cases.json"), "w"), indent=1)

@@ -38,14 +38,18 @@ wait_gone() { # pidfile, what
 case "$cmd" in
   start)
     for b in munged mungekey slurmctld slurmd scontrol sinfo; do
-      command -v "$b" >/dev/null || { echo "local-cluster: $b not found (apt-get install slurm-wlm munge)" >&2; exit 1; }
+      command -v "$b" >/dev/null ||
+        { echo "local-cluster: $b not found (apt-get install slurm-wlm munge)" >&2; exit 1; }
     done
     # munged checks that the socket folder (and every folder above it) is reachable by all and that the key
     # folder is private.
     chmod 755 "$S"
     d=$(dirname "$S")
     while [ "$d" != / ]; do
-      [ "$(( 0$(stat -c %a "$d") & 1 ))" = 1 ] || { echo "local-cluster: munged needs $d to be o+x (chmod o+x $d, or use another STATE_DIR)" >&2; exit 1; }
+      [ "$(( 0$(stat -c %a "$d") & 1 ))" = 1 ] || {
+        echo "local-cluster: munged needs $d to be o+x (chmod o+x $d, or use another STATE_DIR)" >&2
+        exit 1
+      }
       d=$(dirname "$d")
     done
     mkdir -p "$S/munge-run" "$S/munge-etc" "$S/state" "$S/spool"
