@@ -5,6 +5,7 @@ import { sessionOptions } from "../clip/session";
 import { ImageSource } from "../data/images";
 import { AttentionPoolWeights } from "../decompose/weights";
 import { DataType, GraphBuilder } from "../onnx";
+import { transpose } from "../util/rows";
 import { topIndices } from "../util/topk";
 import { ForwardOptions, forEachForward, imageItems } from "./sink";
 
@@ -115,12 +116,6 @@ function blockGraph(apw: AttentionPoolWeights, Wq: Float32Array, Wk: Float32Arra
 function floatInitializer(g: GraphBuilder, name: string, dims: number[], data: Float32Array): string {
   const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return g.initializer(name, { dims, dataType: DataType.FLOAT, raw });
-}
-
-function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = m[r * cols + c];
-  return out;
 }
 
 export interface RegisterAttention {

@@ -183,14 +183,12 @@ export class UnitNormsOrt {
     }
     const neurons = subsetIndices(opts.neurons ?? "all", C, "neuron");
     const heads = subsetIndices(opts.heads ?? "all", H, "head");
-    let mean: Float32Array;
-    if (norm === "centred") {
-      if (!opts.mean || opts.mean.length !== H * C) {
-        throw new ClipNadError(`centred norms need the mean coefficients s̄ (H×C = ${H * C} values)`);
-      }
-      mean = opts.mean;
-    } else mean = new Float32Array(H * C);
     const raw = norm === "raw";
+    // s̄ feeds only the centred graphs (raw norms keep the constant terms instead)
+    const mean = raw ? new Float32Array(0) : opts.mean;
+    if (!mean || (!raw && mean.length !== H * C)) {
+      throw new ClipNadError(`centred norms need the mean coefficients s̄ (H×C = ${H * C} values)`);
+    }
     const i64 = (v: number[]) => new ort.Tensor("int64", BigInt64Array.from(v.map(BigInt)), [v.length]);
 
     let neuronSession: ort.InferenceSession | null = null;

@@ -1,5 +1,12 @@
 /** Row-wise helpers for row-major matrices (rows × d) held in flat typed arrays. */
 
+/** The transpose (cols×rows) of a rows×cols matrix. */
+export function transpose(m: ArrayLike<number>, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = m[r * cols + c];
+  return out;
+}
+
 /** Euclidean norm of each d-vector of a rows×d matrix. */
 export function rowNorms(m: ArrayLike<number>, d: number): Float32Array {
   const n = Math.floor(m.length / d);

@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import sharp from "sharp";
 import { ClipNadError } from "../../errors";
-import { readPascalContext } from "../../data/pascalContext";
+import { contextLabels, readPascalContext } from "../../data/pascalContext";
 import { readToyDataset } from "../../data/toy";
 import { readText } from "../../data/files";
 import { COLOUR_CLASSES } from "../../toyworld/vocab";
@@ -87,14 +87,8 @@ export function pascalContext59Segmentation(root: string, opts: { split?: string
     items: ds.items.map((it) => ({ id: it.id, path: it.path, maskPath: it.maskPath! })),
     shortSide: 384,
     async readLabels(item) {
-      const raw = await readRawLabels(item.maskPath, 59);
-      // reduce_zero_label: 0 → 255, k → k − 1, 255 stays 255
-      const labels = new Uint8Array(raw.labels.length);
-      for (let i = 0; i < labels.length; i++) {
-        const v = raw.labels[i];
-        labels[i] = v === 0 || v === IGNORE_INDEX ? IGNORE_INDEX : v - 1;
-      }
-      return { ...raw, labels };
+      const raw = await readRawLabels(item.maskPath, 59); // values checked: 0..59 or 255
+      return { ...raw, labels: contextLabels(raw.labels, 59) }; // reduce_zero_label: 0 → 255, k → k − 1
     },
   };
 }

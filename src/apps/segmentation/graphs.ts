@@ -19,17 +19,12 @@ import { DataType, GraphBuilder } from "../../onnx";
 import { sessionOptions } from "../../clip/session";
 import { AttentionPoolWeights } from "../../decompose/weights";
 import { headGram } from "../../decompose/directions";
+import { transpose } from "../../util/rows";
 
 export type SegmentationGraph =
   "headSimilarities" | "selectedActivations" | "valueTokens" | "valueTokensPos" | "selfSelfTokens";
 
 /** Row-major transpose of an r×c matrix. */
-function transpose(m: Float32Array, r: number, c: number): Float32Array {
-  const out = new Float32Array(r * c);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = m[i * c + j];
-  return out;
-}
-
 /** x / max(|x|, 1e-12) along the last axis (torch F.normalize). */
 function normalizeLast(g: GraphBuilder, x: string): string {
   const sq = g.node("ReduceSumSquare", [x], { axes: [-1], keepdims: 1 });

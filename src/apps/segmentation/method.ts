@@ -8,7 +8,7 @@ import { AttentionPoolWeights } from "../../decompose/weights";
 import { PairFactor, PairLogits, PairSelection, defaultPairCount, defaultPairSigns, selectPairs } from "./pairs";
 import { maskclipTokenLogits } from "./maskclip";
 import { selfSelfTokenLogits } from "./selfself";
-import { transposeRows } from "./tokens";
+import { transpose } from "../../util/rows";
 import { SEGMENTATION_METHODS, SegmentationMethod } from "./names";
 
 export function parseMethod(text: string): SegmentationMethod {
@@ -58,7 +58,7 @@ export async function createSegmenter(model: SegmentationModel, opts: SegmenterO
   const P = T.length / d;
   const grid = Math.round(Math.sqrt(K));
   if (grid * grid !== K) throw new ClipNadError(`the token grid must be square, K = ${K}`);
-  const Tt = transposeRows(T, P, d);
+  const Tt = transpose(T, P, d);
   const method = opts.method;
   if (usesPairs(method)) {
     const dec = await model.decomposition();

@@ -7,8 +7,9 @@
  * prints them.
  */
 import { ClipNadError } from "../../errors";
+import { IGNORE_LABEL } from "../../data/pascalContext";
 
-export const IGNORE_INDEX = 255;
+export const IGNORE_INDEX = IGNORE_LABEL;
 
 /** One image's (or a dataset's summed) areas per class, in pixels. */
 export interface SegmentationAreas {

@@ -6,9 +6,3 @@ export function tokenMajorToClassMajor(x: Float32Array, B: number, K: number, P:
   return out;
 }
 
-/** Class rows T (P×d) → Tt (d×P), the graphs' text input. */
-export function transposeRows(T: Float32Array, P: number, d: number): Float32Array {
-  const out = new Float32Array(P * d);
-  for (let p = 0; p < P; p++) for (let j = 0; j < d; j++) out[j * P + p] = T[p * d + j];
-  return out;
-}

@@ -106,9 +106,10 @@ export function register(program: Command): void {
         const d = model.config.embedDim;
         let raw: Float32Array, names: string[], source: string;
         if (classes) {
+          // classTextEmbeddings reports per name embedded: every synonym of every class
           const progress = new Progress("embedding class names", {
-            total: classes.names.length,
-            unit: "classes",
+            total: classes.synonyms.flat().length,
+            unit: "names",
             quiet: o.quiet,
           });
           raw = await classTextEmbeddings(classes, (t) => model.encodeTexts(t), {
