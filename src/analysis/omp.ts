@@ -7,6 +7,7 @@ import { readJson, writeJsonAtomic, ensureDir } from "../io/atomic";
 import { lockFolder } from "../io/lock";
 import { readNpy, writeNpy } from "../io/npy";
 import { OrtGemm } from "../onnx/gemm";
+import { topIndices } from "../util/topk";
 import { ChunkEncoder, LocalChunkEncoder, PooledChunkEncoder } from "./ompPool";
 
 /**
@@ -463,10 +464,8 @@ export function codeRow(codes: SparseCodes, r: number): { atoms: Int32Array; val
 /** The k atoms of row r with the largest |coefficient| (ties: lower atom first), with their signed coefficients. */
 export function topAtoms(codes: SparseCodes, r: number, k: number): { atom: number; coefficient: number }[] {
   const { atoms, values } = codeRow(codes, r);
-  const order = Array.from(atoms.keys()).sort(
-    (x, y) => Math.abs(values[y]) - Math.abs(values[x]) || atoms[x] - atoms[y],
-  );
-  return order.slice(0, k).map((j) => ({ atom: atoms[j], coefficient: values[j] }));
+  // atoms ascend within a row, so topIndices' tie rule (lower index first) is "lower atom first"
+  return topIndices(Array.from(values, Math.abs), k).map((j) => ({ atom: atoms[j], coefficient: values[j] }));
 }
 
 /** Rows [start, start + count) of a code matrix as codes of their own. */

@@ -1,11 +1,13 @@
 import * as path from "path";
 import { ClipNadError } from "../errors";
 import { Collection } from "../collect";
-import { Decomposition, coefficientsToEmbedding } from "../decompose";
+import { Decomposition } from "../decompose";
 import { TextDictionary, subDictionary } from "../text/dictionary";
 import { pairPCAFromCollection, prepareEvaluation, EvaluationInputs } from "./evaluation";
 import { headOutputs } from "./heads";
-import { Matrix, OmpGram, SignalSource, SparseCodes, codeRow, codeRows, ompGram, sparseEncode, topAtoms } from "./omp";
+import {
+  Matrix, OmpGram, SignalSource, SparseCodes, codeRow, codeRows, ompGram, reconstructRow, sparseEncode, topAtoms,
+} from "./omp";
 import { PairPCA, neuronPCA } from "./pca";
 import { reconstructionAccuracy } from "./reconstruct";
 import { linearEditAccuracy, neuronDirectionEdit, pairDirectionEdit } from "./linearEdit";
@@ -132,15 +134,9 @@ export function textDirections(codes: SparseCodes, atoms: Matrix): Float32Array 
   if (atoms.rows !== codes.K)
     throw new ClipNadError(`codes are over ${codes.K} atoms, the dictionary has ${atoms.rows}`);
   const out = new Float32Array(codes.N * d);
-  const acc = new Float64Array(d);
   for (let r = 0; r < codes.N; r++) {
-    const { atoms: idx, values } = codeRow(codes, r);
-    if (idx.length === 0) continue;
-    acc.fill(0);
-    for (let j = 0; j < idx.length; j++) {
-      const o = idx[j] * d;
-      for (let c = 0; c < d; c++) acc[c] += values[j] * atoms.data[o + c];
-    }
+    if (codes.indptr[r + 1] === codes.indptr[r]) continue;
+    const acc = reconstructRow(codes, r, atoms);
     let n = 0;
     for (let c = 0; c < d; c++) n += acc[c] * acc[c];
     n = Math.sqrt(n);
@@ -260,11 +256,10 @@ export async function headReplacementAccuracy(
     all = new Float64Array(d),
     edited = new Float64Array(d);
   for (let i = 0; i < N; i++) {
-    const emb = coefficientsToEmbedding(dec.apw, rows.row(i), dec.bias);
-    for (let j = 0; j < d; j++) {
-      M[j] = emb[j];
-      all[j] = 0;
-    }
+    // M = Σ_h r^h exactly (the head biases add up to the embedding bias): no second forward through the pool
+    M.fill(0);
+    all.fill(0);
+    for (let h = 0; h < H; h++) for (let j = 0, o = (h * N + i) * d; j < d; j++) M[j] += R[o + j];
     predU[i] = predictOne(M, classifier, scratch);
     for (let h = 0; h < H; h++) {
       const o = (h * N + i) * d;
