@@ -6,6 +6,7 @@ import { ClipNadError } from "../errors";
 import { readJson, writeJsonAtomic, ensureDir } from "../io/atomic";
 import { lockFolder } from "../io/lock";
 import { readNpy, writeNpy } from "../io/npy";
+import { writeCsrNpz } from "../io/npz";
 import { OrtGemm } from "../onnx/gemm";
 import { topIndices } from "../util/topk";
 import { ChunkEncoder, LocalChunkEncoder, PooledChunkEncoder } from "./ompPool";
@@ -462,6 +463,11 @@ export function codeRow(codes: SparseCodes, r: number): { atoms: Int32Array; val
 }
 
 /** The k atoms of row r with the largest |coefficient| (ties: lower atom first), with their signed coefficients. */
+/** Codes as scipy's CSR .npz (scipy.sparse.load_npz reads it). */
+export function writeCodesNpz(file: string, codes: SparseCodes): void {
+  writeCsrNpz(file, { shape: [codes.N, codes.K], indptr: codes.indptr, indices: codes.indices, data: codes.data });
+}
+
 export function topAtoms(codes: SparseCodes, r: number, k: number): { atom: number; coefficient: number }[] {
   const { atoms, values } = codeRow(codes, r);
   // atoms ascend within a row, so topIndices' tie rule (lower index first) is "lower atom first"

@@ -86,6 +86,15 @@ export function sidecarPath(npyPath: string): string {
 }
 
 /** Parse a positive integer option. */
+/** A non-negative integer option (an index, or a count that may be 0). */
+export function nonNegativeInt(name: string, text: string): number {
+  const v = Number(text);
+  if (!/^\s*\d+\s*$/.test(String(text)) || !Number.isInteger(v)) {
+    throw new ClipNadError(`--${name} must be a non-negative integer, got '${text}'`);
+  }
+  return v;
+}
+
 export function positiveInt(name: string, text: string): number {
   const v = Number(text);
   if (!Number.isInteger(v) || v < 1) throw new ClipNadError(`--${name} must be a positive integer, got '${text}'`);

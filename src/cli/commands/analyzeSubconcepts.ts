@@ -6,17 +6,10 @@ import { resolveModel } from "../../clip/resolve";
 import { fileSha256 } from "../../io/hash";
 import { writeJsonAtomic } from "../../io/atomic";
 import { checkCollectionModel, subconcepts } from "../../analysis/subconcepts";
-import { jsonOutPath, positiveInt } from "../modelOption";
+import { jsonOutPath, nonNegativeInt, positiveInt } from "../modelOption";
 import { Progress } from "../progress";
 
 /** A non-negative integer option (a unit index). */
-export function indexOption(name: string, text: string): number {
-  const v = Number(text);
-  if (!/^\s*\d+\s*$/.test(String(text)) || !Number.isInteger(v)) {
-    throw new ClipNadError(`--${name} must be a non-negative integer, got '${text}'`);
-  }
-  return v;
-}
 
 /** `--model`: refuse a collection made by another checkpoint (sha256 of the resolved file vs the manifest's). */
 export async function checkModelOption(collection: Collection, model: string | undefined): Promise<void> {
@@ -70,7 +63,7 @@ export function register(analyze: Command): void {
       const out = jsonOutPath(o.out);
       const norm = checkNormKind(o.norm);
       const top = positiveInt("top", o.top);
-      const neuron = indexOption("neuron", o.neuron);
+      const neuron = nonNegativeInt("neuron", o.neuron);
       await withCollection(o.collection, `subconcepts of neuron ${neuron}`, o.quiet, async (collection, onProgress) => {
         if (neuron >= collection.C) {
           throw new ClipNadError(`--neuron ${neuron} is out of range: the collection's model has neurons ` +

@@ -2,8 +2,7 @@ import * as path from "path";
 import { Command } from "commander";
 import { ClipNadError } from "../../errors";
 import { readNpy } from "../../io/npy";
-import { writeCsrNpz } from "../../io/npz";
-import { Matrix, OmpPrecision, sparseEncode } from "../../analysis/omp";
+import { Matrix, OmpPrecision, sparseEncode, writeCodesNpz } from "../../analysis/omp";
 import { positiveInt } from "../modelOption";
 import { Progress } from "../progress";
 
@@ -77,7 +76,7 @@ export function register(program: Command): void {
           },
         });
         progress.stop();
-        writeCsrNpz(out, { shape: [codes.N, codes.K], indptr: codes.indptr, indices: codes.indices, data: codes.data });
+        writeCodesNpz(out, codes);
         const early = Object.entries(codes.earlyStops).filter(([, v]) => v > 0);
         console.log(
           `omp: ${codes.N} signals × ${codes.K} atoms (d = ${D.cols}), m = ${m}, ${codes.precision}; ` +

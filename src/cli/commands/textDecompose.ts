@@ -4,14 +4,13 @@ import { Command } from "commander";
 import { ClipNadError } from "../../errors";
 import { openCollection } from "../../collect";
 import { ensureDir, writeFileAtomic, writeJsonAtomic } from "../../io/atomic";
-import { writeCsrNpz } from "../../io/npz";
-import { SparseCodes } from "../../analysis/omp";
+import { SparseCodes, writeCodesNpz } from "../../analysis/omp";
 import { collectionText } from "../../analysis/textDecomposition";
 import { dictionaryWords, textDictionary, toyDictionaryWords } from "../../text/dictionary";
 import { loadTemplates } from "../../text/templates";
 import { WORDS_30K, readWordList } from "../../text/vocabulary";
 import { TOY_MODEL_PATH } from "../../clip/resolve";
-import { addDeviceOption, openModel, positiveInt } from "../modelOption";
+import { addDeviceOption, nonNegativeInt, openModel, positiveInt } from "../modelOption";
 import { PhasedProgress } from "../progress";
 
 /** Default dictionary size of the toy model: its caption words + seeded 30k words (embedding 80 templates each). */
@@ -23,15 +22,7 @@ export const TOY_DICTIONARY_SIZE = 1000;
  */
 export const TOY_NONZERO = 8;
 
-function nonNegativeInt(name: string, text: string): number {
-  const v = Number(text);
-  if (!Number.isInteger(v) || v < 0) throw new ClipNadError(`--${name} must be a non-negative integer, got '${text}'`);
-  return v;
-}
 
-function saveCodes(file: string, c: SparseCodes): void {
-  writeCsrNpz(file, { shape: [c.N, c.K], indptr: c.indptr, indices: c.indices, data: c.data });
-}
 
 /**
  * `clip-nad text-decompose`: the sparse text decomposition of a collection's units (paper.md §A.7). Each pair's PC
@@ -138,8 +129,8 @@ export function register(program: Command): void {
           onProgress,
         });
         phased.stop();
-        saveCodes(path.join(out, "pairs.npz"), res.codes.pairs);
-        saveCodes(path.join(out, "neurons.npz"), res.codes.neurons);
+        writeCodesNpz(path.join(out, "pairs.npz"), res.codes.pairs);
+        writeCodesNpz(path.join(out, "neurons.npz"), res.codes.neurons);
         writeFileAtomic(path.join(out, "words.txt"), dictionary.words.join("\n") + "\n");
         writeJsonAtomic(labelsFile, res.labels);
         const early = (c: SparseCodes) => Object.values(c.earlyStops).reduce((a, b) => a + b, 0);

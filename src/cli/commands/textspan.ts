@@ -1,10 +1,8 @@
-import * as fs from "fs";
 import * as path from "path";
 import { Command } from "commander";
-import { ClipNadError } from "../../errors";
 import { writeJsonAtomic } from "../../io/atomic";
 import { textSpan } from "../../analysis/textspan";
-import { positiveInt } from "../modelOption";
+import { jsonOutPath, positiveInt } from "../modelOption";
 import { readMatrixNpy } from "./omp";
 
 /**
@@ -25,8 +23,7 @@ export function register(program: Command): void {
     .requiredOption("--rank <r>", "rank of the outputs' span the texts are projected on (clip_text_span --w_ov_rank)")
     .requiredOption("--out <spans.json>", "result JSON")
     .action(async (o) => {
-      if (!String(o.out).toLowerCase().endsWith(".json"))
-        throw new ClipNadError("--out must name a .json file", { file: o.out });
+      jsonOutPath(o.out);
       const R = readMatrixNpy(o.outputs, "the outputs");
       const T = readMatrixNpy(o.texts, "the texts");
       const span = textSpan(R, T, {
@@ -34,7 +31,6 @@ export function register(program: Command): void {
         rank: positiveInt("rank", o.rank),
         files: { outputs: o.outputs, texts: o.texts },
       });
-      fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
       writeJsonAtomic(o.out, {
         outputs: path.resolve(o.outputs),
         texts: path.resolve(o.texts),
