@@ -11,7 +11,7 @@ import { accuracy, predictOne } from "./zeroshot";
  * the same per image in JS): pairs with unit directions p^{n,h}: V[h·C+n] = (w^{n,h}·p^{n,h}) p^{n,h}; neurons with one
  * unit direction p^n each: V[h·C+n] = (w^{n,h}·p^n) p^n. Here the edits of a chunk of images are one GEMM each
  * on onnxruntime (RN50x16: 113 M multiply-adds per image and edit, which JS loops cannot do for 50,000 images).
- * Memory: each V (U·d float32; RN50x16 453 MB) + one chunk of s.
+ * Memory: the edits V as given (U·d float32 each; RN50x16 453 MB, no transposed copy) + one chunk of s.
  */
 
 /** V for pairs with explicit unit directions (U×d each, zero rows allowed). */
@@ -77,19 +77,13 @@ export async function linearEditAccuracy(
   for (const V of edits)
     if (V.length !== U * d) throw new ClipNadError(`an edit has ${V.length} values, expected U×d = ${U}×${d}`);
   const meanEmb = coefficientsToEmbedding(apw, sBar, ctx.bias ?? embeddingBias(apw));
-  // Vᵀ (d×U): the GEMM computes Δ·(Vᵀ)ᵀ
-  const VT = edits.map((V) => {
-    const t = new Float32Array(d * U);
-    for (let u = 0; u < U; u++) for (let j = 0; j < d; j++) t[j * U + u] = V[u * d + j];
-    return t;
-  });
   const N = rows.N;
   const B = Math.max(1, opts.chunk ?? 64);
   const delta = new Float32Array(B * U);
   const predictions = edits.map(() => new Int32Array(N));
   const scratch = new Float64Array(classifier.length / d);
   const emb = new Float64Array(d);
-  const gemm = await OrtGemm.create("float32");
+  const gemm = await OrtGemm.create("float32", undefined, { transB: false }); // Δ (n×U) · V (U×d), V as given
   try {
     for (let start = 0; start < N; start += B) {
       const n = Math.min(B, N - start);
@@ -98,7 +92,7 @@ export async function linearEditAccuracy(
         for (let u = 0; u < U; u++) delta[i * U + u] = s[u] - sBar[u];
       }
       for (let e = 0; e < edits.length; e++) {
-        const out = await gemm.run(delta, n, VT[e], d, U); // n×d
+        const out = await gemm.run(delta, n, edits[e], d, U); // n×d
         for (let i = 0; i < n; i++) {
           for (let j = 0; j < d; j++) emb[j] = meanEmb[j] + out[i * d + j];
           predictions[e][start + i] = predictOne(emb, classifier, scratch);
