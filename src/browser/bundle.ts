@@ -8,6 +8,9 @@ import * as path from "path";
 import { ClipNadError } from "../errors";
 import { standaloneBundlePath } from "./state";
 
+/** The classic nbextension's folder name (its requirejs module is `nbextensions/<name>/extension`). */
+export const NBEXTENSION_NAME = "clip-nad-widgets";
+
 const ROOT = path.join(__dirname, "..", "..");
 
 function newestMtime(dir: string): number {
@@ -27,13 +30,13 @@ export function ensureStandaloneBundle(): string {
 
 /** The classic-notebook extension's folder (extension.js + plotly.min.js), built when missing or stale. */
 export function ensureNbextensionBundle(): string {
-  ensureBundles(["nbextension/clip-nad-widgets/extension.js"], ["--nbextension"]);
-  return path.join(path.dirname(standaloneBundlePath()), "nbextension", "clip-nad-widgets");
+  ensureBundles([`nbextension/${NBEXTENSION_NAME}/extension.js`], ["--nbextension"]);
+  return path.join(path.dirname(standaloneBundlePath()), "nbextension", NBEXTENSION_NAME);
 }
 
 /** All bundles, including the test front end live.js (needs the devDependency @jupyterlab/services). */
 export function ensureAllBundles(): string {
-  return ensureBundles(["standalone.js", "live.js", "esm/index.js", "nbextension/clip-nad-widgets/extension.js"], []);
+  return ensureBundles(["standalone.js", "live.js", "esm/index.js", `nbextension/${NBEXTENSION_NAME}/extension.js`], []);
 }
 
 function ensureBundles(names: string[], args: string[]): string {

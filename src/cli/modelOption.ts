@@ -11,7 +11,7 @@ import { normalizeRows } from "../util/rows";
 import { writeNpy } from "../io/npy";
 
 /** Help of `--device` (every command that runs a model). */
-export const DEVICE_HELP =
+const DEVICE_HELP =
   "where the image and text towers run: cpu; webgpu (onnxruntime's bundled WebGPU provider: a GPU with a Vulkan " +
   "driver); cuda (Linux x64: needs onnxruntime-node's CUDA provider libraries, which setup does not download — with " +
   "internet: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js; see " +

@@ -33,7 +33,7 @@ export function parseDevice(text: string | undefined): Device {
 }
 
 /** The provider libraries onnxruntime-node loads for CUDA (the install script's cuda12 manifest needs all three). */
-export const CUDA_PROVIDER_FILES = [
+const CUDA_PROVIDER_FILES = [
   "libonnxruntime_providers_shared.so",
   "libonnxruntime_providers_cuda.so",
   "libonnxruntime_providers_tensorrt.so",
@@ -44,7 +44,7 @@ function ortPackageDir(): string {
 }
 
 /** onnxruntime-node's version (the CUDA provider libraries must be of exactly this version). */
-export function ortVersion(): string {
+function ortVersion(): string {
   return (JSON.parse(fs.readFileSync(path.join(ortPackageDir(), "package.json"), "utf8")) as { version: string })
     .version;
 }

@@ -25,7 +25,7 @@ function npyBytes(descr: string, shape: number[], raw: Uint8Array): Buffer {
   return Buffer.concat([npyHeader(descr, shape), Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)]);
 }
 
-export function checkCsr(m: CsrMatrix, file?: string): void {
+function checkCsr(m: CsrMatrix, file?: string): void {
   const [rows, cols] = m.shape;
   if (m.indptr.length !== rows + 1 || m.indptr[0] !== 0)
     throw new ClipNadError(`CSR indptr must have ${rows + 1} entries starting at 0`, { file });

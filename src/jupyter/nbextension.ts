@@ -13,9 +13,10 @@ import * as os from "os";
 import * as path from "path";
 import { ClipNadError } from "../errors";
 import { ensureDir, readJson, writeFileAtomic, writeJsonAtomic } from "../io/atomic";
-import { ensureNbextensionBundle } from "../browser/bundle";
+import { NBEXTENSION_NAME, ensureNbextensionBundle } from "../browser/bundle";
 
-export const NBEXTENSION_NAME = "clip-nad-widgets";
+export { NBEXTENSION_NAME };
+
 /** The requirejs module the notebook loads: nbextensions/<name>/extension.js. */
 export const NBEXTENSION_REQUIRE = `${NBEXTENSION_NAME}/extension`;
 export const NBEXTENSION_FILES = ["extension.js", "plotly.min.js"];

@@ -11,21 +11,9 @@ import { describe, it, expect, beforeAll } from "vitest";
 import { syntheticSource } from "../../src/browser/synthetic";
 import { BrowserBackend } from "../../src/browser/backend";
 import { browserWidgetState } from "../../src/browser/state";
+import { shimJsdom } from "../neuron-head-browser/testing";
 
-const g = globalThis as Record<string, unknown>;
-if (!g.DragEvent) g.DragEvent = class DragEvent extends (g.MouseEvent as typeof MouseEvent) {};
-if (!window.matchMedia) {
-  (window as unknown as Record<string, unknown>).matchMedia = (q: string) => ({
-    matches: false,
-    media: q,
-    onchange: null,
-    addListener() {},
-    removeListener() {},
-    addEventListener() {},
-    removeEventListener() {},
-    dispatchEvent: () => false,
-  });
-}
+shimJsdom();
 
 type Ext = typeof import("./extension");
 type Append = (this: unknown, value: unknown, md: unknown, element: unknown) => { 0: HTMLElement };

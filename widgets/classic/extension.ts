@@ -26,8 +26,6 @@ import * as browser from "../neuron-head-browser";
 
 export const VIEW_MIME = "application/vnd.jupyter.widget-view+json";
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
-/** The nbextension's folder name, and its requirejs module `nbextensions/<name>/extension`. */
-export const NBEXTENSION_NAME = "clip-nad-widgets";
 
 // The parts of the classic notebook's API this extension uses (notebook 6.4: services/kernels/{kernel,comm}.js,
 // notebook/js/outputarea.js, base/js/events.js).

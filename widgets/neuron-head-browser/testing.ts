@@ -10,7 +10,8 @@ export type SavedStateManager = new () => {
 };
 
 /** @lumino/dragdrop and @jupyterlab/ui-components touch these at import time (toolchain.md §6). */
-function shimJsdom(): void {
+/** DragEvent and matchMedia, which jsdom lacks and the widgets use. */
+export function shimJsdom(): void {
   const g = globalThis as Record<string, unknown>;
   if (!g.DragEvent) g.DragEvent = class DragEvent extends (g.MouseEvent as typeof MouseEvent) {};
   if (!window.matchMedia) {

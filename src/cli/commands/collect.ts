@@ -23,7 +23,7 @@ export function printCollectionSummary(col: Collection, seconds: number): void {
 }
 
 /** `--shard i/n`, or `--shard auto`: the batch engine's array task (Slurm, Kubernetes Indexed Job, AWS Batch). */
-export function shardOption(text: string, quiet?: boolean): Shard {
+function shardOption(text: string, quiet?: boolean): Shard {
   if (!isAutoShard(text)) return parseShard(text);
   const shard = shardFromEnvironment();
   if (!quiet)
