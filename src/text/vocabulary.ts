@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ClipNadError } from "../errors";
 import { cacheDir } from "../io/cache";
-import { writeFileAtomic } from "../io/atomic";
+import { fsyncDir, writeFileAtomic } from "../io/atomic";
 import { normalizeRows } from "../util/rows";
 import { TextEncoder, templateEmbeddings } from "./templates";
 
@@ -111,8 +111,17 @@ export async function vocabularyEmbeddings(words: readonly string[], encode: Tex
     fs.appendFileSync(partial, Buffer.from(rows.buffer, rows.byteOffset, rows.byteLength));
     opts.onProgress?.(Math.min(i + batch, words.length), words.length);
   }
-  fs.mkdirSync(dir, { recursive: true });
-  writeFileAtomic(path.join(dir, `${prefix}${d}.f32`), Buffer.from(out!.buffer, out!.byteOffset, out!.byteLength));
-  if (partial) fs.rmSync(partial, { force: true });
+  const final = path.join(dir, `${prefix}${d}.f32`);
+  if (partial) {
+    // The partial file holds every row now: it becomes the cache entry (no second write of words × d floats).
+    const fd = fs.openSync(partial, "r+");
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(partial, final);
+    fsyncDir(dir);
+  } else writeFileAtomic(final, Buffer.from(out!.buffer, out!.byteOffset, out!.byteLength));
   return out!;
 }
