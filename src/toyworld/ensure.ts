@@ -17,7 +17,7 @@ export async function ensureToyDataset(
   const request = JSON.stringify({
     version: 1,
     ...defining,
-    drift: typeof defining.drift === "string" ? defining.drift : (defining.drift ?? null),
+    drift: defining.drift ?? null,
   });
   const file = path.join(dir, "request.json");
   try {

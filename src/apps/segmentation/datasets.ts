@@ -12,6 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import sharp from "sharp";
 import { ClipNadError } from "../../errors";
+import { readJson } from "../../io/atomic";
 import { contextLabels, readPascalContext } from "../../data/pascalContext";
 import { readToyDataset } from "../../data/toy";
 import { readText } from "../../data/files";
@@ -103,7 +104,7 @@ export function toySegmentation(root: string): SegmentationDataset {
     });
   const metaFile = path.join(root, "dataset.json");
   if (fs.existsSync(metaFile)) {
-    const meta = JSON.parse(fs.readFileSync(metaFile, "utf8")) as { colourMaskClasses?: string[] };
+    const meta = readJson<{ colourMaskClasses?: string[] }>(metaFile); // a corrupt file: an error naming it
     if (meta.colourMaskClasses && JSON.stringify(meta.colourMaskClasses) !== JSON.stringify(COLOUR_CLASSES)) {
       throw new ClipNadError("colour-mask classes differ from this version's toy world", {
         file: metaFile,

@@ -20,7 +20,7 @@ import {
   readClassFile,
   segmentImageFile,
 } from "../../apps/segmentation";
-import { addModelOptions, clipNadVersion, openModel, positiveInt } from "../modelOption";
+import { addModelOptions, clipNadVersion, openModel, positiveInt, sidecarPath } from "../modelOption";
 import { Progress } from "../progress";
 import { Device } from "../../clip/device";
 import { addSegmentationOptions, describeMode, parseSegmentationFlags, signsOption } from "../segmentOptions";
@@ -44,7 +44,7 @@ interface SegmentFlags {
 
 /** Class names for the legend of --class-embeddings rows: the `texts` of embed-text's sidecar when it matches. */
 function embeddingNames(file: string, P: number): string[] {
-  const sidecar = file.replace(/\.npy$/i, ".json");
+  const sidecar = sidecarPath(file);
   try {
     const texts = (JSON.parse(fs.readFileSync(sidecar, "utf8")) as { texts?: unknown }).texts;
     if (Array.isArray(texts) && texts.length === P && texts.every((t) => typeof t === "string"))
