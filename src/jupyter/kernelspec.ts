@@ -3,9 +3,10 @@
  * per-user registry (~/.local/share/jupyter/kernels, or $JUPYTER_DATA_DIR/kernels). Jupyter then starts
  * `node kernel-ext/kernel.cjs --config-path {connection_file}` (tslab + comms). No IPython, no global state.
  */
-import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { ClipNadError } from "../errors";
+import { ensureDir, writeFileAtomic } from "../io/atomic";
 
 export const DEFAULT_KERNEL_NAME = "clip-nad";
 
@@ -47,14 +48,13 @@ export interface InstallOptions {
 /** Write kernel.json; returns the kernelspec directory. */
 export function installKernelSpec(opts: InstallOptions = {}): string {
   const name = opts.name ?? DEFAULT_KERNEL_NAME;
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`kernel name '${name}' may only use letters, digits, '.', '_' and '-'`);
-  if (opts.user && opts.prefix) throw new Error("use either --user or --prefix, not both");
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) {
+    throw new ClipNadError(`kernel name '${name}' may only use letters, digits, '.', '_' and '-'`);
+  }
+  if (opts.user && opts.prefix) throw new ClipNadError("install for the user or into a prefix, not both");
   const base = opts.prefix ? path.join(path.resolve(opts.prefix), "share", "jupyter", "kernels") : userKernelsDir();
-  const dir = path.join(base, name);
-  fs.mkdirSync(dir, { recursive: true });
-  // Atomic (tmp + rename): test files install the same spec in parallel while kernels start from it.
-  const tmp = path.join(dir, `.kernel.json.${process.pid}.${Date.now()}`);
-  fs.writeFileSync(tmp, JSON.stringify(kernelSpec(name), null, 2) + "\n");
-  fs.renameSync(tmp, path.join(dir, "kernel.json"));
+  // Atomic, with a temp name per writer: test files install the same spec in parallel while kernels start from it.
+  const dir = ensureDir(path.join(base, name));
+  writeFileAtomic(path.join(dir, "kernel.json"), JSON.stringify(kernelSpec(name), null, 2) + "\n");
   return dir;
 }

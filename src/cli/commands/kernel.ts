@@ -1,7 +1,6 @@
 import { Command } from "commander";
 import { installKernelSpec } from "../../jupyter/kernelspec";
 import { installNbextension } from "../../jupyter/nbextension";
-import { ClipNadError } from "../../errors";
 
 /**
  * `clip-nad kernel install [--user|--prefix DIR] [--name clip-nad] [--nbextension]` — register the comm-enabled
@@ -26,13 +25,7 @@ export function register(program: Command): void {
         "$JUPYTER_CONFIG_DIR; --prefix: <dir>/share/jupyter and <dir>/etc/jupyter, for JUPYTER_CONFIG_PATH)",
     )
     .action((opts: { user?: boolean; prefix?: string; name: string; nbextension?: boolean }) => {
-      let dir: string;
-      try {
-        dir = installKernelSpec({ user: opts.user, prefix: opts.prefix, name: opts.name });
-      } catch (e) {
-        if (e instanceof ClipNadError) throw e;
-        throw new ClipNadError((e as Error).message, { file: opts.prefix });
-      }
+      const dir = installKernelSpec({ user: opts.user, prefix: opts.prefix, name: opts.name });
       console.log(`installed kernelspec '${opts.name}' in ${dir}`);
       if (opts.nbextension) {
         const ext = installNbextension({ user: opts.user, prefix: opts.prefix });
