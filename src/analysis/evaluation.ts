@@ -2,7 +2,7 @@ import * as path from "path";
 import { ClipNadError } from "../errors";
 import { ClipModel } from "../clip/types";
 import { Decomposition } from "../decompose";
-import { Collection, collect } from "../collect";
+import { Collection, checkCollectionModel, collect } from "../collect";
 import { LabelledImages } from "../data/labelled";
 import { normalizeRows } from "../util/rows";
 import { TextEncoder } from "../text/templates";
@@ -43,9 +43,7 @@ export interface Evaluation {
 
 export async function prepareEvaluation(inp: EvaluationInputs): Promise<Evaluation> {
   const { collection, model, labelled } = inp;
-  if (collection.manifest.model.hash !== model.hash) {
-    throw new ClipNadError(`the collection was made with model ${collection.manifest.model.name} (sha256 ${collection.manifest.model.hash.slice(0, 12)}…), not ${model.name} (${model.hash.slice(0, 12)}…)`, { file: collection.dir });
-  }
+  checkCollectionModel(collection, model);
   const evalCollection = await collect({
     model,
     images: { root: labelled.root, items: labelled.items },

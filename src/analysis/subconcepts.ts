@@ -35,15 +35,6 @@ export async function collectionNormWeights(collection: Collection): Promise<Top
   return { apw, wNorms: t.wNorms, neuronGram: t.neuronGram };
 }
 
-/** Refuse a model other than the one the collection was made with (compared by checkpoint sha256). */
-export function checkCollectionModel(collection: Collection, model: { name: string; hash: string }): void {
-  const made = collection.manifest.model;
-  if (model.hash !== made.hash) {
-    throw new ClipNadError(`the collection was made with model ${made.name} (sha256 ${made.hash.slice(0, 12)}…), ` +
-      `not ${model.name} (sha256 ${model.hash.slice(0, 12)}…)`, { file: collection.dir });
-  }
-}
-
 /**
  * Make sure the images of these rows are where the collection says (or under `imageRoot`, when they moved):
  * figures and browsers show them, and ids of missing files would name nothing.

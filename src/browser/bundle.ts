@@ -36,7 +36,8 @@ export function ensureNbextensionBundle(): string {
 
 /** All bundles, including the test front end live.js (needs the devDependency @jupyterlab/services). */
 export function ensureAllBundles(): string {
-  return ensureBundles(["standalone.js", "live.js", "esm/index.js", `nbextension/${NBEXTENSION_NAME}/extension.js`], []);
+  const bundles = ["standalone.js", "live.js", "esm/index.js", `nbextension/${NBEXTENSION_NAME}/extension.js`];
+  return ensureBundles(bundles, []);
 }
 
 function ensureBundles(names: string[], args: string[]): string {

@@ -8,7 +8,7 @@ import * as path from "path";
 import sharp from "sharp";
 import { ClipNadError } from "../errors";
 import { ClipModel } from "../clip/types";
-import { Collection } from "../collect";
+import { Collection, checkCollectionModel } from "../collect";
 import { meanTopNorms } from "../analysis/sparsity";
 import { TextLabels } from "../analysis/textDecomposition";
 import { readJson } from "../io/atomic";
@@ -57,10 +57,7 @@ export async function thumbnailPNG(file: string, size: number): Promise<Uint8Arr
 /** Build the browser's data source from a loaded model (or null: no text) and a finished collection. */
 export async function browserSourceFrom(model: ClipModel | null, collection: Collection, opts: BrowserSourceOptions = {}): Promise<BrowserSource> {
   const { H, C, d } = collection;
-  if (model && model.hash !== collection.manifest.model.hash) {
-    throw new ClipNadError(`the collection was made with model ${collection.manifest.model.name} (sha256 ${collection.manifest.model.hash.slice(0, 12)}…), ` +
-      `not ${model.name} (${model.hash.slice(0, 12)}…)`, { file: collection.dir });
-  }
+  if (model) checkCollectionModel(collection, model);
   const dec = await collection.decomposition();
   if (dec.H !== H || dec.C !== C || dec.d !== d) {
     throw new ClipNadError(`attention-pool weights (${dec.H}×${dec.C}×${dec.d}) do not match the collection (${H}×${C}×${d})`, { file: collection.dir });

@@ -9,6 +9,7 @@ import { DEVICES, Device, parseDevice } from "../clip/device";
 import { Progress } from "./progress";
 import { normalizeRows } from "../util/rows";
 import { writeNpy } from "../io/npy";
+import { Collection, checkCollectionModel } from "../collect";
 
 /** Help of `--device` (every command that runs a model). */
 const DEVICE_HELP =
@@ -86,6 +87,28 @@ export function sidecarPath(npyPath: string): string {
 }
 
 /** Parse a positive integer option. */
+/**
+ * The model of a collection: `--model` when given, else the checkpoint the collection was made with (its path when
+ * it still exists, else its name); refused, and released, when it is not the one that made the collection.
+ */
+export async function openCollectionModel(
+  collection: Collection,
+  modelOption: string | undefined,
+  quiet = false,
+  device?: Device | string,
+): Promise<{ model: ClipModel; name: string }> {
+  const made = collection.manifest.model;
+  const opened = await openModel(modelOption ?? (made.path && fs.existsSync(made.path) ? made.path : made.name), quiet,
+    device);
+  try {
+    checkCollectionModel(collection, opened.model);
+  } catch (e) {
+    await opened.model.dispose();
+    throw e;
+  }
+  return opened;
+}
+
 /** A non-negative integer option (an index, or a count that may be 0). */
 export function nonNegativeInt(name: string, text: string): number {
   const v = Number(text);

@@ -228,6 +228,15 @@ export class Collection {
   }
 }
 
+/** Refuse a model other than the one that made the collection (sha256 of the checkpoint vs the manifest's). */
+export function checkCollectionModel(collection: Collection, model: { name?: string; hash: string }): void {
+  const made = collection.manifest.model;
+  if (model.hash !== made.hash) {
+    throw new ClipNadError(`the collection was made with model ${made.name} (sha256 ${made.hash.slice(0, 12)}…), ` +
+      `not ${model.name ?? "this model"} (sha256 ${model.hash.slice(0, 12)}…)`, { file: collection.dir });
+  }
+}
+
 export function openCollection(dir: string): Collection {
   return new Collection(dir);
 }

@@ -3,7 +3,7 @@
  * means and top-k images per pair / neuron / head, resumable, shardable, numpy-readable (paper.md §A.4, §D).
  */
 export { collect, clipPixelLoader, CollectOptions, CollectEvent, PixelLoader } from "./collect";
-export { Collection, openCollection, TopKEntry, TopKTable, CoefficientChunk } from "./collection";
+export { Collection, checkCollectionModel, openCollection, TopKEntry, TopKTable, CoefficientChunk } from "./collection";
 export { mergeCollections } from "./merge";
 export { finalizeCollection, FinalizeEvent, NormTables } from "./finalize";
 export { CollectionManifest, CollectProgress, SkippedImage, FILES } from "./manifest";

@@ -1,6 +1,6 @@
 import * as path from "path";
 import { ClipNadError } from "../../errors";
-import { openCollection } from "../../collect/collection";
+import { checkCollectionModel, openCollection } from "../../collect/collection";
 import { pairPCAFromCollection } from "../../analysis/evaluation";
 import { Decomposition } from "../../decompose/decomposition";
 
@@ -15,13 +15,7 @@ export function pairSignsFromCollection(
 ): { signs: Int8Array; source: string } {
   const col = openCollection(dir);
   try {
-    if (col.manifest.model.hash !== model.hash) {
-      throw new ClipNadError(
-        `the collection was made with another model (sha256 ${col.manifest.model.hash.slice(0, 12)}…, this model ` +
-          `${model.hash.slice(0, 12)}…)`,
-        { file: dir },
-      );
-    }
+    checkCollectionModel(col, model);
     return {
       signs: pairPCAFromCollection(col, dec).sign,
       source: `collection ${path.resolve(dir)} (${col.N} images, top-${col.k})`,

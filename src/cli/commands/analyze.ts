@@ -6,7 +6,7 @@ import { loadLabelledImages } from "../../data/labelled";
 import { readNpy } from "../../io/npy";
 import { DEFAULT_PERCENT_KEPT, EvaluationInputs, ablateReport, reconstructReport } from "../../analysis/evaluation";
 import { KeepRule } from "../../analysis/sparsity";
-import { addDeviceOption, jsonOutPath, openModel, positiveInt } from "../modelOption";
+import { addDeviceOption, jsonOutPath, openCollectionModel, positiveInt } from "../modelOption";
 import { PhasedProgress } from "../progress";
 import { register as registerShift } from "./analyzeShift";
 import { register as registerRegisters } from "./analyzeRegisters";
@@ -76,12 +76,7 @@ function registerEvaluation(analyze: Command, analysis: "reconstruct" | "ablate"
       const out = jsonOutPath(o.out);
       const collection = openCollection(o.collection);
       const labelled = loadLabelledImages(o.images, o.classes);
-      const made = collection.manifest.model; // default: the collection's own checkpoint (its sha256 is checked)
-      const { model } = await openModel(
-        o.model ?? (made.path && fs.existsSync(made.path) ? made.path : made.name),
-        o.quiet,
-        o.device,
-      );
+      const { model } = await openCollectionModel(collection, o.model, o.quiet, o.device);
       let classEmbeddings: Float32Array | undefined;
       if (o.classEmbeddings) {
         const arr = readNpy(o.classEmbeddings);

@@ -8,7 +8,7 @@ import { writeJsonAtomic } from "../../io/atomic";
 import { shiftReport } from "../../analysis/shift";
 import { readStanfordCars } from "../../data/stanfordCars";
 import { ShiftLabel, carsShiftLabels, readShiftLabels, toyShiftLabels, writeShiftLabels } from "../../data/shiftLabels";
-import { addDeviceOption, jsonOutPath, openModel, positiveInt } from "../modelOption";
+import { addDeviceOption, jsonOutPath, openCollectionModel, openModel, positiveInt } from "../modelOption";
 import { PhasedProgress } from "../progress";
 
 function conceptEmbeddingFile(file: string, d: number): Float32Array {
@@ -73,16 +73,7 @@ export function register(analyze: Command): void {
         if (o.conceptEmbedding) concept = conceptEmbeddingFile(o.conceptEmbedding, collection.d);
         else concept = String(o.concept);
         if (o.concept !== undefined || o.centreOver !== undefined) {
-          const made = collection.manifest.model;
-          const source = o.model ?? (made.path && fs.existsSync(made.path) ? made.path : made.name);
-          ({ model } = await openModel(source, o.quiet, o.device));
-          if (model.hash !== made.hash) {
-            throw new ClipNadError(
-              `the collection was made with ${made.name} (sha256 ${made.hash.slice(0, 12)}…), `
-                + `not ${model.name} (${model.hash.slice(0, 12)}…)`,
-              { file: collection.dir },
-            );
-          }
+          ({ model } = await openCollectionModel(collection, o.model, o.quiet, o.device));
         }
         const m = model;
         const report = await shiftReport({

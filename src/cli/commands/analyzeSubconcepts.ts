@@ -5,7 +5,8 @@ import { checkNormKind } from "../../decompose";
 import { resolveModel } from "../../clip/resolve";
 import { fileSha256 } from "../../io/hash";
 import { writeJsonAtomic } from "../../io/atomic";
-import { checkCollectionModel, subconcepts } from "../../analysis/subconcepts";
+import { subconcepts } from "../../analysis/subconcepts";
+import { checkCollectionModel } from "../../collect";
 import { jsonOutPath, nonNegativeInt, positiveInt } from "../modelOption";
 import { Progress } from "../progress";
 

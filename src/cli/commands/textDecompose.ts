@@ -10,7 +10,7 @@ import { dictionaryWords, textDictionary, toyDictionaryWords } from "../../text/
 import { loadTemplates } from "../../text/templates";
 import { WORDS_30K, readWordList } from "../../text/vocabulary";
 import { TOY_MODEL_PATH } from "../../clip/resolve";
-import { addDeviceOption, nonNegativeInt, openModel, positiveInt } from "../modelOption";
+import { addDeviceOption, nonNegativeInt, openCollectionModel, positiveInt } from "../modelOption";
 import { PhasedProgress } from "../progress";
 
 /** Default dictionary size of the toy model: its caption words + seeded 30k words (embedding 80 templates each). */
@@ -77,20 +77,10 @@ export function register(program: Command): void {
           { file: out },
         );
       const collection = openCollection(o.collection);
-      const made = collection.manifest.model;
-      const { model, name } = await openModel(
-        o.model ?? (made.path && fs.existsSync(made.path) ? made.path : made.name),
-        o.quiet,
-        o.device,
-      );
+      const { model, name } = await openCollectionModel(collection, o.model, o.quiet, o.device);
       const phased = new PhasedProgress({ quiet: o.quiet });
       const onProgress = phased.update;
       try {
-        if (model.hash !== made.hash)
-          throw new ClipNadError(
-            `the collection was made with ${made.name} (sha256 ${made.hash.slice(0, 12)}…), not ${name}`,
-            { file: o.collection },
-          );
         const isToy = path.resolve(model.path) === TOY_MODEL_PATH;
         const source: string = o.words ?? (isToy ? "toy" : "30k");
         const seed = Number(o.seed);
