@@ -212,13 +212,20 @@ export function preprocessRGB(img: RGBImage & { nearestOnly?: boolean; cmyk?: bo
   return out;
 }
 
+/** CLIP's preprocessing of one decoded image (any mode, as loadImage returns it) → 3×R×R float32 (at `offset`). */
+export function preprocessDecoded(img: AnyImage, resolution: number, out?: Float32Array, offset = 0): Float32Array {
+  const target = out ?? new Float32Array(3 * resolution * resolution);
+  normaliseInto(resizeCropRGB(img, resolution).data, resolution, target, offset);
+  return target;
+}
+
 /** Decode and preprocess a batch of image files → B×3×R×R float32. */
 export async function preprocessImages(paths: string[], resolution: number): Promise<Float32Array> {
   const size = 3 * resolution * resolution;
   const out = new Float32Array(paths.length * size);
   for (let i = 0; i < paths.length; i++) {
     const img = await loadImage(paths[i]);
-    normaliseInto(resizeCropRGB(img, resolution).data, resolution, out, i * size);
+    preprocessDecoded(img, resolution, out, i * size);
   }
   return out;
 }

@@ -15,7 +15,7 @@
  * Memory: P × (resized image) floats for the canvas plus P × H × W for the result.
  */
 import { ClipNadError } from "../../errors";
-import { normaliseInto, resizeCropRGB, toRGB, DecodedImage } from "../../clip/preprocess";
+import { normaliseInto, preprocessDecoded, toRGB, DecodedImage } from "../../clip/preprocess";
 import { pilResizeBicubic, pilResizeNearest } from "../../clip/pilResample";
 import { ImageForward } from "../../clip/types";
 import { Segmenter } from "./method";
@@ -167,18 +167,14 @@ export interface DenseResult {
 
 /** R×R normalised pixels of a decoded image: `decompose`'s preprocessing for a square image, squeezed otherwise. */
 export function wholeImagePixels(img: DecodedImage, R: number): Float32Array {
+  if (img.width === img.height) return preprocessDecoded(img, R);
+  // Squeezed to R×R (mmseg's whole-image mode); int32 / CMYK converted first (not PIL's order: a rare mode here).
+  const base = img.int32 || img.cmyk ? toRGB(img) : img;
+  const resized = img.nearestOnly
+    ? pilResizeNearest(base, R, R)
+    : pilResizeBicubic(base, R, R, !img.cmyk && !img.int32 && (base.channels === 2 || base.channels === 4));
   const out = new Float32Array(3 * R * R);
-  let rgb: Uint8Array;
-  if (img.width === img.height) {
-    rgb = resizeCropRGB(img, R).data;
-  } else {
-    const base = img.int32 || img.cmyk ? toRGB(img) : img;
-    const resized = img.nearestOnly
-      ? pilResizeNearest(base, R, R)
-      : pilResizeBicubic(base, R, R, !img.cmyk && !img.int32 && (base.channels === 2 || base.channels === 4));
-    rgb = toRGB(resized).data;
-  }
-  normaliseInto(rgb, R, out);
+  normaliseInto(toRGB(resized).data, R, out);
   return out;
 }
 

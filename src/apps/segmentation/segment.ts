@@ -3,7 +3,7 @@
  * as `decompose` does, the dense logits at the image size (whole or slide), and the per-pixel classes.
  */
 import { ClipModel } from "../../clip/types";
-import { DecodedImage, loadImage, resizeCropRGB, normaliseInto } from "../../clip/preprocess";
+import { DecodedImage, loadImage, preprocessDecoded } from "../../clip/preprocess";
 import { DenseOptions, DenseResult, argmaxClasses, denseLogits } from "./inference";
 import { Segmenter } from "./method";
 
@@ -15,12 +15,6 @@ export interface ImageSegmentation {
   pred: Uint16Array;
 }
 
-/** `decompose`'s pixels: CLIP's resize of the short side + centre crop to R×R, normalised. */
-function decomposePixels(img: DecodedImage, R: number): Float32Array {
-  const out = new Float32Array(3 * R * R);
-  normaliseInto(resizeCropRGB(img, R).data, R, out);
-  return out;
-}
 
 export async function segmentDecoded(
   model: ClipModel,
@@ -32,7 +26,7 @@ export async function segmentDecoded(
   let tokenLogits = dense.tokenLogits;
   // Whole mode on a square image already ran on exactly decompose's pixels; otherwise one more forward.
   if (!(opts.mode.mode === "whole" && img.width === img.height)) {
-    const fwd = await model.encodeImagePixels(decomposePixels(img, model.config.imageResolution), 1);
+    const fwd = await model.encodeImagePixels(preprocessDecoded(img, model.config.imageResolution), 1);
     tokenLogits = await segmenter.tokenLogits(fwd.features, fwd.attention, 1);
   }
   return { tokenLogits: tokenLogits!, dense, pred: argmaxClasses(dense.logits, dense.P) };
