@@ -435,50 +435,25 @@ describe("bad input → a clear error naming the file", () => {
 
   it("a mask of another size than its image, and label values out of range (segment-eval)", async () => {
     const root = path.join(tmp, "toyseg");
+    const evalToy = (out: string) =>
+      run(["segment-eval", "--model", TEXT_TINY, "--dataset", "toy", "--root", root, "--method", "maskclip",
+        "--out", path.join(tmp, out), "--quiet"]);
     await writeToyDataset(root, { n: 2, seed: 4, size: 96, canvas: { width: 128, height: 96 } });
     const mask = path.join(root, "colour_masks", "000001.png");
     await sharp(Buffer.alloc(100 * 96), { raw: { width: 100, height: 96, channels: 1 } })
       .toColourspace("b-w")
       .png()
       .toFile(mask);
-    await expect(
-      run([
-        "segment-eval",
-        "--model",
-        TEXT_TINY,
-        "--dataset",
-        "toy",
-        "--root",
-        root,
-        "--method",
-        "maskclip",
-        "--out",
-        path.join(tmp, "ev1"),
-        "--quiet",
-      ]),
-    ).rejects.toThrow(`${mask}: the label map is 100×96 but its image images/000001.png is 128×96`);
+    await expect(evalToy("ev1"))
+      .rejects.toThrow(`${mask}: the label map is 100×96 but its image images/000001.png is 128×96`);
     const bad = new Uint8Array(128 * 96).fill(3);
     bad[5] = 42;
     await sharp(Buffer.from(bad), { raw: { width: 128, height: 96, channels: 1 } })
       .toColourspace("b-w")
       .png()
       .toFile(mask);
-    await expect(
-      run([
-        "segment-eval",
-        "--model",
-        TEXT_TINY,
-        "--dataset",
-        "toy",
-        "--root",
-        root,
-        "--method",
-        "maskclip",
-        "--out",
-        path.join(tmp, "ev2"),
-        "--quiet",
-      ]),
-    ).rejects.toThrow(`${mask}: label value 42 at pixel (5, 0) is out of range (0..10, 255 = ignore)`);
+    await expect(evalToy("ev2"))
+      .rejects.toThrow(`${mask}: label value 42 at pixel (5, 0) is out of range (0..10, 255 = ignore)`);
   });
 });
 
