@@ -381,13 +381,16 @@ function reportHtml(results: NotebookResult[], contents: Map<string, NotebookCon
   });
   const browser = results.find((r) => r.notebook === "browser.ipynb");
   const ran = results.filter((r) => r.ok).length;
-  const lanes = info.lanes > 1 ? ` (${info.lanes} notebooks at a time)` : "";
+  const ranHere = results.filter((r) => !r.cached).length;
+  const lanes = info.lanes > 1 && ranHere > 1 ? ` (${info.lanes} notebooks at a time)` : "";
+  const cachedNote = ranHere < results.length ? ` (${results.length - ranHere} cached: inputs unchanged)` : "";
   const link = browser && `<a href="${escapeHtml(browser.page)}">${escapeHtml(browser.page)}</a>`;
   const header = ["item", "notebook", "status", "time", "figures", "tables"].map((h) => `<th>${h}</th>`).join("");
   const body = `<h1>Interpreting ResNet-based CLIP via Neuron-Attention Decomposition — reproduced with clip-nad</h1>
 <p>Model <b>${escapeHtml(info.model)}</b>, data <b>${escapeHtml(info.data)}</b>; ${results.length} notebooks, ${ran} ran
-without error; this report took ${info.seconds.toFixed(0)} s${lanes}. Each notebook states the paper's claim and numbers
-beside this run's; the <a href="inventory.html">inventory</a> maps every figure and table of the paper to its notebook.
+without error; this report took ${info.seconds.toFixed(0)} s${lanes}${cachedNote}. Each notebook states the paper's
+claim and numbers beside this run's; the <a href="inventory.html">inventory</a> maps every figure and table of the
+paper to its notebook.
 ${link ? `The neuron-head browser, read-only and offline: ${link}.` : ""}</p>
 <table><thead><tr>${header}</tr></thead><tbody>
 ${results.map(summaryRow).join("\n")}
